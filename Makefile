@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` serves the API, `make test` runs every test.
+# Both create .venv and install the hash-pinned dependencies themselves.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint format lock openapi clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt pyproject.toml
+	$(PIP) install --require-hashes -r requirements.txt
+	$(PIP) install --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install --require-hashes -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
+	$(BIN)/todo-api serve
+
+test: $(VENV)/.dev  ## run every test (unit, contract, integration) on real PostgreSQL
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev  ## ruff, mypy --strict and the layer contracts
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproject.toml
+	$(PIP) install uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 -q -o requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -q -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,169 @@
+"""In-memory implementations of every port, for unit tests of the core. They keep the same
+contract as the SQL adapters (tests/contracts runs one suite against both)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from todo_core.domain import UNSET, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.ports import Clock, PasswordHasher, TaskRepository, UnitOfWork, UserRepository
+
+
+class InMemoryStore:
+    """The committed state shared by every unit of work of one fake database."""
+
+    def __init__(self) -> None:
+        self.users: dict[UUID, User] = {}
+        self.tasks: dict[UUID, Task] = {}
+
+
+class InMemoryUserRepository(UserRepository):
+    def __init__(self, users: dict[UUID, User]) -> None:
+        self._users = users
+
+    async def add(self, user: User) -> None:
+        if any(u.email == user.email for u in self._users.values()):
+            raise EmailTakenError()
+        self._users[user.id] = user
+
+    async def get_by_email(self, email: str) -> User | None:
+        return next((u for u in self._users.values() if u.email == email), None)
+
+    async def get(self, user_id: UUID) -> User | None:
+        return self._users.get(user_id)
+
+    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        if user_id in self._users:
+            self._users[user_id] = dataclasses.replace(self._users[user_id], password_hash=password_hash)
+
+
+class InMemoryTaskRepository(TaskRepository):
+    def __init__(self, tasks: dict[UUID, Task], users: dict[UUID, User]) -> None:
+        self._tasks = tasks
+        self._users = users
+
+    async def add(self, task: Task) -> None:
+        if task.user_id not in self._users:
+            raise UnknownUserError()
+        self._tasks[task.id] = task
+
+    async def get(self, task_id: UUID) -> Task | None:
+        return self._tasks.get(task_id)
+
+    async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        mine = [
+            t
+            for t in self._tasks.values()
+            if t.user_id == user_id and query.completed in (None, t.is_completed)
+        ]
+        column = query.sort.column
+        mine.sort(key=lambda t: (getattr(t, column), t.id.bytes), reverse=query.sort.descending)
+        page = mine[query.offset : query.offset + query.limit]
+        return TaskPage(page, len(mine), query.limit, query.offset)
+
+    async def update(
+        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
+    ) -> Task | None:
+        task = self._tasks.get(task_id)
+        if task is None or task.user_id != user_id:
+            return None
+        changes = {
+            name: getattr(patch, name)
+            for name in ("title", "description", "is_completed")
+            if getattr(patch, name) is not UNSET
+        }
+        updated = dataclasses.replace(task, **changes, updated_at=now, version=task.version + 1)
+        self._tasks[task_id] = updated
+        return updated
+
+    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
+        task = self._tasks.get(task_id)
+        if task is None or task.user_id != user_id:
+            return False
+        del self._tasks[task_id]
+        return True
+
+    async def owner_of(self, task_id: UUID) -> UUID | None:
+        task = self._tasks.get(task_id)
+        return task.user_id if task else None
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """Works on copies of the store and publishes them on commit, so an exception or a
+    missing commit leaves the store as it was."""
+
+    users: InMemoryUserRepository
+    tasks: InMemoryTaskRepository
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._users = dict(self._store.users)
+        self._tasks = dict(self._store.tasks)
+        self.users = InMemoryUserRepository(self._users)
+        self.tasks = InMemoryTaskRepository(self._tasks, self._users)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self._store.users = dict(self._users)
+        self._store.tasks = dict(self._tasks)
+        self.committed = True
+
+
+class InMemoryUnitOfWorkFactory:
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store or InMemoryStore()
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store)
+
+
+class FakePasswordHasher(PasswordHasher):
+    """Cheap and deterministic; the cost is part of the hash so re-hashing can be tested."""
+
+    def __init__(self, cost: int = 12) -> None:
+        self.cost = cost
+        self.dummy_checks = 0
+
+    async def hash(self, password: str) -> str:
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        return f"fake${self.cost}${digest}"
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        return password_hash.endswith(f"${digest}")
+
+    async def verify_dummy(self, password: str) -> None:
+        self.dummy_checks += 1
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return int(password_hash.split("$")[1]) < self.cost
+
+
+class FixedClock(Clock):
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)

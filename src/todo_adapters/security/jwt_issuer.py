@@ -1,0 +1,75 @@
+"""Access tokens as HS256 JWTs (PyJWT). Verification pins the algorithm, requires the
+time and subject claims, checks issuer and audience, and allows a small clock skew."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from uuid import UUID
+
+import jwt
+
+from todo_core.errors import InvalidTokenError
+from todo_core.ports import AccessToken, Clock, TokenIssuer
+
+_ALGORITHM = "HS256"
+_LEEWAY = timedelta(seconds=30)
+
+_REASONS: list[tuple[type[jwt.PyJWTError], str]] = [
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidAudienceError, "invalid audience"),
+    (jwt.InvalidIssuerError, "invalid issuer"),
+    (jwt.MissingRequiredClaimError, "missing required claim"),
+    (jwt.InvalidSignatureError, "invalid signature"),
+    (jwt.InvalidAlgorithmError, "algorithm not allowed"),
+    (jwt.DecodeError, "malformed token"),
+]
+
+
+class JwtTokenIssuer(TokenIssuer):
+    def __init__(
+        self, secret: str, ttl_seconds: int, issuer: str, audience: str, clock: Clock
+    ) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._issuer = issuer
+        self._audience = audience
+        self._clock = clock
+
+    def issue(self, user_id: UUID) -> AccessToken:
+        now = self._clock.now()
+        claims = {
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + timedelta(seconds=self._ttl),
+            "jti": uuid.uuid4().hex,
+            "iss": self._issuer,
+            "aud": self._audience,
+        }
+        return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), self._ttl)
+
+    def verify(self, token: str) -> UUID:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError(_reason(exc)) from None
+        try:
+            return UUID(claims["sub"])
+        except (TypeError, ValueError):
+            raise InvalidTokenError("invalid subject") from None
+
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return "invalid token"

@@ -1,0 +1,38 @@
+"""Engine and session factory: a bounded pool whose connections are checked before use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from todo_adapters.sql.database_url import parse_database_url
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    size: int = 10
+    max_overflow: int = 5
+    timeout_s: float = 5.0
+    statement_timeout_ms: int = 5_000
+
+
+def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
+    target = parse_database_url(database_url)
+    connect_args = dict(target.connect_args)
+    server_settings = dict(connect_args.pop("server_settings", {}))
+    server_settings.setdefault("application_name", "todo-api")
+    server_settings["statement_timeout"] = str(pool.statement_timeout_ms)
+    return create_async_engine(
+        target.url,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_s,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={**connect_args, "server_settings": server_settings},
+    )
+
+
+def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

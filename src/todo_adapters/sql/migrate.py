@@ -1,0 +1,54 @@
+"""Bring the schema to the newest revision at startup. Several workers may start at once,
+so the upgrade runs under a PostgreSQL advisory lock: one migrates, the others wait and
+then find nothing to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# An arbitrary constant that names "the todo schema migration" among advisory locks.
+_MIGRATION_LOCK_KEY = 0x70D0_5C4E
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
+    async with engine.connect() as connection:
+        # Session-level lock on this connection; released explicitly, or by PostgreSQL
+        # when the connection ends if the process dies mid-migration.
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        try:
+            await connection.run_sync(_upgrade, revision)
+            await connection.commit()
+        finally:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
+            await connection.commit()
+
+
+async def downgrade_schema(engine: AsyncEngine, revision: str) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(_downgrade, revision)
+        await connection.commit()

@@ -1,0 +1,122 @@
+"""PostgreSQL repositories: Core statements on the unit of work's session, rows mapped to
+core dataclasses. They never commit; constraint violations become domain errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todo_adapters.sql.tables import EMAIL_UNIQUE_CONSTRAINT, TASK_OWNER_FOREIGN_KEY, tasks, users
+from todo_core.domain import UNSET, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.ports import TaskRepository, UserRepository
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    # asyncpg's own exception, which carries the constraint name, is the DBAPI error's cause.
+    return getattr(exc.orig.__cause__, "constraint_name", None) if exc.orig else None
+
+
+class SqlUserRepository(UserRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user: User) -> None:
+        try:
+            await self._session.execute(
+                insert(users).values(
+                    id=user.id,
+                    email=user.email,
+                    password_hash=user.password_hash,
+                    created_at=user.created_at,
+                )
+            )
+        except IntegrityError as exc:
+            if _violated_constraint(exc) == EMAIL_UNIQUE_CONSTRAINT:
+                raise EmailTakenError() from exc
+            raise
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = (await self._session.execute(select(users).where(users.c.email == email))).first()
+        return User(**row._mapping) if row else None
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = (await self._session.execute(select(users).where(users.c.id == user_id))).first()
+        return User(**row._mapping) if row else None
+
+    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        await self._session.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+
+class SqlTaskRepository(TaskRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, task: Task) -> None:
+        values = {c.name: getattr(task, c.name) for c in tasks.columns}
+        try:
+            await self._session.execute(insert(tasks).values(**values))
+        except IntegrityError as exc:
+            if _violated_constraint(exc) == TASK_OWNER_FOREIGN_KEY:
+                raise UnknownUserError() from exc
+            raise
+
+    async def get(self, task_id: UUID) -> Task | None:
+        row = (await self._session.execute(select(tasks).where(tasks.c.id == task_id))).first()
+        return Task(**row._mapping) if row else None
+
+    async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
+        if query.completed is not None:
+            conditions.append(tasks.c.is_completed == query.completed)
+        column = tasks.c[query.sort.column]
+        order = (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
+        page = select(tasks).where(*conditions).order_by(*order)
+        rows = await self._session.execute(page.limit(query.limit).offset(query.offset))
+        found = [Task(**row._mapping) for row in rows]
+        total = await self._session.scalar(select(func.count()).select_from(tasks).where(*conditions))
+        return TaskPage(found, total or 0, query.limit, query.offset)
+
+    async def update(
+        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
+    ) -> Task | None:
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("title", patch.title),
+                ("description", patch.description),
+                ("is_completed", patch.is_completed),
+            )
+            if value is not UNSET
+        }
+        # One statement: the row lock serializes concurrent updates, and each sets only the
+        # columns it changes, so updates of different fields never overwrite each other.
+        statement = (
+            update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+            .values(**changes, updated_at=now, version=tasks.c.version + 1)
+            .returning(*tasks.columns)
+        )
+        row = (await self._session.execute(statement)).first()
+        return Task(**row._mapping) if row else None
+
+    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
+        statement = (
+            delete(tasks)
+            .where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+            .returning(tasks.c.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def owner_of(self, task_id: UUID) -> UUID | None:
+        owner: UUID | None = await self._session.scalar(
+            select(tasks.c.user_id).where(tasks.c.id == task_id)
+        )
+        return owner

@@ -1,0 +1,63 @@
+"""The schema as SQLAlchemy Core tables; alembic migrations are written to match it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+
+from todo_core.domain import DESCRIPTION_MAX_LENGTH, EMAIL_MAX_LENGTH, TITLE_MAX_LENGTH
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(EMAIL_MAX_LENGTH), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("email = lower(email)", name="email_lower_case"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(TITLE_MAX_LENGTH), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_completed", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    CheckConstraint(f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"),
+    # Each index leads with user_id so every per-user query, in every sort order and with the
+    # completed filter, is an index range scan; id breaks ties between equal timestamps.
+    Index("ix_tasks_user_created", "user_id", "created_at", "id"),
+    Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
+    Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
+)
+
+EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
+TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"

@@ -1,0 +1,55 @@
+"""The SQL unit of work: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todo_adapters.sql.errors import is_unavailable
+from todo_adapters.sql.repositories import SqlTaskRepository, SqlUserRepository
+from todo_core.errors import StorageUnavailableError
+from todo_core.ports import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    users: SqlUserRepository
+    tasks: SqlTaskRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessions()
+        self.users = SqlUserRepository(self._session)
+        self.tasks = SqlTaskRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            # close() rolls back whatever was not committed and returns the connection.
+            await self._session.close()
+        except Exception as close_error:
+            if exc is None and is_unavailable(close_error):
+                raise StorageUnavailableError() from close_error
+            if exc is None:
+                raise
+        if exc is not None and is_unavailable(exc):
+            raise StorageUnavailableError() from exc
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)

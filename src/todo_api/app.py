@@ -1,0 +1,63 @@
+"""The application factory. Serve with `uvicorn --factory todo_api.app:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dependency_injector import providers
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from todo_api.container import Container, migrate_with_retry, resolve_database_url
+from todo_api.errors import install_error_handlers
+from todo_api.logging import configure_logging, get_logger
+from todo_api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from todo_api.openapi import install_openapi
+from todo_api.routers import auth, health, tasks
+from todo_api.settings import Settings
+
+log = get_logger("todo_api.app")
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.LOG_LEVEL, settings.json_logs)
+    container = container or Container(settings=providers.Object(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with resolve_database_url(settings, container):
+            await migrate_with_retry(container, settings.DB_CONNECT_TIMEOUT)
+            log.info("app.started", env=settings.APP_ENV)
+            try:
+                yield
+            finally:
+                await container.engine().dispose()
+                log.info("app.stopped")
+
+    app = FastAPI(
+        title="Todo API",
+        version="1.0.0",
+        description="Register, log in with JWTs, and manage your own tasks.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(RequestContextMiddleware)
+    # Outermost, so that even a 500 made by the request middleware carries CORS headers
+    # and a browser frontend can read its detail.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", REQUEST_ID_HEADER],
+        expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+        max_age=600,
+    )
+    for router in (auth.router, tasks.router, health.router):
+        app.include_router(router)
+    container.wire()
+    return app

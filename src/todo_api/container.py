@@ -1,0 +1,106 @@
+"""The one place that knows every adapter: builds the object graph from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dependency_injector import containers, providers
+
+from todo_adapters.clock import SystemClock
+from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
+from todo_adapters.security.jwt_issuer import JwtTokenIssuer
+from todo_adapters.sql.embedded import start_embedded_postgres
+from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
+from todo_adapters.sql.errors import is_unavailable
+from todo_adapters.sql.health import SqlReadinessProbe
+from todo_adapters.sql.migrate import upgrade_schema
+from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_api.logging import get_logger
+from todo_api.settings import Settings
+from todo_core.services import AuthService, TaskService
+
+log = get_logger("todo_api.database")
+
+
+def _pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        timeout_s=settings.DB_POOL_TIMEOUT,
+        statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    wiring_config = containers.WiringConfiguration(
+        modules=["todo_api.deps"], packages=["todo_api.routers"]
+    )
+
+    settings = providers.Dependency(instance_of=Settings)
+    # Known only once the lifespan has started (it may start an embedded server first).
+    database_url = providers.Dependency(instance_of=str)
+
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Singleton(
+        build_engine, database_url=database_url, pool=providers.Callable(_pool_settings, settings)
+    )
+    sessionmaker = providers.Singleton(build_sessionmaker, engine=engine)
+    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, sessions=sessionmaker)
+    readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
+
+    password_hasher = providers.Singleton(
+        BcryptPasswordHasher, rounds=settings.provided.BCRYPT_ROUNDS
+    )
+    token_issuer = providers.Singleton(
+        JwtTokenIssuer,
+        secret=settings.provided.jwt_secret.call(),
+        ttl_seconds=settings.provided.ACCESS_TOKEN_TTL,
+        issuer=settings.provided.JWT_ISSUER,
+        audience=settings.provided.JWT_AUDIENCE,
+        clock=clock,
+    )
+
+    auth_service = providers.Factory(
+        AuthService, uow=uow_factory, hasher=password_hasher, tokens=token_issuer, clock=clock
+    )
+    task_service = providers.Factory(TaskService, uow=uow_factory, clock=clock)
+
+
+@asynccontextmanager
+async def resolve_database_url(settings: Settings, container: Container) -> AsyncIterator[str]:
+    """Point the container at DATABASE_URL, or at an embedded server it starts and stops."""
+    if settings.DATABASE_URL:
+        container.database_url.override(providers.Object(settings.DATABASE_URL))
+        yield settings.DATABASE_URL
+        return
+    server = await asyncio.to_thread(start_embedded_postgres, settings.DATA_DIR)
+    url = server.get_uri()
+    log.info("database.embedded_started", data_dir=str(settings.DATA_DIR))
+    container.database_url.override(providers.Object(url))
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(server.cleanup)
+
+
+async def migrate_with_retry(container: Container, timeout_s: float) -> None:
+    """Migrate as soon as the database answers; retry with backoff for up to `timeout_s`."""
+    engine = container.engine()
+    deadline = time.monotonic() + timeout_s
+    delay = 0.25
+    attempt = 1
+    while True:
+        try:
+            await upgrade_schema(engine)
+            return
+        except Exception as exc:
+            if not is_unavailable(exc) or time.monotonic() + delay > deadline:
+                log.error("database.unreachable", attempt=attempt, error=str(exc))
+                raise
+            log.warning("database.retrying", attempt=attempt, in_seconds=delay, error=str(exc))
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 4.0)
+        attempt += 1

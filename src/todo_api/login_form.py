@@ -1,0 +1,64 @@
+"""The login body comes as JSON or as the OAuth2 password-flow form that /docs' Authorize
+button sends; both become the same CredentialsRequest, validated the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pydantic
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from todo_api.schemas import CredentialsRequest
+
+FORM = "application/x-www-form-urlencoded"
+
+LOGIN_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CredentialsRequest"}},
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string", "description": "the email"},
+                        "password": {"type": "string", "format": "password"},
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_credentials(request: Request) -> CredentialsRequest:
+    raw = await request.body()
+    media_type = _media_type(request)
+    try:
+        if media_type == FORM:
+            fields = dict(parse_qsl(raw.decode("utf-8", errors="strict"), keep_blank_values=True))
+            fields.setdefault("username", fields.pop("email", None) or "")
+            wanted = {"email": fields.get("username"), "password": fields.get("password")}
+            return CredentialsRequest.model_validate({k: v for k, v in wanted.items() if v})
+        if media_type in ("application/json", "") or media_type.endswith("+json"):
+            return CredentialsRequest.model_validate_json(raw)
+    except UnicodeDecodeError:
+        invalid = {"type": "json_invalid", "loc": ("body",), "ctx": {"error": "invalid UTF-8"}}
+        raise RequestValidationError([invalid]) from None
+    except pydantic.ValidationError as exc:
+        raise RequestValidationError(_in_body(exc.errors())) from None
+    raise HTTPException(415, f"Send the credentials as application/json or {FORM}")
+
+
+def _in_body(errors: list[Any]) -> list[Any]:
+    return [{**e, "loc": ("body", *e["loc"])} for e in errors]
+

@@ -1,0 +1,58 @@
+"""OpenAPI helpers: problem+json error responses, and a document without FastAPI's 422s
+(this API answers validation failures with 400)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from todo_api.schemas import ProblemResponse
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemResponse"}
+
+_WHEN = {
+    400: "Validation failed, malformed JSON or a bad parameter",
+    401: "Missing, invalid or expired credentials",
+    403: "The task belongs to another user",
+    404: "No such task",
+    503: "The database is unavailable; retry after Retry-After seconds",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Document each status as a problem+json response."""
+    return {
+        status: {
+            "description": _WHEN.get(status, HTTPStatus(status).phrase),
+            "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+        }
+        for status in (*statuses, 500, 503)
+    }
+
+
+def install_openapi(app: FastAPI) -> None:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = ProblemResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["ProblemResponse"] = problem_schema
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = build  # type: ignore[method-assign]

@@ -1,0 +1,162 @@
+"""Wire models. Limits come from the domain's constants, which enforce them; the schemas
+only document them (the domain trims before it measures, so pydantic must not reject first)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from todo_core.domain import (
+    DESCRIPTION_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_BYTES,
+    TITLE_MAX_LENGTH,
+    UNSET,
+    Task,
+    TaskPage,
+    TaskPatch,
+    User,
+)
+from todo_core.services import Session
+
+
+class _Request(BaseModel):
+    # strict: "true" is not a boolean and 1 is not a title; forbid: typos are errors.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _documented(**schema: Any) -> Any:
+    return Field(json_schema_extra=schema)
+
+
+class CredentialsRequest(_Request):
+    email: str = _documented(format="email", maxLength=EMAIL_MAX_LENGTH, examples=["ada@example.com"])
+    password: str = _documented(
+        minLength=PASSWORD_MIN_BYTES,
+        maxLength=PASSWORD_MAX_BYTES,
+        description=f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8",
+        examples=["correct horse battery"],
+    )
+
+
+class TaskCreateRequest(_Request):
+    title: str = _documented(minLength=1, maxLength=TITLE_MAX_LENGTH, examples=["Buy milk"])
+    description: str | None = Field(
+        default=None, json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH}, examples=["2 litres"]
+    )
+    is_completed: bool = False
+
+
+class TaskUpdateRequest(_Request):
+    """Any non-empty subset of the fields; absent ones keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"minProperties": 1, "examples": [{"is_completed": True}]}
+    )
+
+    # A default of None that the type refuses: absent means "keep", an explicit null is a 400.
+    title: str = Field(
+        default=None, json_schema_extra={"minLength": 1, "maxLength": TITLE_MAX_LENGTH}
+    )
+    description: str | None = Field(
+        default=None, json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH}
+    )
+    is_completed: bool = Field(default=None)
+
+    def to_patch(self) -> TaskPatch:
+        sent = self.model_fields_set
+        return TaskPatch(
+            title=self.title if "title" in sent else UNSET,
+            description=self.description if "description" in sent else UNSET,
+            is_completed=self.is_completed if "is_completed" in sent else UNSET,
+        )
+
+
+class UserResponse(BaseModel):
+    id: UUID
+    email: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserResponse:
+        return cls(id=user.id, email=user.email, created_at=user.created_at)
+
+
+class AuthResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    user: UserResponse
+
+    @classmethod
+    def of(cls, session: Session) -> AuthResponse:
+        return cls(
+            access_token=session.access_token.token,
+            expires_in=session.access_token.expires_in,
+            user=UserResponse.of(session.user),
+        )
+
+
+class TaskResponse(BaseModel):
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    is_completed: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, task: Task) -> TaskResponse:
+        return cls(
+            id=task.id,
+            user_id=task.user_id,
+            title=task.title,
+            description=task.description,
+            is_completed=task.is_completed,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            version=task.version,
+        )
+
+
+class TaskListResponse(BaseModel):
+    tasks: list[TaskResponse]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, page: TaskPage) -> TaskListResponse:
+        return cls(
+            tasks=[TaskResponse.of(t) for t in page.tasks],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+
+class FieldErrorResponse(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemResponse(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldErrorResponse] | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "unavailable"]

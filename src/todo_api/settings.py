@@ -1,0 +1,93 @@
+"""All configuration, read from environment variables named like the fields."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    APP_ENV: Literal["development", "production"] = "development"
+    DATABASE_URL: str | None = None
+    DATA_DIR: Path = Path(".data")
+    JWT_SECRET: SecretStr | None = None
+    JWT_ISSUER: str = "todo-api"
+    JWT_AUDIENCE: str = "todo-api"
+    ACCESS_TOKEN_TTL: int = Field(default=900, ge=1, description="seconds")
+    REFRESH_TOKEN_TTL: int = Field(default=30 * 24 * 3600, ge=1, description="seconds")
+    BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
+    CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8000, ge=0, le=65535)
+    WORKERS: int = Field(default=1, ge=1)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    LOG_FORMAT: Literal["auto", "json", "console"] = "auto"
+    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
+    DB_POOL_TIMEOUT: float = Field(default=5.0, gt=0, description="seconds")
+    DB_CONNECT_TIMEOUT: float = Field(default=30.0, ge=0, description="seconds of startup retries")
+    DB_STATEMENT_TIMEOUT: int = Field(default=5000, ge=0, description="milliseconds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upper_case_log_level(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("LOG_LEVEL"), str):
+            data["LOG_LEVEL"] = data["LOG_LEVEL"].upper()
+        return data
+
+    @model_validator(mode="after")
+    def _strong_secret_in_production(self) -> Self:
+        if self.APP_ENV == "production":
+            secret = self.JWT_SECRET.get_secret_value() if self.JWT_SECRET else ""
+            if len(secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes when "
+                    "APP_ENV=production (generate one with: openssl rand -hex 32)"
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.CORS_ORIGINS.split(",") if o.strip()]
+
+    @property
+    def json_logs(self) -> bool:
+        return self.LOG_FORMAT == "json" or (self.LOG_FORMAT == "auto" and self.is_production)
+
+    def jwt_secret(self) -> str:
+        """The configured secret; in development, one generated once and kept under
+        DATA_DIR so that tokens survive a restart."""
+        if self.JWT_SECRET is not None:
+            return self.JWT_SECRET.get_secret_value()
+        return _persisted_dev_secret(self.DATA_DIR / "jwt_secret")
+
+
+def _persisted_dev_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(secrets.token_urlsafe(48))
+    draft.chmod(0o600)
+    try:
+        # link() is atomic and refuses to overwrite: when several workers start together,
+        # exactly one secret wins and every worker reads that one.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,206 @@
+"""Entities and every rule about them. Limits are named constants so that the HTTP schemas
+document exactly what is enforced here instead of retyping it."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+from todo_core.errors import FieldError, ValidationError
+
+EMAIL_MAX_LENGTH: Final = 254
+PASSWORD_MIN_BYTES: Final = 8
+PASSWORD_MAX_BYTES: Final = 72  # bcrypt ignores everything past 72 bytes
+TITLE_MAX_LENGTH: Final = 255
+DESCRIPTION_MAX_LENGTH: Final = 10_000
+PAGE_LIMIT_DEFAULT: Final = 50
+PAGE_LIMIT_MAX: Final = 200
+
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# C0 controls and DEL; description keeps tab, newline and carriage return.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UUID
+    email: str
+    password_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    is_completed: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    def is_owned_by(self, user_id: UUID) -> bool:
+        return self.user_id == user_id
+
+
+class Unset(enum.Enum):
+    """Marks a patch field the client did not send (distinct from an explicit null)."""
+
+    UNSET = enum.auto()
+
+
+UNSET: Final = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    title: str
+    description: str | None
+    is_completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPatch:
+    """The fields an update changes; absent ones keep their stored value."""
+
+    title: str | Unset = UNSET
+    description: str | None | Unset = UNSET
+    is_completed: bool | Unset = UNSET
+
+    def is_empty(self) -> bool:
+        return all(v is UNSET for v in (self.title, self.description, self.is_completed))
+
+
+class TaskSort(enum.Enum):
+    CREATED_ASC = "created_at"
+    CREATED_DESC = "-created_at"
+    UPDATED_ASC = "updated_at"
+    UPDATED_DESC = "-updated_at"
+
+    @property
+    def column(self) -> str:
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    limit: int = PAGE_LIMIT_DEFAULT
+    offset: int = 0
+    completed: bool | None = None
+    sort: TaskSort = TaskSort.CREATED_DESC
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    tasks: list[Task]
+    total: int
+    limit: int
+    offset: int
+
+
+def normalize_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if not email:
+        raise ValidationError([FieldError("email", "must not be empty")])
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError([FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")])
+    if not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
+        raise ValidationError([FieldError("email", "must be a valid email address")])
+    return email
+
+
+def password_error(raw: str) -> FieldError | None:
+    size = len(raw.encode("utf-8"))
+    if size < PASSWORD_MIN_BYTES:
+        return FieldError("password", f"must be at least {PASSWORD_MIN_BYTES} bytes")
+    if size > PASSWORD_MAX_BYTES:
+        return FieldError(
+            "password", f"must be at most {PASSWORD_MAX_BYTES} bytes of UTF-8 (bcrypt's limit)"
+        )
+    if "\x00" in raw:
+        return FieldError("password", "must not contain NUL characters")
+    return None
+
+
+def check_registration(email: str, password: str) -> str:
+    """Return the normalized email, or raise with every broken rule of both fields."""
+    errors: list[FieldError] = []
+    normalized = ""
+    try:
+        normalized = normalize_email(email)
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+    if (bad_password := password_error(password)) is not None:
+        errors.append(bad_password)
+    if errors:
+        raise ValidationError(errors)
+    return normalized
+
+
+def _title_error(raw: str) -> tuple[str, FieldError | None]:
+    title = raw.strip()
+    if not title:
+        return title, FieldError("title", "must not be empty")
+    if len(title) > TITLE_MAX_LENGTH:
+        return title, FieldError("title", f"must be at most {TITLE_MAX_LENGTH} characters")
+    if _CONTROL.search(title):
+        return title, FieldError("title", "must not contain control characters")
+    return title, None
+
+
+def _description_error(raw: str | None) -> FieldError | None:
+    if raw is None:
+        return None
+    if len(raw) > DESCRIPTION_MAX_LENGTH:
+        return FieldError("description", f"must be at most {DESCRIPTION_MAX_LENGTH} characters")
+    if _CONTROL_EXCEPT_WHITESPACE.search(raw):
+        return FieldError(
+            "description", "must not contain control characters other than tab and newlines"
+        )
+    return None
+
+
+def _raise_if_any(*errors: FieldError | None) -> None:
+    found = [e for e in errors if e is not None]
+    if found:
+        raise ValidationError(found)
+
+
+def check_new_task(title: str, description: str | None, is_completed: bool) -> NewTask:
+    clean_title, title_error = _title_error(title)
+    _raise_if_any(title_error, _description_error(description))
+    return NewTask(clean_title, description, is_completed)
+
+
+def check_patch(patch: TaskPatch) -> TaskPatch:
+    """Validate a patch and return it with the title trimmed."""
+    if patch.is_empty():
+        raise ValidationError(
+            [FieldError("body", "must set at least one of title, description, is_completed")]
+        )
+    title: str | Unset = patch.title
+    title_error = None
+    if isinstance(patch.title, str):
+        title, title_error = _title_error(patch.title)
+    description_error = None if patch.description is UNSET else _description_error(patch.description)
+    _raise_if_any(title_error, description_error)
+    return TaskPatch(title=title, description=patch.description, is_completed=patch.is_completed)
+
+
+def check_page(limit: int, offset: int) -> None:
+    errors = []
+    if not 1 <= limit <= PAGE_LIMIT_MAX:
+        errors.append(FieldError("limit", f"must be between 1 and {PAGE_LIMIT_MAX}"))
+    if offset < 0:
+        errors.append(FieldError("offset", "must be 0 or more"))
+    _raise_if_any(*errors)

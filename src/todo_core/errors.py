@@ -1,0 +1,91 @@
+"""Domain errors. They describe what went wrong in the language of the domain; the HTTP
+adapter alone decides which status each one becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    message = "domain error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationError(DomainError):
+    """One or more fields break a rule; `errors` names every one of them."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        summary = "; ".join(f"{e.field} {e.message}" for e in errors)
+        super().__init__(f"Validation failed: {summary}")
+
+
+class EmailTakenError(DomainError):
+    message = "Email already registered"
+
+
+class InvalidCredentialsError(DomainError):
+    """Unknown email or wrong password: deliberately indistinguishable."""
+
+    message = "Incorrect email or password"
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = email
+
+
+class InvalidTokenError(DomainError):
+    """A bearer token is missing, malformed, expired or not ours; `reason` says which."""
+
+    message = "Could not validate credentials"
+
+    def __init__(self, reason: str, *, token_sent: bool = True) -> None:
+        super().__init__(f"Not authenticated: {reason}")
+        self.reason = reason
+        self.token_sent = token_sent
+
+
+class UnknownUserError(DomainError):
+    """A valid token names a user who no longer exists."""
+
+    message = "The account no longer exists"
+
+
+class TaskNotFoundError(DomainError):
+    message = "Task not found"
+
+    def __init__(self, task_id: UUID) -> None:
+        super().__init__()
+        self.task_id = task_id
+
+
+class TaskAccessDeniedError(DomainError):
+    """The task exists but belongs to another user."""
+
+    message = "You do not have access to this task"
+
+    def __init__(self, task_id: UUID, user_id: UUID) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.user_id = user_id
+
+
+class StorageUnavailableError(DomainError):
+    """The store cannot be reached right now; the caller may retry later."""
+
+    message = "The database is unavailable, try again shortly"

@@ -1,0 +1,113 @@
+"""The ports: what the core needs from the outside world, as Protocols."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from todo_core.domain import Task, TaskPage, TaskPatch, TaskQuery, User
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user. Raises EmailTakenError when the email is already registered."""
+
+    async def get_by_email(self, email: str) -> User | None:
+        """The user with this (normalized) email, or None."""
+
+    async def get(self, user_id: UUID) -> User | None:
+        """The user with this id, or None."""
+
+    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        """Replace the stored hash, e.g. after a cost upgrade."""
+
+
+class TaskRepository(Protocol):
+    async def add(self, task: Task) -> None:
+        """Store a new task. Raises UnknownUserError when its owner does not exist."""
+
+    async def get(self, task_id: UUID) -> Task | None:
+        """The task with this id, whoever owns it, or None."""
+
+    async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        """One page of the user's tasks in the query's order, and how many match in all."""
+
+    async def update(
+        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
+    ) -> Task | None:
+        """Apply the patch atomically if the user owns the task, bumping `version` by one.
+        None when no task with that id belongs to the user."""
+
+    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
+        """Delete the task if the user owns it; False when no such task of theirs exists."""
+
+    async def owner_of(self, task_id: UUID) -> UUID | None:
+        """Who owns the task, or None when it does not exist."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction: leaving the block without `commit()` rolls everything back."""
+
+    users: UserRepository
+    tasks: TaskRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        """True when the password matches; never raises for a malformed hash."""
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend the same time as a real verification, for unknown users."""
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with a weaker cost than the current one."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_in: int
+
+
+class TokenIssuer(Protocol):
+    def issue(self, user_id: UUID) -> AccessToken: ...
+
+    def verify(self, token: str) -> UUID:
+        """The user id the token was issued to. Raises InvalidTokenError with a reason."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+
+
+__all__ = [
+    "AccessToken",
+    "Clock",
+    "PasswordHasher",
+    "TaskRepository",
+    "TokenIssuer",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UserRepository",
+]
