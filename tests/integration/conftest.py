@@ -1,0 +1,115 @@
+"""Real PostgreSQL, real HTTP stack. One database per test session, migrated by alembic;
+every test starts with empty tables."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tests.postgres import fresh_database_name, postgres_server, with_database
+from todo_adapters.sql.database_url import parse_database_url
+from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
+from todo_adapters.sql.migrate import upgrade_schema
+from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_api.app import create_app
+from todo_api.settings import Settings
+
+TEST_JWT_SECRET = "integration-test-secret-of-at-least-32-bytes"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+def admin_engine(url: str) -> AsyncEngine:
+    target = parse_database_url(url)
+    return create_async_engine(
+        target.url, connect_args=target.connect_args, isolation_level="AUTOCOMMIT"
+    )
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A database of this session's own, dropped at the end."""
+    name = fresh_database_name()
+    admin = admin_engine(server_url)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = with_database(server_url, name)
+    engine = build_engine(url, PoolSettings(size=2))
+    await upgrade_schema(engine)
+    await engine.dispose()
+    yield url
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = build_engine(database_url, PoolSettings(size=5))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE users, tasks CASCADE"))
+
+
+@pytest.fixture
+def sql_uow(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(build_sessionmaker(engine))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path,
+        JWT_SECRET=TEST_JWT_SECRET,
+        BCRYPT_ROUNDS=4,
+        DB_POOL_SIZE=5,
+        LOG_LEVEL="DEBUG",
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the whole ASGI app, lifespan (migrations, pool) included."""
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield http
+
+
+async def register(client: httpx.AsyncClient, email: str, password: str = "correct horse") -> dict:
+    response = await client.post("/auth/register", json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> dict[str, str]:
+    """Authorization headers of a registered user."""
+    body = await register(client, "alice@example.com")
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> dict[str, str]:
+    body = await register(client, "bob@example.com")
+    return {"Authorization": f"Bearer {body['access_token']}"}
