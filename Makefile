@@ -24,7 +24,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/todo-api serve
 
-test: $(VENV)/.dev  ## run every test (unit, contract, integration) on real PostgreSQL
+test: lint  ## lint, then every test (unit, contract, integration) on real PostgreSQL
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev  ## ruff, mypy --strict and the layer contracts

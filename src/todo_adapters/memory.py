@@ -40,7 +40,9 @@ class InMemoryUserRepository(UserRepository):
 
     async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
         if user_id in self._users:
-            self._users[user_id] = dataclasses.replace(self._users[user_id], password_hash=password_hash)
+            self._users[user_id] = dataclasses.replace(
+                self._users[user_id], password_hash=password_hash
+            )
 
 
 class InMemoryTaskRepository(TaskRepository):

@@ -53,7 +53,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", REQUEST_ID_HEADER],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            REQUEST_ID_HEADER,
+        ],
         expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
         max_age=600,
     )

@@ -1,7 +1,6 @@
 """Request dependencies, declared once: services from the container, and the caller's
 identity from the bearer token."""
 
-
 from typing import Annotated, Protocol
 from uuid import UUID
 

@@ -46,7 +46,7 @@ async def read_credentials(request: Request) -> CredentialsRequest:
     try:
         if media_type == FORM:
             fields = dict(parse_qsl(raw.decode("utf-8", errors="strict"), keep_blank_values=True))
-            fields.setdefault("username", fields.pop("email", None) or "")
+            fields.setdefault("username", fields.pop("email", ""))
             wanted = {"email": fields.get("username"), "password": fields.get("password")}
             return CredentialsRequest.model_validate({k: v for k, v in wanted.items() if v})
         if media_type in ("application/json", "") or media_type.endswith("+json"):
@@ -61,4 +61,3 @@ async def read_credentials(request: Request) -> CredentialsRequest:
 
 def _in_body(errors: list[Any]) -> list[Any]:
     return [{**e, "loc": ("body", *e["loc"])} for e in errors]
-

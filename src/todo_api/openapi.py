@@ -44,7 +44,9 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
         )
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        problem_schema = ProblemResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        problem_schema = ProblemResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         schemas.update(problem_schema.pop("$defs", {}))
         schemas["ProblemResponse"] = problem_schema
         for name in ("HTTPValidationError", "ValidationError"):

@@ -34,7 +34,9 @@ def _documented(**schema: Any) -> Any:
 
 
 class CredentialsRequest(_Request):
-    email: str = _documented(format="email", maxLength=EMAIL_MAX_LENGTH, examples=["ada@example.com"])
+    email: str = _documented(
+        format="email", maxLength=EMAIL_MAX_LENGTH, examples=["ada@example.com"]
+    )
     password: str = _documented(
         minLength=PASSWORD_MIN_BYTES,
         maxLength=PASSWORD_MAX_BYTES,
@@ -59,13 +61,13 @@ class TaskUpdateRequest(_Request):
     )
 
     # A default of None that the type refuses: absent means "keep", an explicit null is a 400.
-    title: str = Field(
+    title: str = Field(  # type: ignore[assignment]
         default=None, json_schema_extra={"minLength": 1, "maxLength": TITLE_MAX_LENGTH}
     )
     description: str | None = Field(
         default=None, json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH}
     )
-    is_completed: bool = Field(default=None)
+    is_completed: bool = Field(default=None)  # type: ignore[assignment]
 
     def to_patch(self) -> TaskPatch:
         sent = self.model_fields_set

@@ -70,7 +70,7 @@ class TaskPatch:
     """The fields an update changes; absent ones keep their stored value."""
 
     title: str | Unset = UNSET
-    description: str | None | Unset = UNSET
+    description: str | Unset | None = UNSET
     is_completed: bool | Unset = UNSET
 
     def is_empty(self) -> bool:
@@ -113,7 +113,9 @@ def normalize_email(raw: str) -> str:
     if not email:
         raise ValidationError([FieldError("email", "must not be empty")])
     if len(email) > EMAIL_MAX_LENGTH:
-        raise ValidationError([FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")])
+        raise ValidationError(
+            [FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")]
+        )
     if not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
         raise ValidationError([FieldError("email", "must be a valid email address")])
     return email
@@ -192,7 +194,9 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
     title_error = None
     if isinstance(patch.title, str):
         title, title_error = _title_error(patch.title)
-    description_error = None if patch.description is UNSET else _description_error(patch.description)
+    description_error = (
+        None if patch.description is UNSET else _description_error(patch.description)
+    )
     _raise_if_any(title_error, description_error)
     return TaskPatch(title=title, description=patch.description, is_completed=patch.is_completed)
 

@@ -107,7 +107,9 @@ class TaskService:
     ) -> Task:
         new = check_new_task(title, description, is_completed)
         now = self._clock.now()
-        task = Task(uuid.uuid4(), user_id, new.title, new.description, new.is_completed, now, now, 1)
+        task = Task(
+            uuid.uuid4(), user_id, new.title, new.description, new.is_completed, now, now, 1
+        )
         async with self._uow() as uow:
             await uow.tasks.add(task)
             await uow.commit()
@@ -143,7 +145,9 @@ class TaskService:
             await uow.commit()
 
 
-async def _raise_missing_or_foreign(tasks: TaskRepository, task_id: UUID, user_id: UUID) -> NoReturn:
+async def _raise_missing_or_foreign(
+    tasks: TaskRepository, task_id: UUID, user_id: UUID
+) -> NoReturn:
     """Called only after a write matched nothing, so the common path costs one statement."""
     if await tasks.owner_of(task_id) is None:
         raise TaskNotFoundError(task_id)

@@ -10,7 +10,13 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
-_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
+_SCHEMES = {
+    "postgres",
+    "postgresql",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+}
 # libpq parameters asyncpg has no use for; passing them through would make it fail.
 _DROPPED = {"channel_binding", "gssencmode", "target_session_attrs", "sslcompression", "krbsrvname"}
 

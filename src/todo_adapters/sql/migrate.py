@@ -37,7 +37,9 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.connect() as connection:
         # Session-level lock on this connection; released explicitly, or by PostgreSQL
         # when the connection ends if the process dies mid-migration.
-        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        await connection.execute(
+            text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+        )
         try:
             await connection.run_sync(_upgrade, revision)
             await connection.commit()

@@ -77,11 +77,15 @@ class SqlTaskRepository(TaskRepository):
         if query.completed is not None:
             conditions.append(tasks.c.is_completed == query.completed)
         column = tasks.c[query.sort.column]
-        order = (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
+        order = (
+            (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
+        )
         page = select(tasks).where(*conditions).order_by(*order)
         rows = await self._session.execute(page.limit(query.limit).offset(query.offset))
         found = [Task(**row._mapping) for row in rows]
-        total = await self._session.scalar(select(func.count()).select_from(tasks).where(*conditions))
+        total = await self._session.scalar(
+            select(func.count()).select_from(tasks).where(*conditions)
+        )
         return TaskPage(found, total or 0, query.limit, query.offset)
 
     async def update(

@@ -51,7 +51,9 @@ tasks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, server_default=text("1")),
-    CheckConstraint(f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"),
+    CheckConstraint(
+        f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"
+    ),
     # Each index leads with user_id so every per-user query, in every sort order and with the
     # completed filter, is an index range scan; id breaks ties between equal timestamps.
     Index("ix_tasks_user_created", "user_id", "created_at", "id"),

@@ -1,4 +1,3 @@
-
 from typing import Annotated
 
 from dependency_injector.wiring import inject

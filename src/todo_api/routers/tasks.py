@@ -1,4 +1,3 @@
-
 from typing import Annotated, Literal
 from uuid import UUID
 

@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint(
-            "char_length(description) <= 10000", name="ck_tasks_description_length"
-        ),
+        sa.CheckConstraint("char_length(description) <= 10000", name="ck_tasks_description_length"),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_tasks_user_id_users", ondelete="CASCADE"
         ),
