@@ -42,9 +42,9 @@ def postgres_server() -> Iterator[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="todo-test-pg-"))
     server = start_embedded_postgres(data_dir, delete_on_stop=True)
     try:
-        yield server.get_uri()
+        yield server.url()
     finally:
-        server.cleanup()
+        server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 import uvicorn
@@ -23,6 +24,10 @@ def _load_settings() -> Settings:
         sys.exit(f"todo-api: invalid configuration: {problems}")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings) -> None:
     from todo_adapters.sql.embedded import start_embedded_postgres
 
@@ -30,7 +35,10 @@ def serve(settings: Settings) -> None:
     if not settings.DATABASE_URL:
         print(f"todo-api: starting embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
         server = start_embedded_postgres(settings.DATA_DIR)
-        os.environ["DATABASE_URL"] = server.get_uri()
+        os.environ["DATABASE_URL"] = server.url()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as an exception (not the default
+    # action, which kills the process at once) it lets the `finally` below stop PostgreSQL.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if settings.JWT_SECRET is None:
         settings.jwt_secret()  # create the persisted development secret before workers race for it
     try:
@@ -46,7 +54,7 @@ def serve(settings: Settings) -> None:
         )
     finally:
         if server is not None:
-            server.cleanup()
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

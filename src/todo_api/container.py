@@ -77,13 +77,13 @@ async def resolve_database_url(settings: Settings, container: Container) -> Asyn
         yield settings.DATABASE_URL
         return
     server = await asyncio.to_thread(start_embedded_postgres, settings.DATA_DIR)
-    url = server.get_uri()
+    url = server.url()
     log.info("database.embedded_started", data_dir=str(settings.DATA_DIR))
     container.database_url.override(providers.Object(url))
     try:
         yield url
     finally:
-        await asyncio.to_thread(server.cleanup)
+        await asyncio.to_thread(server.stop)
 
 
 async def migrate_with_retry(container: Container, timeout_s: float) -> None:

