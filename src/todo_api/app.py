@@ -65,5 +65,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     for router in (auth.router, tasks.router, health.router):
         app.include_router(router)
+    app.state.api_routes = [r for m in (auth, tasks, health) for r in m.router.routes]
     container.wire()
     return app

@@ -154,12 +154,24 @@ _HTTP_DETAILS = {
 }
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "api_routes", ()):
+        if route.path_regex.fullmatch(request.url.path):
+            methods.update(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     status = HTTPStatus(error.status_code)
     detail = error.detail if isinstance(error.detail, str) else status.phrase
     detail = _HTTP_DETAILS.get(status, detail) if detail == status.phrase else detail
-    return problem(request, status, detail, headers=dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if status is HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
+    return problem(request, status, detail, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
