@@ -1,0 +1,108 @@
+"""`todo-api serve`, the command behind `make run`, as a user meets it: no DATABASE_URL, so
+an embedded PostgreSQL under DATA_DIR; data and the generated JWT secret survive a restart;
+SIGTERM stops the service and its database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+CLI = str(Path(sys.executable).with_name("todo-api"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _environment(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "JWT_SECRET"}}
+    env.update(HOST="127.0.0.1", PORT=str(port), DATA_DIR=str(data_dir), BCRYPT_ROUNDS="4", **extra)
+    return env
+
+
+def _postmasters(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and str(data_dir / "pgdata") in cmdline:
+            found.append(process)
+    return found
+
+
+@contextmanager
+def serving(data_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [CLI, "serve"],
+        env=_environment(data_dir, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the service did not become ready within 60 s")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=30) == 0
+        finally:
+            process.kill()
+            process.wait()
+
+
+def test_serve_embeds_postgres_and_keeps_data_and_secret(tmp_path: Path):
+    credentials = {"email": "persist@example.com", "password": "long enough"}
+    with serving(tmp_path) as base:
+        registered = httpx.post(f"{base}/auth/register", json=credentials)
+        assert registered.status_code == 201, registered.text
+        token = registered.json()["access_token"]
+        created = httpx.post(
+            f"{base}/tasks",
+            json={"title": "survive a restart"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201
+        assert _postmasters(tmp_path), "the embedded server should be running"
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o077 == 0, "secret readable by others"
+    assert not _postmasters(tmp_path), "SIGTERM should stop the embedded server too"
+
+    with serving(tmp_path) as base:
+        # The token from before the restart is still valid: the secret was kept.
+        listed = httpx.get(f"{base}/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert listed.status_code == 200
+        assert [t["title"] for t in listed.json()["tasks"]] == ["survive a restart"]
+        assert httpx.post(f"{base}/auth/login", json=credentials).status_code == 200
+
+
+def test_production_without_a_strong_secret_refuses_to_start(tmp_path: Path):
+    for secret in (None, "too-short"):
+        extra = {"APP_ENV": "production", **({"JWT_SECRET": secret} if secret else {})}
+        env = _environment(tmp_path, _free_port())
+        env.update(extra)
+        result = subprocess.run([CLI, "serve"], env=env, capture_output=True, timeout=60)
+        assert result.returncode != 0
+        assert b"JWT_SECRET must be set to at least 32 bytes" in result.stderr
+        assert not (tmp_path / "pgdata").exists(), "nothing should start before the check"
