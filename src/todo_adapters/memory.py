@@ -10,9 +10,16 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-from todo_core.domain import UNSET, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.domain import UNSET, RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
 from todo_core.errors import EmailTakenError, UnknownUserError
-from todo_core.ports import Clock, PasswordHasher, TaskRepository, UnitOfWork, UserRepository
+from todo_core.ports import (
+    Clock,
+    PasswordHasher,
+    RefreshTokenRepository,
+    TaskRepository,
+    UnitOfWork,
+    UserRepository,
+)
 
 
 class InMemoryStore:
@@ -21,6 +28,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.users: dict[UUID, User] = {}
         self.tasks: dict[UUID, Task] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
 
 
 class InMemoryUserRepository(UserRepository):
@@ -96,12 +104,45 @@ class InMemoryTaskRepository(TaskRepository):
         return task.user_id if task else None
 
 
+class InMemoryRefreshTokenRepository(RefreshTokenRepository):
+    def __init__(self, tokens: dict[str, RefreshToken]) -> None:
+        self._tokens = tokens
+
+    async def add(self, token: RefreshToken) -> None:
+        self._tokens[token.token_hash] = token
+
+    async def get(self, token_hash: str) -> RefreshToken | None:
+        return self._tokens.get(token_hash)
+
+    async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
+        token = self._tokens.get(token_hash)
+        if token is None or token.spent_at or token.revoked_at or token.expires_at <= now:
+            return None
+        self._tokens[token_hash] = dataclasses.replace(token, spent_at=now)
+        return token
+
+    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
+        doomed = [
+            t for t in self._tokens.values() if t.family_id == family_id and t.revoked_at is None
+        ]
+        for token in doomed:
+            self._tokens[token.token_hash] = dataclasses.replace(token, revoked_at=now)
+        return len(doomed)
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        doomed = [h for h, t in self._tokens.items() if t.expires_at < now][:batch_size]
+        for token_hash in doomed:
+            del self._tokens[token_hash]
+        return len(doomed)
+
+
 class InMemoryUnitOfWork(UnitOfWork):
     """Works on copies of the store and publishes them on commit, so an exception or a
     missing commit leaves the store as it was."""
 
     users: InMemoryUserRepository
     tasks: InMemoryTaskRepository
+    refresh_tokens: InMemoryRefreshTokenRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -110,8 +151,10 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         self._users = dict(self._store.users)
         self._tasks = dict(self._store.tasks)
+        self._refresh_tokens = dict(self._store.refresh_tokens)
         self.users = InMemoryUserRepository(self._users)
         self.tasks = InMemoryTaskRepository(self._tasks, self._users)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(self._refresh_tokens)
         return self
 
     async def __aexit__(
@@ -125,6 +168,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         self._store.users = dict(self._users)
         self._store.tasks = dict(self._tasks)
+        self._store.refresh_tokens = dict(self._refresh_tokens)
         self.committed = True
 
 

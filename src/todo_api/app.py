@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
+from todo_api.maintenance import periodic
 from todo_api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from todo_api.openapi import install_openapi
 from todo_api.routers import auth, health, tasks
@@ -31,7 +32,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await migrate_with_retry(container, settings.DB_CONNECT_TIMEOUT)
             log.info("app.started", env=settings.APP_ENV)
             try:
-                yield
+                async with periodic(
+                    settings.REFRESH_PURGE_INTERVAL,
+                    lambda: container.auth_service().purge_expired_refresh_tokens(),
+                ):
+                    yield
             finally:
                 await container.engine().dispose()
                 log.info("app.stopped")

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from dependency_injector import containers, providers
 
@@ -20,9 +21,13 @@ from todo_adapters.sql.migrate import upgrade_schema
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.logging import get_logger
 from todo_api.settings import Settings
-from todo_core.services import AuthService, TaskService
+from todo_core.services import AuthPolicy, AuthService, TaskService
 
 log = get_logger("todo_api.database")
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
 
 
 def _pool_settings(settings: Settings) -> PoolSettings:
@@ -63,8 +68,16 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    auth_policy = providers.Singleton(
+        AuthPolicy, refresh_ttl=providers.Callable(_seconds, settings.provided.REFRESH_TOKEN_TTL)
+    )
     auth_service = providers.Factory(
-        AuthService, uow=uow_factory, hasher=password_hasher, tokens=token_issuer, clock=clock
+        AuthService,
+        uow=uow_factory,
+        hasher=password_hasher,
+        tokens=token_issuer,
+        clock=clock,
+        policy=auth_policy,
     )
     task_service = providers.Factory(TaskService, uow=uow_factory, clock=clock)
 

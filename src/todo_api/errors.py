@@ -26,6 +26,7 @@ STATUS_OF: dict[type[domain.DomainError], HTTPStatus] = {
     domain.EmailTakenError: HTTPStatus.BAD_REQUEST,
     domain.InvalidCredentialsError: HTTPStatus.UNAUTHORIZED,
     domain.InvalidTokenError: HTTPStatus.UNAUTHORIZED,
+    domain.InvalidRefreshTokenError: HTTPStatus.UNAUTHORIZED,
     domain.UnknownUserError: HTTPStatus.UNAUTHORIZED,
     domain.TaskAccessDeniedError: HTTPStatus.FORBIDDEN,
     domain.TaskNotFoundError: HTTPStatus.NOT_FOUND,
@@ -74,6 +75,12 @@ def _log_domain_error(error: domain.DomainError) -> None:
         log.warning("auth.login_failed", email=error.email)
     elif isinstance(error, domain.TaskAccessDeniedError):
         log.warning("task.access_denied", user_id=str(error.user_id), task_id=str(error.task_id))
+    elif isinstance(error, domain.RefreshTokenReuseError):
+        log.warning(
+            "security.refresh_token_reused",
+            user_id=str(error.user_id),
+            family_id=str(error.family_id),
+        )
     elif isinstance(error, domain.InvalidTokenError):
         log.info("auth.token_rejected", reason=error.reason)
     elif isinstance(error, domain.StorageUnavailableError):

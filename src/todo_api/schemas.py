@@ -45,6 +45,10 @@ class CredentialsRequest(_Request):
     )
 
 
+class RefreshRequest(_Request):
+    refresh_token: str = Field(description="the refresh_token of the last AuthResponse")
+
+
 class TaskCreateRequest(_Request):
     title: str = _documented(minLength=1, maxLength=TITLE_MAX_LENGTH, examples=["Buy milk"])
     description: str | None = Field(
@@ -92,6 +96,7 @@ class AuthResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str = Field(description="opaque; spend it at POST /auth/refresh")
     user: UserResponse
 
     @classmethod
@@ -99,6 +104,7 @@ class AuthResponse(BaseModel):
         return cls(
             access_token=session.access_token.token,
             expires_in=session.access_token.expires_in,
+            refresh_token=session.refresh_token,
             user=UserResponse.of(session.user),
         )
 

@@ -4,7 +4,9 @@ document exactly what is enforced here instead of retyping it."""
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -19,6 +21,7 @@ TITLE_MAX_LENGTH: Final = 255
 DESCRIPTION_MAX_LENGTH: Final = 10_000
 PAGE_LIMIT_DEFAULT: Final = 50
 PAGE_LIMIT_MAX: Final = 200
+REFRESH_TOKEN_BYTES: Final = 32  # 256 bits of randomness
 
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # C0 controls and DEL; description keeps tab, newline and carriage return.
@@ -47,6 +50,29 @@ class Task:
 
     def is_owned_by(self, user_id: UUID) -> bool:
         return self.user_id == user_id
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A stored refresh token: only the hash of the secret the client holds. Tokens rotated
+    from one login share a family, so that reuse of a spent one can revoke them all."""
+
+    token_hash: str
+    user_id: UUID
+    family_id: UUID
+    created_at: datetime
+    expires_at: datetime
+    spent_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def new_refresh_secret() -> str:
+    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+
+def refresh_token_hash(secret: str) -> str:
+    # A fast hash is enough: the secret has 256 bits of entropy, nothing to brute-force.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Unset(enum.Enum):

@@ -60,6 +60,21 @@ class InvalidTokenError(DomainError):
         self.token_sent = token_sent
 
 
+class InvalidRefreshTokenError(DomainError):
+    """Unknown, expired, spent or revoked refresh token."""
+
+    message = "Invalid or expired refresh token"
+
+
+class RefreshTokenReuseError(InvalidRefreshTokenError):
+    """A spent refresh token was presented again: its whole login family is now revoked."""
+
+    def __init__(self, user_id: UUID, family_id: UUID) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.family_id = family_id
+
+
 class UnknownUserError(DomainError):
     """A valid token names a user who no longer exists."""
 

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from todo_core.domain import Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.domain import RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
 
 
 class UserRepository(Protocol):
@@ -48,11 +48,29 @@ class TaskRepository(Protocol):
         """Who owns the task, or None when it does not exist."""
 
 
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def get(self, token_hash: str) -> RefreshToken | None:
+        """The token with this hash, whatever its state, or None."""
+
+    async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
+        """Atomically mark the token spent if it is live (not spent, not revoked, not
+        expired at `now`) and return it as it was; None when it is not live."""
+
+    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
+        """Revoke every live token of the family; how many were revoked."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` tokens expired before `now`; how many were deleted."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
     users: UserRepository
     tasks: TaskRepository
+    refresh_tokens: RefreshTokenRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -105,6 +123,7 @@ __all__ = [
     "AccessToken",
     "Clock",
     "PasswordHasher",
+    "RefreshTokenRepository",
     "TaskRepository",
     "TokenIssuer",
     "UnitOfWork",

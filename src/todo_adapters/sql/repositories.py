@@ -11,10 +11,16 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todo_adapters.sql.tables import EMAIL_UNIQUE_CONSTRAINT, TASK_OWNER_FOREIGN_KEY, tasks, users
-from todo_core.domain import UNSET, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_adapters.sql.tables import (
+    EMAIL_UNIQUE_CONSTRAINT,
+    TASK_OWNER_FOREIGN_KEY,
+    refresh_tokens,
+    tasks,
+    users,
+)
+from todo_core.domain import UNSET, RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
 from todo_core.errors import EmailTakenError, UnknownUserError
-from todo_core.ports import TaskRepository, UserRepository
+from todo_core.ports import RefreshTokenRepository, TaskRepository, UserRepository
 
 
 def _violated_constraint(exc: IntegrityError) -> str | None:
@@ -124,3 +130,55 @@ class SqlTaskRepository(TaskRepository):
             select(tasks.c.user_id).where(tasks.c.id == task_id)
         )
         return owner
+
+
+class SqlRefreshTokenRepository(RefreshTokenRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token: RefreshToken) -> None:
+        values = {c.name: getattr(token, c.name) for c in refresh_tokens.columns}
+        await self._session.execute(insert(refresh_tokens).values(**values))
+
+    async def get(self, token_hash: str) -> RefreshToken | None:
+        statement = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
+        row = (await self._session.execute(statement)).first()
+        return RefreshToken(**row._mapping) if row else None
+
+    async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
+        # The WHERE makes spending atomic: of two concurrent uses, exactly one matches.
+        statement = (
+            update(refresh_tokens)
+            .where(
+                refresh_tokens.c.token_hash == token_hash,
+                refresh_tokens.c.spent_at.is_(None),
+                refresh_tokens.c.revoked_at.is_(None),
+                refresh_tokens.c.expires_at > now,
+            )
+            .values(spent_at=now)
+            .returning(*refresh_tokens.columns)
+        )
+        row = (await self._session.execute(statement)).first()
+        return RefreshToken(**{**row._mapping, "spent_at": None}) if row else None
+
+    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
+        statement = (
+            update(refresh_tokens)
+            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return _rowcount(await self._session.execute(statement))
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        doomed = (
+            select(refresh_tokens.c.token_hash)
+            .where(refresh_tokens.c.expires_at < now)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        statement = delete(refresh_tokens).where(refresh_tokens.c.token_hash.in_(doomed))
+        return _rowcount(await self._session.execute(statement))
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

@@ -61,5 +61,21 @@ tasks = Table(
     Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
 )
 
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    # SHA-256 of the secret, hex: the secret itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", Uuid, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("spent_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_refresh_tokens_family_id", "family_id"),
+    Index("ix_refresh_tokens_expires_at", "expires_at"),
+    Index("ix_refresh_tokens_user_id", "user_id"),
+)
+
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"

@@ -8,7 +8,11 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todo_adapters.sql.errors import is_unavailable
-from todo_adapters.sql.repositories import SqlTaskRepository, SqlUserRepository
+from todo_adapters.sql.repositories import (
+    SqlRefreshTokenRepository,
+    SqlTaskRepository,
+    SqlUserRepository,
+)
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
 
@@ -16,6 +20,7 @@ from todo_core.ports import UnitOfWork
 class SqlUnitOfWork(UnitOfWork):
     users: SqlUserRepository
     tasks: SqlTaskRepository
+    refresh_tokens: SqlRefreshTokenRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -24,6 +29,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._session = self._sessions()
         self.users = SqlUserRepository(self._session)
         self.tasks = SqlTaskRepository(self._session)
+        self.refresh_tokens = SqlRefreshTokenRepository(self._session)
         return self
 
     async def __aexit__(

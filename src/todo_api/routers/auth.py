@@ -1,13 +1,13 @@
 from typing import Annotated
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from todo_api.deps import AuthServiceDep, CurrentUserId
 from todo_api.logging import get_logger
 from todo_api.login_form import LOGIN_REQUEST_BODY, read_credentials
 from todo_api.openapi import problems
-from todo_api.schemas import AuthResponse, CredentialsRequest, UserResponse
+from todo_api.schemas import AuthResponse, CredentialsRequest, RefreshRequest, UserResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = get_logger("todo_api.auth")
@@ -42,6 +42,29 @@ async def login(
     session = await auth.login(credentials.email, credentials.password)
     log.info("auth.login_succeeded", user_id=str(session.user.id))
     return AuthResponse.of(session)
+
+
+@router.post("/refresh", response_model=AuthResponse, responses=problems(400, 401))
+@inject
+async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> AuthResponse:
+    """A new access token and a new refresh token; the one sent is spent. Sending a spent
+    token again ends every session of that login."""
+    session = await auth.refresh(body.refresh_token)
+    log.info("auth.refreshed", user_id=str(session.user.id))
+    return AuthResponse.of(session)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(400, 401),
+)
+@inject
+async def logout(body: RefreshRequest, user_id: CurrentUserId, auth: AuthServiceDep) -> None:
+    """End the login the refresh token belongs to: it can no longer refresh."""
+    await auth.logout(user_id, body.refresh_token)
+    log.info("auth.logged_out", user_id=str(user_id))
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))
