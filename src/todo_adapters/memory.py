@@ -10,7 +10,17 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-from todo_core.domain import UNSET, RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.domain import (
+    UNSET,
+    RefreshToken,
+    Task,
+    TaskKey,
+    TaskPage,
+    TaskPatch,
+    TaskQuery,
+    User,
+    Versions,
+)
 from todo_core.errors import EmailTakenError, UnknownUserError
 from todo_core.ports import (
     Clock,
@@ -72,16 +82,41 @@ class InMemoryTaskRepository(TaskRepository):
             for t in self._tasks.values()
             if t.user_id == user_id and query.completed in (None, t.is_completed)
         ]
-        column = query.sort.column
-        mine.sort(key=lambda t: (getattr(t, column), t.id.bytes), reverse=query.sort.descending)
-        page = mine[query.offset : query.offset + query.limit]
-        return TaskPage(page, len(mine), query.limit, query.offset)
+        total = len(mine)
+        sort = query.sort
 
-    async def update(
-        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
-    ) -> Task | None:
+        def position(task: Task) -> tuple[datetime, UUID]:
+            key = TaskKey.of(task, sort)
+            return key.value, key.id
+
+        mine.sort(key=position, reverse=sort.descending)
+        if query.after is not None:
+            after = (query.after.value, query.after.id)
+            mine = [
+                t for t in mine if (position(t) < after if sort.descending else position(t) > after)
+            ]
+        page = mine[query.offset : query.offset + query.limit + 1]
+        next_key = TaskKey.of(page[query.limit - 1], sort) if len(page) > query.limit else None
+        return TaskPage(page[: query.limit], total, query.limit, query.offset, next_key)
+
+    def _matching(self, task_id: UUID, user_id: UUID, if_version: Versions) -> Task | None:
         task = self._tasks.get(task_id)
         if task is None or task.user_id != user_id:
+            return None
+        if if_version is not None and task.version not in if_version:
+            return None
+        return task
+
+    async def update(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        patch: TaskPatch,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        task = self._matching(task_id, user_id, if_version)
+        if task is None:
             return None
         changes = {
             name: getattr(patch, name)
@@ -92,9 +127,8 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
-    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
-        task = self._tasks.get(task_id)
-        if task is None or task.user_id != user_id:
+    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
+        if self._matching(task_id, user_id, if_version) is None:
             return False
         del self._tasks[task_id]
         return True

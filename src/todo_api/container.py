@@ -19,6 +19,7 @@ from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.health import SqlReadinessProbe
 from todo_adapters.sql.migrate import upgrade_schema
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_api.cursors import CursorCodec
 from todo_api.logging import get_logger
 from todo_api.settings import Settings
 from todo_core.services import AuthPolicy, AuthService, TaskService
@@ -68,6 +69,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    cursor_codec = providers.Singleton(CursorCodec, secret=settings.provided.jwt_secret.call())
     auth_policy = providers.Singleton(
         AuthPolicy, refresh_ttl=providers.Callable(_seconds, settings.provided.REFRESH_TOKEN_TTL)
     )

@@ -8,6 +8,7 @@ from dependency_injector.wiring import Provide, inject
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from todo_api.cursors import CursorCodec
 from todo_core.errors import InvalidTokenError
 from todo_core.services import AuthService, TaskService
 
@@ -18,6 +19,7 @@ class ReadinessProbe(Protocol):
 
 AuthServiceDep = Annotated[AuthService, Depends(Provide["auth_service"])]
 TaskServiceDep = Annotated[TaskService, Depends(Provide["task_service"])]
+CursorCodecDep = Annotated[CursorCodec, Depends(Provide["cursor_codec"])]
 ReadinessDep = Annotated[ReadinessProbe, Depends(Provide["readiness"])]
 
 # Documents the scheme so /docs' Authorize button logs in through the form login; the

@@ -30,6 +30,7 @@ STATUS_OF: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownUserError: HTTPStatus.UNAUTHORIZED,
     domain.TaskAccessDeniedError: HTTPStatus.FORBIDDEN,
     domain.TaskNotFoundError: HTTPStatus.NOT_FOUND,
+    domain.TaskVersionMismatchError: HTTPStatus.PRECONDITION_FAILED,
     domain.StorageUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 

@@ -18,6 +18,9 @@ _WHEN = {
     401: "Missing, invalid or expired credentials",
     403: "The task belongs to another user",
     404: "No such task",
+    412: "If-Match names a version the task no longer has",
+    413: "Request body over 1 MiB",
+    415: "The body is not JSON",
     503: "The database is unavailable; retry after Retry-After seconds",
 }
 

@@ -135,17 +135,22 @@ class TaskResponse(BaseModel):
 
 class TaskListResponse(BaseModel):
     tasks: list[TaskResponse]
-    total: int
+    total: int = Field(description="how many tasks match the filter in all")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="pass as `cursor` (with the same sort and completed) for the next page; "
+        "null on the last page"
+    )
 
     @classmethod
-    def of(cls, page: TaskPage) -> TaskListResponse:
+    def of(cls, page: TaskPage, next_cursor: str | None) -> TaskListResponse:
         return cls(
             tasks=[TaskResponse.of(t) for t in page.tasks],
             total=page.total,
             limit=page.limit,
             offset=page.offset,
+            next_cursor=next_cursor,
         )
 
 

@@ -103,6 +103,10 @@ class TaskPatch:
         return all(v is UNSET for v in (self.title, self.description, self.is_completed))
 
 
+# The versions a conditional write accepts; None means unconditional.
+Versions = frozenset[int] | None
+
+
 class TaskSort(enum.Enum):
     CREATED_ASC = "created_at"
     CREATED_DESC = "-created_at"
@@ -119,11 +123,26 @@ class TaskSort(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class TaskKey:
+    """A task's position in a sort order: the sort column's value, then the id as tie-break."""
+
+    value: datetime
+    id: UUID
+
+    @staticmethod
+    def of(task: Task, sort: TaskSort) -> TaskKey:
+        return TaskKey(getattr(task, sort.column), task.id)
+
+
+@dataclass(frozen=True, slots=True)
 class TaskQuery:
+    """A page of a user's tasks: `after` (keyset) continues past a key, `offset` skips rows."""
+
     limit: int = PAGE_LIMIT_DEFAULT
     offset: int = 0
     completed: bool | None = None
     sort: TaskSort = TaskSort.CREATED_DESC
+    after: TaskKey | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +151,7 @@ class TaskPage:
     total: int
     limit: int
     offset: int
+    next_key: TaskKey | None = None  # where the next page starts; None on the last page
 
 
 def normalize_email(raw: str) -> str:
@@ -227,10 +247,12 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
     return TaskPatch(title=title, description=patch.description, is_completed=patch.is_completed)
 
 
-def check_page(limit: int, offset: int) -> None:
+def check_page(query: TaskQuery) -> None:
     errors = []
-    if not 1 <= limit <= PAGE_LIMIT_MAX:
+    if not 1 <= query.limit <= PAGE_LIMIT_MAX:
         errors.append(FieldError("limit", f"must be between 1 and {PAGE_LIMIT_MAX}"))
-    if offset < 0:
+    if query.offset < 0:
         errors.append(FieldError("offset", "must be 0 or more"))
+    if query.after is not None and query.offset:
+        errors.append(FieldError("offset", "cannot be combined with a cursor"))
     _raise_if_any(*errors)

@@ -100,6 +100,16 @@ class TaskAccessDeniedError(DomainError):
         self.user_id = user_id
 
 
+class TaskVersionMismatchError(DomainError):
+    """A conditional write named a version the task no longer has."""
+
+    message = "The task has changed since you read it (If-Match does not match)"
+
+    def __init__(self, task_id: UUID) -> None:
+        super().__init__()
+        self.task_id = task_id
+
+
 class StorageUnavailableError(DomainError):
     """The store cannot be reached right now; the caller may retry later."""
 

@@ -8,7 +8,15 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from todo_core.domain import RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.domain import (
+    RefreshToken,
+    Task,
+    TaskPage,
+    TaskPatch,
+    TaskQuery,
+    User,
+    Versions,
+)
 
 
 class UserRepository(Protocol):
@@ -36,13 +44,19 @@ class TaskRepository(Protocol):
         """One page of the user's tasks in the query's order, and how many match in all."""
 
     async def update(
-        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        patch: TaskPatch,
+        now: datetime,
+        if_version: Versions = None,
     ) -> Task | None:
-        """Apply the patch atomically if the user owns the task, bumping `version` by one.
-        None when no task with that id belongs to the user."""
+        """Apply the patch atomically if the user owns the task (and, with `if_version`,
+        its version is one of those), bumping `version` by one. None when nothing matched."""
 
-    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
-        """Delete the task if the user owns it; False when no such task of theirs exists."""
+    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
+        """Delete the task if the user owns it (and its version is one of `if_version`);
+        False when nothing matched."""
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""

@@ -15,6 +15,7 @@ from todo_core.domain import (
     TaskPatch,
     TaskQuery,
     User,
+    Versions,
     check_new_task,
     check_page,
     check_patch,
@@ -29,6 +30,7 @@ from todo_core.errors import (
     RefreshTokenReuseError,
     TaskAccessDeniedError,
     TaskNotFoundError,
+    TaskVersionMismatchError,
     UnknownUserError,
     ValidationError,
 )
@@ -201,7 +203,7 @@ class TaskService:
         return task
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        check_page(query.limit, query.offset)
+        check_page(query)
         async with self._uow() as uow:
             return await uow.tasks.list(user_id, query)
 
@@ -214,26 +216,31 @@ class TaskService:
             raise TaskAccessDeniedError(task_id, user_id)
         return task
 
-    async def update(self, user_id: UUID, task_id: UUID, patch: TaskPatch) -> Task:
+    async def update(
+        self, user_id: UUID, task_id: UUID, patch: TaskPatch, if_version: Versions = None
+    ) -> Task:
+        """`if_version`: apply only while the task's version is one of these (else
+        TaskVersionMismatchError), checked by the same statement that writes."""
         patch = check_patch(patch)
         async with self._uow() as uow:
-            task = await uow.tasks.update(task_id, user_id, patch, self._clock.now())
+            task = await uow.tasks.update(task_id, user_id, patch, self._clock.now(), if_version)
             if task is None:
-                await _raise_missing_or_foreign(uow.tasks, task_id, user_id)
+                await _raise_why_unmatched(uow.tasks, task_id, user_id)
             await uow.commit()
         return task
 
-    async def delete(self, user_id: UUID, task_id: UUID) -> None:
+    async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
         async with self._uow() as uow:
-            if not await uow.tasks.delete(task_id, user_id):
-                await _raise_missing_or_foreign(uow.tasks, task_id, user_id)
+            if not await uow.tasks.delete(task_id, user_id, if_version):
+                await _raise_why_unmatched(uow.tasks, task_id, user_id)
             await uow.commit()
 
 
-async def _raise_missing_or_foreign(
-    tasks: TaskRepository, task_id: UUID, user_id: UUID
-) -> NoReturn:
+async def _raise_why_unmatched(tasks: TaskRepository, task_id: UUID, user_id: UUID) -> NoReturn:
     """Called only after a write matched nothing, so the common path costs one statement."""
-    if await tasks.owner_of(task_id) is None:
+    owner = await tasks.owner_of(task_id)
+    if owner is None:
         raise TaskNotFoundError(task_id)
-    raise TaskAccessDeniedError(task_id, user_id)
+    if owner != user_id:
+        raise TaskAccessDeniedError(task_id, user_id)
+    raise TaskVersionMismatchError(task_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,17 @@ from todo_adapters.sql.tables import (
     tasks,
     users,
 )
-from todo_core.domain import UNSET, RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User
+from todo_core.domain import (
+    UNSET,
+    RefreshToken,
+    Task,
+    TaskKey,
+    TaskPage,
+    TaskPatch,
+    TaskQuery,
+    User,
+    Versions,
+)
 from todo_core.errors import EmailTakenError, UnknownUserError
 from todo_core.ports import RefreshTokenRepository, TaskRepository, UserRepository
 
@@ -82,20 +92,33 @@ class SqlTaskRepository(TaskRepository):
         conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
         if query.completed is not None:
             conditions.append(tasks.c.is_completed == query.completed)
-        column = tasks.c[query.sort.column]
-        order = (
-            (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
-        )
-        page = select(tasks).where(*conditions).order_by(*order)
-        rows = await self._session.execute(page.limit(query.limit).offset(query.offset))
-        found = [Task(**row._mapping) for row in rows]
         total = await self._session.scalar(
             select(func.count()).select_from(tasks).where(*conditions)
         )
-        return TaskPage(found, total or 0, query.limit, query.offset)
+        column = tasks.c[query.sort.column]
+        if query.after is not None:
+            # Row comparison walks the (user_id, column, id) index from the key onwards.
+            key = tuple_(column, tasks.c.id)
+            after = tuple_(literal(query.after.value), literal(query.after.id))
+            conditions.append(key < after if query.sort.descending else key > after)
+        order = (
+            (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
+        )
+        # One row more than asked tells whether another page follows.
+        page = select(tasks).where(*conditions).order_by(*order).limit(query.limit + 1)
+        rows = await self._session.execute(page.offset(query.offset))
+        found = [Task(**row._mapping) for row in rows]
+        more = len(found) > query.limit
+        next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
+        return TaskPage(found[: query.limit], total or 0, query.limit, query.offset, next_key)
 
     async def update(
-        self, task_id: UUID, user_id: UUID, patch: TaskPatch, now: datetime
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        patch: TaskPatch,
+        now: datetime,
+        if_version: Versions = None,
     ) -> Task | None:
         changes: dict[str, Any] = {
             name: value
@@ -110,19 +133,15 @@ class SqlTaskRepository(TaskRepository):
         # columns it changes, so updates of different fields never overwrite each other.
         statement = (
             update(tasks)
-            .where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+            .where(*_mine(task_id, user_id, if_version))
             .values(**changes, updated_at=now, version=tasks.c.version + 1)
             .returning(*tasks.columns)
         )
         row = (await self._session.execute(statement)).first()
         return Task(**row._mapping) if row else None
 
-    async def delete(self, task_id: UUID, user_id: UUID) -> bool:
-        statement = (
-            delete(tasks)
-            .where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-            .returning(tasks.c.id)
-        )
+    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
+        statement = delete(tasks).where(*_mine(task_id, user_id, if_version)).returning(tasks.c.id)
         return (await self._session.execute(statement)).first() is not None
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
@@ -130,6 +149,13 @@ class SqlTaskRepository(TaskRepository):
             select(tasks.c.user_id).where(tasks.c.id == task_id)
         )
         return owner
+
+
+def _mine(task_id: UUID, user_id: UUID, if_version: Versions) -> list[ColumnElement[bool]]:
+    conditions = [tasks.c.id == task_id, tasks.c.user_id == user_id]
+    if if_version is not None:
+        conditions.append(tasks.c.version.in_(if_version))
+    return conditions
 
 
 class SqlRefreshTokenRepository(RefreshTokenRepository):

@@ -2,9 +2,10 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from todo_api.deps import CurrentUserId, TaskServiceDep
+from todo_api.deps import CurrentUserId, CursorCodecDep, TaskServiceDep
+from todo_api.etags import etag_of, if_match_versions, if_none_match_hits
 from todo_api.logging import get_logger
 from todo_api.openapi import problems
 from todo_api.schemas import TaskCreateRequest, TaskListResponse, TaskResponse, TaskUpdateRequest
@@ -14,13 +15,24 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = get_logger("todo_api.tasks")
 
 SortParam = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+IfMatch = Annotated[
+    str | None, Header(description="an ETag of the task: write only if it is still current")
+]
+IfNoneMatch = Annotated[str | None, Header(description="an ETag: 304 if it is still current")]
+_ETAG_HEADER = {"ETag": {"description": "the task's entity tag", "schema": {"type": "string"}}}
+_ONE_TASK = problems(400, 401, 403, 404)
+
+
+def _with_etag(response: Response, task: TaskResponse) -> TaskResponse:
+    response.headers["ETag"] = etag_of(task)
+    return task
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskResponse,
-    responses=problems(400, 401),
+    responses={**problems(400, 401, 413, 415), 201: {"headers": _ETAG_HEADER}},
 )
 @inject
 async def create_task(
@@ -30,7 +42,7 @@ async def create_task(
     task = await tasks.create(user_id, body.title, body.description, body.is_completed)
     log.info("task.created", user_id=str(user_id), task_id=str(task.id))
     response.headers["Location"] = f"/tasks/{task.id}"
-    return TaskResponse.of(task)
+    return _with_etag(response, TaskResponse.of(task))
 
 
 @router.get("", response_model=TaskListResponse, responses=problems(400, 401))
@@ -38,44 +50,82 @@ async def create_task(
 async def list_tasks(
     user_id: CurrentUserId,
     tasks: TaskServiceDep,
+    cursors: CursorCodecDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0)] = 0,
     completed: bool | None = None,
     sort: SortParam = "-created_at",
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of the previous page")
+    ] = None,
 ) -> TaskListResponse:
-    """The signed-in user's tasks, one page at a time, with the number that match in all."""
-    query = TaskQuery(limit=limit, offset=offset, completed=completed, sort=TaskSort(sort))
-    return TaskListResponse.of(await tasks.list(user_id, query))
+    """The signed-in user's tasks, one page at a time, with the number that match in all.
+    Follow `next_cursor` (keyset paging, as fast at any depth) or use `offset`."""
+    order = TaskSort(sort)
+    after = cursors.decode_for(cursor, order, completed) if cursor else None
+    query = TaskQuery(limit=limit, offset=offset, completed=completed, sort=order, after=after)
+    page = await tasks.list(user_id, query)
+    return TaskListResponse.of(page, cursors.next_cursor(page, query))
 
 
-@router.get("/{task_id}", response_model=TaskResponse, responses=problems(400, 401, 403, 404))
+@router.get(
+    "/{task_id}",
+    response_model=TaskResponse,
+    responses={**_ONE_TASK, 200: {"headers": _ETAG_HEADER}, 304: {"description": "Not Modified"}},
+)
 @inject
-async def get_task(task_id: UUID, user_id: CurrentUserId, tasks: TaskServiceDep) -> TaskResponse:
+async def get_task(
+    task_id: UUID,
+    user_id: CurrentUserId,
+    tasks: TaskServiceDep,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> TaskResponse | Response:
     """One task of the signed-in user."""
-    return TaskResponse.of(await tasks.get(user_id, task_id))
+    task = TaskResponse.of(await tasks.get(user_id, task_id))
+    if if_none_match_hits(if_none_match, etag_of(task)):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task)})
+    return _with_etag(response, task)
 
 
-@router.put("/{task_id}", response_model=TaskResponse, responses=problems(400, 401, 403, 404))
-@router.patch("/{task_id}", response_model=TaskResponse, responses=problems(400, 401, 403, 404))
+@router.put(
+    "/{task_id}",
+    response_model=TaskResponse,
+    responses={**problems(400, 401, 403, 404, 412, 413, 415), 200: {"headers": _ETAG_HEADER}},
+)
+@router.patch(
+    "/{task_id}",
+    response_model=TaskResponse,
+    responses={**problems(400, 401, 403, 404, 412, 413, 415), 200: {"headers": _ETAG_HEADER}},
+)
 @inject
 async def update_task(
-    task_id: UUID, body: TaskUpdateRequest, user_id: CurrentUserId, tasks: TaskServiceDep
+    task_id: UUID,
+    body: TaskUpdateRequest,
+    user_id: CurrentUserId,
+    tasks: TaskServiceDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> TaskResponse:
     """Change any non-empty subset of title, description and is_completed; the fields not
-    sent keep their value, `"description": null` clears it. PUT and PATCH are the same."""
-    task = await tasks.update(user_id, task_id, body.to_patch())
+    sent keep their value, `"description": null` clears it. PUT and PATCH are the same.
+    With `If-Match`, the change applies only while that ETag is current (else 412)."""
+    versions = if_match_versions(if_match, task_id)
+    task = await tasks.update(user_id, task_id, body.to_patch(), versions)
     log.info("task.updated", user_id=str(user_id), task_id=str(task_id), version=task.version)
-    return TaskResponse.of(task)
+    return _with_etag(response, TaskResponse.of(task))
 
 
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(400, 401, 403, 404),
+    responses=problems(400, 401, 403, 404, 412),
 )
 @inject
-async def delete_task(task_id: UUID, user_id: CurrentUserId, tasks: TaskServiceDep) -> None:
-    """Delete a task of the signed-in user."""
-    await tasks.delete(user_id, task_id)
+async def delete_task(
+    task_id: UUID, user_id: CurrentUserId, tasks: TaskServiceDep, if_match: IfMatch = None
+) -> None:
+    """Delete a task of the signed-in user (with `If-Match`: only if that ETag is current)."""
+    await tasks.delete(user_id, task_id, if_match_versions(if_match, task_id))
     log.info("task.deleted", user_id=str(user_id), task_id=str(task_id))

@@ -1,0 +1,84 @@
+"""Opaque keyset-paging cursors: URL-safe, signed so that a forged or mangled one is a
+clean 400, and bound to the sort and filter they were made for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from todo_core.domain import TaskKey, TaskPage, TaskQuery, TaskSort
+from todo_core.errors import FieldError, ValidationError
+
+_MAC_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    key: TaskKey
+    sort: TaskSort
+    completed: bool | None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _bad(message: str = "is not a valid cursor (use next_cursor as returned)") -> ValidationError:
+    return ValidationError([FieldError("cursor", message)])
+
+
+class CursorCodec:
+    def __init__(self, secret: str) -> None:
+        # A key of its own, derived so that a cursor can never pass for a token or vice versa.
+        self._key = hmac.new(secret.encode(), b"todo-api task cursor v1", hashlib.sha256).digest()
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def encode(self, cursor: Cursor) -> str:
+        fields = {
+            "s": cursor.sort.value,
+            "c": cursor.completed,
+            "v": cursor.key.value.isoformat(),
+            "i": cursor.key.id.hex,
+        }
+        payload = json.dumps(fields, separators=(",", ":")).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def decode(self, text: str) -> Cursor:
+        try:
+            encoded_payload, encoded_mac = text.split(".")
+            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+        except (ValueError, binascii.Error):
+            raise _bad() from None
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise _bad()
+        try:
+            fields = json.loads(payload)
+            value = datetime.fromisoformat(fields["v"])
+            key = TaskKey(value, UUID(hex=fields["i"]))
+            return Cursor(key, TaskSort(fields["s"]), fields["c"])
+        except (ValueError, KeyError, TypeError):
+            raise _bad() from None
+
+    def next_cursor(self, page: TaskPage, query: TaskQuery) -> str | None:
+        if page.next_key is None:
+            return None
+        return self.encode(Cursor(page.next_key, query.sort, query.completed))
+
+    def decode_for(self, text: str, sort: TaskSort, completed: bool | None) -> TaskKey:
+        """The key to continue after, provided the cursor was made for this same query."""
+        cursor = self.decode(text)
+        if cursor.sort is not sort or cursor.completed != completed:
+            raise _bad("was made for another sort or completed filter; repeat those parameters")
+        return cursor.key
