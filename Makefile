@@ -39,8 +39,8 @@ format: $(VENV)/.dev
 
 lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproject.toml
 	$(PIP) install uv==0.13.9
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 -q -o requirements.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -q -o requirements-dev.txt
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

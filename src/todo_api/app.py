@@ -9,13 +9,15 @@ from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from todo_api.body_guard import BodyGuardMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
 from todo_api.maintenance import periodic
+from todo_api.metrics import Metrics, MetricsMiddleware
 from todo_api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from todo_api.openapi import install_openapi
-from todo_api.routers import auth, health, tasks
+from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
 
 log = get_logger("todo_api.app")
@@ -30,6 +32,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with resolve_database_url(settings, container):
             await migrate_with_retry(container, settings.DB_CONNECT_TIMEOUT)
+            metrics.set_pool_status(container.pool_status)
             log.info("app.started", env=settings.APP_ENV)
             try:
                 async with periodic(
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 ):
                     yield
             finally:
+                metrics.close()
                 await container.engine().dispose()
                 log.info("app.stopped")
 
@@ -48,9 +52,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.metrics = metrics = Metrics()
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(BodyGuardMiddleware, form_paths=frozenset({"/auth/login"}))
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Outermost, so that even a 500 made by the request middleware carries CORS headers
     # and a browser frontend can read its detail.
     app.add_middleware(
@@ -68,8 +75,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
         max_age=600,
     )
-    for router in (auth.router, tasks.router, health.router):
-        app.include_router(router)
-    app.state.api_routes = [r for m in (auth, tasks, health) for r in m.router.routes]
+    routers = (auth, tasks, health, operations)
+    for module in routers:
+        app.include_router(module.router)
+    app.state.api_routes = [r for m in routers for r in m.router.routes]
     container.wire()
     return app

@@ -7,6 +7,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 
 import uvicorn
 from pydantic import ValidationError
@@ -39,6 +40,9 @@ def serve(settings: Settings) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as an exception (not the default
     # action, which kills the process at once) it lets the `finally` below stop PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if settings.WORKERS > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Workers write their metrics here so that a scrape of any one sums them all.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-api-metrics-")
     if settings.JWT_SECRET is None:
         settings.jwt_secret()  # create the persisted development secret before workers race for it
     try:

@@ -71,9 +71,10 @@ def _challenge(error: domain.DomainError) -> str:
     return "Bearer"
 
 
-def _log_domain_error(error: domain.DomainError) -> None:
+def _log_domain_error(request: Request, error: domain.DomainError) -> None:
     if isinstance(error, domain.InvalidCredentialsError):
         log.warning("auth.login_failed", email=error.email)
+        request.app.state.metrics.login_failures.inc()
     elif isinstance(error, domain.TaskAccessDeniedError):
         log.warning("task.access_denied", user_id=str(error.user_id), task_id=str(error.task_id))
     elif isinstance(error, domain.RefreshTokenReuseError):
@@ -90,7 +91,7 @@ def _log_domain_error(error: domain.DomainError) -> None:
 
 async def handle_domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, domain.DomainError)
-    _log_domain_error(error)
+    _log_domain_error(request, error)
     status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
     headers: dict[str, str] = {}
     if status is HTTPStatus.UNAUTHORIZED:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import QueuePool
 
 from todo_adapters.sql.database_url import parse_database_url
 
@@ -41,3 +42,11 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def pool_status(engine: AsyncEngine) -> tuple[int, int]:
+    """(connections held, connections in use) of the engine's pool."""
+    pool = engine.sync_engine.pool
+    if not isinstance(pool, QueuePool):
+        return 0, 0
+    return pool.checkedin() + pool.checkedout(), pool.checkedout()

@@ -1,0 +1,113 @@
+"""Prometheus metrics: requests by route template (never the raw path, whose ids would
+explode the label space) and status, latency, requests in flight, the database pool, and
+failed logins. With several workers (PROMETHEUS_MULTIPROC_DIR set by `todo-api serve`)
+every worker writes its samples to that directory and a scrape of any worker sums them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, pool_status: Callable[[], tuple[int, int]] | None = None) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.registry = CollectorRegistry()
+        self._pool_status = pool_status
+        r = self.registry
+        self.requests = Counter(
+            "http_requests", "HTTP requests answered", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_flight",
+            "Requests being answered",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.pool_size = Gauge(
+            "db_pool_connections",
+            "Connections the pool holds",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.pool_checked_out = Gauge(
+            "db_pool_checked_out",
+            "Pooled connections in use",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.login_failures = Counter(
+            "auth_login_failures", "Logins refused for bad credentials", registry=r
+        )
+
+    def set_pool_status(self, pool_status: Callable[[], tuple[int, int]]) -> None:
+        self._pool_status = pool_status
+
+    def close(self) -> None:
+        """Forget this process's live gauges (multi-worker mode) when it stops."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    def render(self) -> bytes:
+        if self._pool_status is not None:
+            size, checked_out = self._pool_status()
+            self.pool_size.set(size)
+            self.pool_checked_out.set(checked_out)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        began = time.perf_counter()
+
+        async def send_recording_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            self.metrics.in_flight.dec()
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - began)
