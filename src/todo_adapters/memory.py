@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 from todo_core.domain import (
@@ -183,6 +183,11 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.committed = False
 
     async def __aenter__(self) -> Self:
+        self._snapshot = (
+            dict(self._store.users),
+            dict(self._store.tasks),
+            dict(self._store.refresh_tokens),
+        )
         self._users = dict(self._store.users)
         self._tasks = dict(self._store.tasks)
         self._refresh_tokens = dict(self._store.refresh_tokens)
@@ -200,10 +205,21 @@ class InMemoryUnitOfWork(UnitOfWork):
         return None
 
     async def commit(self) -> None:
-        self._store.users = dict(self._users)
-        self._store.tasks = dict(self._tasks)
-        self._store.refresh_tokens = dict(self._refresh_tokens)
+        # Publish only what this unit of work changed, as a database would: another unit
+        # of work that committed meanwhile keeps its changes.
+        before_users, before_tasks, before_tokens = self._snapshot
+        _publish(self._store.users, before_users, self._users)
+        _publish(self._store.tasks, before_tasks, self._tasks)
+        _publish(self._store.refresh_tokens, before_tokens, self._refresh_tokens)
         self.committed = True
+
+
+def _publish(store: dict[Any, Any], before: dict[Any, Any], after: dict[Any, Any]) -> None:
+    for key in before.keys() - after.keys():
+        store.pop(key, None)
+    for key, value in after.items():
+        if before.get(key) is not value:
+            store[key] = value
 
 
 class InMemoryUnitOfWorkFactory:

@@ -14,7 +14,10 @@ MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    # hide_input: a rejected JWT_SECRET or DATABASE_URL must not end up in a traceback.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     APP_ENV: Literal["development", "production"] = "development"
     DATABASE_URL: str | None = None

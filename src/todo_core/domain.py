@@ -24,9 +24,9 @@ PAGE_LIMIT_MAX: Final = 200
 REFRESH_TOKEN_BYTES: Final = 32  # 256 bits of randomness
 
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-# C0 controls and DEL; description keeps tab, newline and carriage return.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls, DEL and C1 controls; description keeps tab, newline and carriage return.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)

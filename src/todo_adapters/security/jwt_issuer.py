@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import jwt
@@ -57,15 +58,32 @@ class JwtTokenIssuer(TokenIssuer):
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=_LEEWAY,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                # Times are checked below against our clock, the one that issued them.
+                options={
+                    "require": ["exp", "iat", "sub", "iss", "aud"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidTokenError(_reason(exc)) from None
+        self._check_times(claims)
         try:
             return UUID(claims["sub"])
         except (TypeError, ValueError):
             raise InvalidTokenError("invalid subject") from None
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now = self._clock.now().timestamp()
+        leeway = _LEEWAY.total_seconds()
+        times = [claims["exp"], claims["iat"], claims.get("nbf", 0)]
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+            raise InvalidTokenError("malformed time claim")
+        if claims["exp"] <= now - leeway:
+            raise InvalidTokenError("token expired")
+        if claims["iat"] > now + leeway or claims.get("nbf", 0) > now + leeway:
+            raise InvalidTokenError("token not yet valid")
 
 
 def _reason(exc: jwt.PyJWTError) -> str:

@@ -31,10 +31,13 @@ class ConnectionTarget:
         return self.url.host or str(self.url.query.get("host", ""))
 
 
-def _ssl_context(mode: str, root_cert: str | None) -> ssl.SSLContext | bool:
+def _ssl_context(mode: str, root_cert: str | None) -> ssl.SSLContext | str | bool:
     if mode == "disable":
         return False
-    if mode in {"allow", "prefer", "require"} and root_cert is None:
+    if mode in {"allow", "prefer"}:
+        # asyncpg's own modes keep libpq's fallback to an unencrypted connection.
+        return mode
+    if mode == "require" and root_cert is None:
         context = ssl.create_default_context()
         # libpq's require does not check the certificate; verify-ca and verify-full do.
         context.check_hostname = False
@@ -74,7 +77,8 @@ def _parse_options(options: str) -> dict[str, str]:
     """libpq `options=-c key=value -c other=value` into server settings."""
     settings: dict[str, str] = {}
     for part in options.replace("-c ", "-c").split():
-        if part.startswith("-c") and "=" in part:
-            key, _, value = part[2:].partition("=")
-            settings[key] = value
+        body = part[2:] if part.startswith(("-c", "--")) else ""
+        if "=" in body:
+            key, _, value = body.partition("=")
+            settings[key.replace("-", "_")] = value
     return settings

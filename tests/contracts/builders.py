@@ -1,0 +1,49 @@
+"""Rows for the contract suites, built directly as core dataclasses (no services)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from todo_core.domain import Task, User
+from todo_core.ports import UnitOfWorkFactory
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_user(email: str | None = None, password_hash: str = "hash-1") -> User:
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    return User(uuid.uuid4(), email, password_hash, T0)
+
+
+def make_task(user: User, *, minutes: int = 0, **fields: Any) -> Task:
+    """A task of `user` created `minutes` after T0; any field can be overridden."""
+    at = T0 + timedelta(minutes=minutes)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user.id,
+        "title": "a task",
+        "description": None,
+        "is_completed": False,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+    values.update(fields)
+    return Task(**values)
+
+
+async def store_user(uow_factory: UnitOfWorkFactory, user: User | None = None) -> User:
+    user = user or make_user()
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    return user
+
+
+async def store_tasks(uow_factory: UnitOfWorkFactory, *tasks: Task) -> None:
+    async with uow_factory() as uow:
+        for task in tasks:
+            await uow.tasks.add(task)
+        await uow.commit()

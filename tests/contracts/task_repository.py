@@ -1,0 +1,166 @@
+"""The TaskRepository contract, through the unit of work: writes here, listing inherited.
+Subclass it in a module that provides a `uow_factory` fixture."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.contracts.builders import make_task, make_user, store_tasks
+from tests.contracts.task_listing import LATER, TaskListingContract, listed
+from todo_core.domain import Task, TaskPatch, User
+from todo_core.errors import UnknownUserError
+from todo_core.ports import UnitOfWorkFactory
+
+
+async def stored(uow_factory: UnitOfWorkFactory, task: Task) -> Task | None:
+    async with uow_factory() as uow:
+        return await uow.tasks.get(task.id)
+
+
+class TaskRepositoryContract(TaskListingContract):
+    async def test_added_task_is_found_as_stored(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        task = make_task(owner, title="Buy milk", description="2 litres\n", is_completed=True)
+        await store_tasks(uow_factory, task)
+        assert await stored(uow_factory, task) == task
+
+    async def test_unknown_task_is_none(self, uow_factory: UnitOfWorkFactory, owner: User) -> None:
+        await store_tasks(uow_factory, make_task(owner))
+        assert await stored(uow_factory, make_task(owner)) is None
+
+    async def test_task_of_unknown_user_is_refused(self, uow_factory: UnitOfWorkFactory) -> None:
+        task = make_task(make_user())
+        async with uow_factory() as uow:
+            with pytest.raises(UnknownUserError):
+                await uow.tasks.add(task)
+        assert await stored(uow_factory, task) is None
+
+    async def test_user_and_task_added_in_one_unit_of_work(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        user = make_user()
+        task = make_task(user)
+        async with uow_factory() as uow:
+            await uow.users.add(user)
+            await uow.tasks.add(task)
+            await uow.commit()
+        assert await stored(uow_factory, task) == task
+
+    async def test_update_changes_only_the_given_fields(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        task = make_task(owner, title="old", description="keep me")
+        await store_tasks(uow_factory, task)
+        async with uow_factory() as uow:
+            updated = await uow.tasks.update(task.id, owner.id, TaskPatch(is_completed=True), LATER)
+            await uow.commit()
+        expected = dataclasses.replace(task, is_completed=True, updated_at=LATER, version=2)
+        assert updated == expected
+        assert await stored(uow_factory, task) == expected
+
+    async def test_update_of_title_and_cleared_description(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        task = make_task(owner, title="old", description="drop me", is_completed=True)
+        await store_tasks(uow_factory, task)
+        patch = TaskPatch(title="new", description=None)
+        async with uow_factory() as uow:
+            updated = await uow.tasks.update(task.id, owner.id, patch, LATER)
+            await uow.commit()
+        expected = dataclasses.replace(
+            task, title="new", description=None, updated_at=LATER, version=2
+        )
+        assert updated == expected
+        assert await stored(uow_factory, task) == expected
+
+    async def test_each_update_adds_one_to_version(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        task = make_task(owner)
+        await store_tasks(uow_factory, task)
+        for title in ("one", "two", "three"):
+            async with uow_factory() as uow:
+                await uow.tasks.update(task.id, owner.id, TaskPatch(title=title), LATER)
+                await uow.commit()
+        assert await stored(uow_factory, task) == dataclasses.replace(
+            task, title="three", updated_at=LATER, version=4
+        )
+
+    async def test_update_of_another_users_or_missing_task_is_none(
+        self, uow_factory: UnitOfWorkFactory, owner: User, stranger: User
+    ) -> None:
+        task = make_task(owner)
+        await store_tasks(uow_factory, task)
+        async with uow_factory() as uow:
+            patch = TaskPatch(title="hijacked")
+            assert await uow.tasks.update(task.id, stranger.id, patch, LATER) is None
+            assert await uow.tasks.update(make_task(owner).id, owner.id, patch, LATER) is None
+            await uow.commit()
+        assert await stored(uow_factory, task) == task
+
+    async def test_delete(self, uow_factory: UnitOfWorkFactory, owner: User) -> None:
+        task, other = make_task(owner), make_task(owner)
+        await store_tasks(uow_factory, task, other)
+        async with uow_factory() as uow:
+            assert await uow.tasks.delete(task.id, owner.id) is True
+            await uow.commit()
+        assert await stored(uow_factory, task) is None
+        assert await stored(uow_factory, other) == other
+        async with uow_factory() as uow:
+            assert await uow.tasks.delete(task.id, owner.id) is False
+
+    async def test_delete_of_another_users_task_is_false(
+        self, uow_factory: UnitOfWorkFactory, owner: User, stranger: User
+    ) -> None:
+        task = make_task(owner)
+        await store_tasks(uow_factory, task)
+        async with uow_factory() as uow:
+            assert await uow.tasks.delete(task.id, stranger.id) is False
+            await uow.commit()
+        assert await stored(uow_factory, task) == task
+
+    async def test_owner_of(
+        self, uow_factory: UnitOfWorkFactory, owner: User, stranger: User
+    ) -> None:
+        task = make_task(owner)
+        await store_tasks(uow_factory, task)
+        async with uow_factory() as uow:
+            assert await uow.tasks.owner_of(task.id) == owner.id
+            assert await uow.tasks.owner_of(make_task(stranger).id) is None
+
+    async def test_writes_without_commit_are_rolled_back(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        kept, to_delete, new = make_task(owner), make_task(owner), make_task(owner)
+        await store_tasks(uow_factory, kept, to_delete)
+        async with uow_factory() as uow:
+            await uow.tasks.add(new)
+            await uow.tasks.update(kept.id, owner.id, TaskPatch(title="changed"), LATER)
+            assert await uow.tasks.delete(to_delete.id, owner.id)
+        assert await stored(uow_factory, new) is None
+        assert await stored(uow_factory, kept) == kept
+        assert await stored(uow_factory, to_delete) == to_delete
+        assert len(await listed(uow_factory, owner)) == 2
+
+    async def test_conditional_update_and_delete_need_a_current_version(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        task = make_task(owner, version=3)
+        await store_tasks(uow_factory, task)
+        patch, stale = TaskPatch(title="x"), frozenset({1, 2})
+        async with uow_factory() as uow:
+            assert await uow.tasks.update(task.id, owner.id, patch, LATER, stale) is None
+            assert await uow.tasks.delete(task.id, owner.id, stale) is False
+            await uow.commit()
+        assert await stored(uow_factory, task) == task
+        async with uow_factory() as uow:
+            updated = await uow.tasks.update(task.id, owner.id, patch, LATER, frozenset({2, 3}))
+            assert updated is not None
+            assert updated.version == 4
+            assert await uow.tasks.delete(task.id, owner.id, frozenset({3})) is False
+            assert await uow.tasks.delete(task.id, owner.id, frozenset({4})) is True
+            await uow.commit()
+        assert await stored(uow_factory, task) is None

@@ -1,0 +1,22 @@
+"""The repository contracts against the SQL adapter on a real, freshly emptied PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contracts.task_repository import TaskRepositoryContract
+from tests.contracts.user_repository import UserRepositoryContract
+from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+
+
+@pytest.fixture
+def uow_factory(sql_uow: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
+    return sql_uow
+
+
+class TestSqlUserRepository(UserRepositoryContract):
+    pass
+
+
+class TestSqlTaskRepository(TaskRepositoryContract):
+    pass

@@ -1,0 +1,145 @@
+"""parse_database_url: any PostgreSQL URL a user may paste, turned into asyncpg's terms."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+from todo_adapters.sql.database_url import parse_database_url
+
+NEON = (
+    "postgresql://alex:AbC123dEf@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech"
+    "/dbname?sslmode=require&channel_binding=require"
+)
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    ["postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"],
+)
+def test_every_postgresql_scheme_becomes_asyncpg(scheme: str) -> None:
+    target = parse_database_url(f"{scheme}://ada:s%40cret@db.example.com:6543/todo")
+    url = target.url
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "ada",
+        "s@cret",
+        "db.example.com",
+        6543,
+        "todo",
+    )
+    assert target.connect_args == {}
+    assert target.host == "db.example.com"
+
+
+def test_surrounding_white_space_is_ignored() -> None:
+    assert parse_database_url("  postgres://h/db\n").url.host == "h"
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u:p@h/db", "sqlite:///todo.db", "postgresql+pg8000://h/db", "mssql://h/db"]
+)
+def test_other_databases_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="must be a PostgreSQL URL"):
+        parse_database_url(url)
+
+
+def test_sslmode_disable() -> None:
+    target = parse_database_url("postgresql://h/db?sslmode=disable")
+    assert target.connect_args == {"ssl": False}
+    assert "sslmode" not in target.url.query
+
+
+@pytest.mark.parametrize("mode", ["require", "verify-ca", "verify-full"])
+def test_sslmode_that_requires_tls(mode: str) -> None:
+    target = parse_database_url(f"postgresql://h/db?sslmode={mode}")
+    context = target.connect_args["ssl"]
+    assert isinstance(context, ssl.SSLContext)
+    assert "sslmode" not in target.url.query
+    # libpq: require encrypts without checking the certificate; verify-ca checks the chain;
+    # verify-full checks the chain and the host name.
+    expected = {
+        "require": (ssl.CERT_NONE, False),
+        "verify-ca": (ssl.CERT_REQUIRED, False),
+        "verify-full": (ssl.CERT_REQUIRED, True),
+    }[mode]
+    assert (context.verify_mode, context.check_hostname) == expected
+
+
+@pytest.mark.parametrize("mode", ["allow", "prefer"])
+def test_sslmode_allow_and_prefer_keep_the_plain_fallback(mode: str) -> None:
+    target = parse_database_url(f"postgresql://h/db?sslmode={mode}")
+    # asyncpg falls back without TLS only when given the mode itself, not a context.
+    assert target.connect_args["ssl"] == mode
+    assert "sslmode" not in target.url.query
+
+
+def test_neon_connection_string_verbatim() -> None:
+    target = parse_database_url(NEON)
+    assert target.host == "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech"
+    assert target.url.password == "AbC123dEf"
+    assert dict(target.url.query) == {}
+    assert set(target.connect_args) == {"ssl"}
+    assert target.connect_args["ssl"].verify_mode == ssl.CERT_NONE
+
+
+@pytest.mark.parametrize(
+    "param",
+    [
+        "channel_binding=require",
+        "channel_binding=prefer",
+        "gssencmode=disable",
+        "target_session_attrs=read-write",
+        "sslcompression=0",
+        "krbsrvname=postgres",
+    ],
+)
+def test_libpq_only_parameters_are_dropped(param: str) -> None:
+    target = parse_database_url(f"postgresql://h/db?{param}")
+    assert dict(target.url.query) == {}
+    assert target.connect_args == {}
+
+
+def test_connect_timeout_and_application_name() -> None:
+    target = parse_database_url("postgresql://h/db?connect_timeout=10&application_name=todo%20web")
+    assert target.connect_args == {
+        "timeout": 10.0,
+        "server_settings": {"application_name": "todo web"},
+    }
+    assert dict(target.url.query) == {}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-c%20search_path%3Dapp%20-c%20statement_timeout%3D1000",
+        "-csearch_path=app -cstatement_timeout=1000",
+    ],
+)
+def test_options_become_server_settings(options: str) -> None:
+    target = parse_database_url(f"postgresql://h/db?options={options}&application_name=x")
+    assert target.connect_args["server_settings"] == {
+        "application_name": "x",
+        "search_path": "app",
+        "statement_timeout": "1000",
+    }
+    assert dict(target.url.query) == {}
+
+
+def test_options_in_double_dash_form() -> None:
+    target = parse_database_url("postgresql://h/db?options=--search_path%3Dapp")
+    assert target.connect_args["server_settings"] == {"search_path": "app"}
+
+
+def test_unix_socket_host_is_kept() -> None:
+    target = parse_database_url("postgresql://postgres:@/todo?host=/var/run/postgresql")
+    assert target.url.query["host"] == "/var/run/postgresql"
+    assert target.url.host is None
+    assert target.host == "/var/run/postgresql"
+    assert target.url.database == "todo"
+
+
+def test_unknown_parameters_reach_the_driver_untouched() -> None:
+    target = parse_database_url("postgresql://h/db?prepared_statement_cache_size=0")
+    assert dict(target.url.query) == {"prepared_statement_cache_size": "0"}

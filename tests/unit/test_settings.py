@@ -1,0 +1,138 @@
+"""Settings: read from the environment, strict about secrets in production."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from todo_api.settings import Settings
+
+STRONG = "0123456789abcdef0123456789abcdef"  # exactly 32 bytes
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The developer's own shell must not leak into these tests.
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("secret", [None, "", "too short", STRONG[:-1], "é" * 15 + "x"])
+def test_production_refuses_a_missing_or_short_secret(secret: str | None) -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Settings(APP_ENV="production", JWT_SECRET=secret)
+    message = str(exc.value)
+    assert "JWT_SECRET must be set to at least 32 bytes" in message
+    assert "APP_ENV=production" in message
+
+
+def test_production_refuses_a_missing_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(pydantic.ValidationError, match="JWT_SECRET"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "secret_part"),
+    [
+        ("DATABASE_URL", "postgresql://todo:hunter2pw@db/todo", "hunter2pw"),
+        ("JWT_SECRET", "a-real-but-short-secret", "short-secret"),
+    ],
+)
+def test_the_refusal_does_not_echo_secrets(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, secret_part: str
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Settings()
+    assert secret_part not in str(exc.value)
+
+
+@pytest.mark.parametrize("secret", [STRONG, "é" * 16, "x" * 128])
+def test_production_accepts_32_bytes_or_more(secret: str) -> None:
+    settings = Settings(APP_ENV="production", JWT_SECRET=secret)
+    assert settings.is_production
+    assert settings.jwt_secret() == secret
+
+
+def test_production_reads_the_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("JWT_SECRET", STRONG)
+    settings = Settings()
+    assert settings.jwt_secret() == STRONG
+    assert STRONG not in repr(settings)
+
+
+def test_development_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data" / "nested"
+    first = Settings(DATA_DIR=data_dir).jwt_secret()
+    assert len(first.encode()) >= 32
+    assert Settings(DATA_DIR=data_dir).jwt_secret() == first
+    stored = data_dir / "jwt_secret"
+    assert stored.read_text().strip() == first
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert [p.name for p in data_dir.iterdir()] == ["jwt_secret"]
+
+
+def test_development_secrets_differ_between_data_dirs(tmp_path: Path) -> None:
+    one = Settings(DATA_DIR=tmp_path / "one").jwt_secret()
+    assert Settings(DATA_DIR=tmp_path / "two").jwt_secret() != one
+
+
+def test_a_configured_secret_wins_in_development(tmp_path: Path) -> None:
+    assert Settings(DATA_DIR=tmp_path, JWT_SECRET="short is fine here").jwt_secret() == (
+        "short is fine here"
+    )
+    assert not (tmp_path / "jwt_secret").exists()
+
+
+def test_cors_origins_default_is_the_frontend_dev_server() -> None:
+    assert Settings().cors_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "origins"),
+    [
+        ("https://app.example.com", ["https://app.example.com"]),
+        (
+            " https://a.example.com , http://localhost:5173,,",
+            ["https://a.example.com", "http://localhost:5173"],
+        ),
+        ("", []),
+    ],
+)
+def test_cors_origins_are_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, raw: str, origins: list[str]
+) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", raw)
+    assert Settings().cors_origins == origins
+
+
+@pytest.mark.parametrize(("raw", "level"), [("debug", "DEBUG"), ("Warning", "WARNING")])
+def test_log_level_is_case_insensitive(
+    monkeypatch: pytest.MonkeyPatch, raw: str, level: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", raw)
+    assert level == Settings().LOG_LEVEL
+    assert level == Settings(LOG_LEVEL=raw.lower()).LOG_LEVEL
+
+
+def test_unknown_log_level_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="LOG_LEVEL"):
+        Settings(LOG_LEVEL="verbose")
+
+
+def test_defaults_for_local_use() -> None:
+    settings = Settings()
+    assert not settings.is_production
+    assert (settings.ACCESS_TOKEN_TTL, settings.BCRYPT_ROUNDS) == (900, 12)
+    assert settings.DATABASE_URL is None
