@@ -54,9 +54,14 @@ def install_openapi(app: FastAPI) -> None:
         schemas["ProblemResponse"] = problem_schema
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
+        body_refusals = problems(413, 415)
         for path in document.get("paths", {}).values():
             for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                if "requestBody" in operation:  # the body guard answers for every one of them
+                    for status in ("413", "415"):
+                        responses.setdefault(status, body_refusals[int(status)])
         app.openapi_schema = document
         return document
 

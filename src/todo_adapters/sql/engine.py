@@ -35,6 +35,8 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_s,
         pool_pre_ping=True,
+        # Statement parameters (password hashes, task text) stay out of error messages/logs.
+        hide_parameters=True,
         pool_recycle=1800,
         connect_args={**connect_args, "server_settings": server_settings},
     )

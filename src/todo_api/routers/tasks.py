@@ -32,7 +32,7 @@ def _with_etag(response: Response, task: TaskResponse) -> TaskResponse:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskResponse,
-    responses={**problems(400, 401, 413, 415), 201: {"headers": _ETAG_HEADER}},
+    responses={**problems(400, 401), 201: {"headers": _ETAG_HEADER}},
 )
 @inject
 async def create_task(
@@ -91,12 +91,12 @@ async def get_task(
 @router.put(
     "/{task_id}",
     response_model=TaskResponse,
-    responses={**problems(400, 401, 403, 404, 412, 413, 415), 200: {"headers": _ETAG_HEADER}},
+    responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
 )
 @router.patch(
     "/{task_id}",
     response_model=TaskResponse,
-    responses={**problems(400, 401, 403, 404, 412, 413, 415), 200: {"headers": _ETAG_HEADER}},
+    responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
 )
 @inject
 async def update_task(

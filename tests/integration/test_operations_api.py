@@ -1,0 +1,194 @@
+"""Operations: health probes, the interactive docs, and an OpenAPI document that describes
+every route with its problem+json errors and never a 422."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from todo_adapters.sql.engine import PoolSettings, build_engine
+from todo_adapters.sql.health import SqlReadinessProbe
+from todo_api.app import create_app
+
+DEAD_DATABASE_URL = "postgresql://nobody:nothing@127.0.0.1:1/nowhere"
+PROBLEM_JSON = "application/problem+json"
+TASK = "/tasks/{task_id}"
+# (method, path): (success status, error statuses API.md gives it); every call that touches
+# the database may also answer 500 or 503.
+OPERATIONS = {
+    ("post", "/auth/register"): ("201", {"400"}),
+    ("post", "/auth/login"): ("200", {"400", "401"}),
+    ("get", "/auth/me"): ("200", {"401"}),
+    ("post", "/tasks"): ("201", {"400", "401"}),
+    ("get", "/tasks"): ("200", {"400", "401"}),
+    ("get", TASK): ("200", {"400", "401", "403", "404"}),
+    ("put", TASK): ("200", {"400", "401", "403", "404"}),
+    ("patch", TASK): ("200", {"400", "401", "403", "404"}),
+    ("delete", TASK): ("204", {"400", "401", "403", "404"}),
+}
+PROTECTED = {key for key in OPERATIONS if key[1] != "/auth/register" and key[1] != "/auth/login"}
+
+
+@asynccontextmanager
+async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+async def openapi(client) -> dict:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
+
+
+# --- health ---------------------------------------------------------------------------
+
+
+async def test_live_is_200(client):
+    response = await client.get("/health/live", headers={"Authorization": "Bearer stale"})
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_is_200_when_the_database_answers(client):
+    response = await client.get("/health/ready", headers={"Authorization": "Bearer stale"})
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_is_503_with_retry_after_when_the_database_does_not_answer(settings):
+    dead = build_engine(DEAD_DATABASE_URL, PoolSettings(size=1))
+    app = create_app(settings)
+    async with serving(app) as http:
+        app.state.container.readiness.override(SqlReadinessProbe(dead, timeout_s=2))
+        ready = await http.get("/health/ready")
+        live = await http.get("/health/live")
+    await dead.dispose()
+
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable"}
+    assert int(ready.headers["retry-after"]) > 0
+    assert live.status_code == 200
+
+
+# --- docs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "marker"), [("/docs", "swagger-ui"), ("/redoc", "redoc")])
+async def test_the_interactive_docs_are_served(client, path, marker):
+    response = await client.get(path, headers={"Authorization": "Bearer stale"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert marker in response.text.lower()
+    assert "/openapi.json" in response.text
+
+
+# --- the OpenAPI document -------------------------------------------------------------
+
+
+def test_every_route_is_documented_with_its_success_and_errors(openapi):
+    for (method, path), (success, errors) in OPERATIONS.items():
+        operation = openapi["paths"][path][method]
+        responses = operation["responses"]
+        assert success in responses, (method, path)
+        for status in errors | {"500", "503"}:
+            assert status in responses, (method, path, status)
+            content = responses[status]["content"]
+            assert list(content) == [PROBLEM_JSON], (method, path, status)
+            assert content[PROBLEM_JSON]["schema"]["$ref"].endswith("/ProblemResponse")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/tasks"),
+        ("put", TASK),
+        ("patch", TASK),
+        ("post", "/auth/login"),
+        ("post", "/auth/register"),
+    ],
+)
+def test_every_route_with_a_body_documents_413_and_415(openapi, method, path):
+    responses = openapi["paths"][path][method]["responses"]
+
+    for status in ("413", "415"):
+        assert list(responses.get(status, {}).get("content", {})) == [PROBLEM_JSON], status
+
+
+def test_the_health_probes_are_documented(openapi):
+    assert "200" in openapi["paths"]["/health/live"]["get"]["responses"]
+    assert {"200", "503"} <= set(openapi["paths"]["/health/ready"]["get"]["responses"])
+
+
+def test_every_documented_error_is_problem_json(openapi):
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status[0] not in "45" or path == "/health/ready":
+                    continue  # readiness answers its 503 with its own small JSON body
+                assert list(response.get("content", {})) == [PROBLEM_JSON], (method, path, status)
+
+
+def test_the_problem_schema_has_every_field(openapi):
+    schema = openapi["components"]["schemas"]["ProblemResponse"]
+
+    assert {"type", "title", "status", "detail", "instance", "request_id", "errors"} <= set(
+        schema["properties"]
+    )
+    assert {"title", "status", "detail"} <= set(schema["required"])
+
+
+async def test_there_is_no_422_anywhere(client, openapi):
+    text = (await client.get("/openapi.json")).text
+
+    assert '"422"' not in text
+    assert "HTTPValidationError" not in text
+    for operations in openapi["paths"].values():
+        for operation in operations.values():
+            assert "422" not in operation["responses"]
+
+
+def test_task_and_me_calls_require_the_bearer_scheme(openapi):
+    schemes = openapi["components"]["securitySchemes"]
+    (name, scheme), *_ = schemes.items()
+    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/login"
+
+    for method, path in PROTECTED:
+        assert {name: []} in openapi["paths"][path][method]["security"], (method, path)
+    for method, path in [("post", "/auth/register"), ("post", "/auth/login")]:
+        assert not openapi["paths"][path][method].get("security"), path
+
+
+def test_login_documents_both_json_and_the_oauth2_form(openapi):
+    content = openapi["paths"]["/auth/login"]["post"]["requestBody"]["content"]
+
+    assert "application/json" in content
+    form = content["application/x-www-form-urlencoded"]["schema"]
+    assert {"username", "password"} <= set(form["required"])
+
+
+def test_the_documented_limits_match_the_enforced_ones(openapi):
+    schemas = openapi["components"]["schemas"]
+    create = schemas["TaskCreateRequest"]["properties"]
+    query = {p["name"]: p["schema"] for p in openapi["paths"]["/tasks"]["get"]["parameters"]}
+
+    assert create["title"]["maxLength"] == 255
+    assert create["description"]["maxLength"] == 10_000
+    assert (query["limit"]["minimum"], query["limit"]["maximum"]) == (1, 200)
+    assert query["limit"]["default"] == 50
+    assert query["offset"]["minimum"] == 0
+    assert set(query["sort"]["enum"]) == {"created_at", "-created_at", "updated_at", "-updated_at"}
+    task_fields = {"id", "user_id", "title", "description", "is_completed", "created_at"}
+    assert set(schemas["TaskResponse"]["required"]) >= task_fields | {"updated_at", "version"}

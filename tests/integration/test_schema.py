@@ -1,0 +1,225 @@
+"""User story 1 and SC-009: the migrated schema (tables, keys, constraints, indexes), that
+the app creates it on startup, and that the task queries use the indexes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from tests.integration.conftest import admin_engine
+from tests.postgres import fresh_database_name, with_database
+from todo_api.app import create_app
+
+TIMESTAMPTZ = "timestamp with time zone"
+COLUMNS = {
+    "users": {
+        "id": ("uuid", "NO"),
+        "email": ("character varying", "NO"),
+        "password_hash": ("text", "NO"),
+        "created_at": (TIMESTAMPTZ, "NO"),
+    },
+    "tasks": {
+        "id": ("uuid", "NO"),
+        "user_id": ("uuid", "NO"),
+        "title": ("character varying", "NO"),
+        "description": ("text", "YES"),
+        "is_completed": ("boolean", "NO"),
+        "created_at": (TIMESTAMPTZ, "NO"),
+        "updated_at": (TIMESTAMPTZ, "NO"),
+        "version": ("integer", "NO"),
+    },
+}
+
+
+async def rows(engine, sql: str, **params) -> list[tuple]:
+    async with engine.connect() as connection:
+        return [tuple(r) for r in await connection.execute(text(sql), params)]
+
+
+async def add_user(connection, email: str = "ada@example.com") -> uuid.UUID:
+    user_id = uuid.uuid4()
+    await connection.execute(
+        text("INSERT INTO users VALUES (:id, :email, 'hash', now())"),
+        {"id": user_id, "email": email},
+    )
+    return user_id
+
+
+async def add_task(connection, user_id: uuid.UUID) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO tasks (id, user_id, title, created_at, updated_at)"
+            " VALUES (:id, :user_id, 't', now(), now())"
+        ),
+        {"id": uuid.uuid4(), "user_id": user_id},
+    )
+
+
+# --- tables, keys and constraints -------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", sorted(COLUMNS))
+async def test_columns_have_the_right_types(engine, table):
+    found = await rows(
+        engine,
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name = :table",
+        table=table,
+    )
+
+    assert {name: (kind, nullable) for name, kind, nullable in found} == COLUMNS[table]
+
+
+async def test_text_columns_have_the_domain_limits(engine):
+    found = await rows(
+        engine,
+        "SELECT table_name, column_name, character_maximum_length FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND column_name IN ('email', 'title')",
+    )
+
+    assert set(found) == {("users", "email", 254), ("tasks", "title", 255)}
+
+
+async def test_keys_and_constraints(engine):
+    found = await rows(
+        engine,
+        "SELECT conrelid::regclass::text, contype::text, pg_get_constraintdef(oid)"
+        " FROM pg_constraint WHERE conrelid IN ('users'::regclass, 'tasks'::regclass)",
+    )
+
+    assert ("users", "p", "PRIMARY KEY (id)") in found
+    assert ("tasks", "p", "PRIMARY KEY (id)") in found
+    assert ("users", "u", "UNIQUE (email)") in found
+    assert ("tasks", "f", "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE") in found
+
+
+async def test_emails_are_unique_and_lower_case_in_the_table_itself(engine):
+    async with engine.connect() as connection:
+        await add_user(connection, "ada@example.com")
+        with pytest.raises(IntegrityError, match="uq_users_email"):
+            await add_user(connection, "ada@example.com")
+    async with engine.connect() as connection:
+        with pytest.raises(IntegrityError, match="lower"):
+            await add_user(connection, "Ada@Example.com")
+
+
+async def test_a_task_must_belong_to_an_existing_user(engine):
+    async with engine.connect() as connection:
+        with pytest.raises(IntegrityError, match="fk_tasks_user_id_users"):
+            await add_task(connection, uuid.uuid4())
+
+
+async def test_deleting_a_user_deletes_their_tasks(engine):
+    async with engine.begin() as connection:
+        ada, bob = await add_user(connection), await add_user(connection, "bob@example.com")
+        for owner in (ada, ada, bob):
+            await add_task(connection, owner)
+
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ada})
+
+    assert await rows(engine, "SELECT user_id FROM tasks") == [(bob,)]
+
+
+async def test_the_task_indexes_lead_with_user_id(engine):
+    definitions = await rows(engine, "SELECT indexdef FROM pg_indexes WHERE tablename = 'tasks'")
+    columns = {re.search(r"\((.*)\)", d).group(1) for (d,) in definitions}
+
+    assert {
+        "id",
+        "user_id, created_at, id",
+        "user_id, updated_at, id",
+        "user_id, is_completed, created_at, id",
+    } <= columns
+
+
+# --- the app migrates on startup --------------------------------------------------------
+
+
+@pytest.fixture
+async def empty_database(server_url: str):
+    name = fresh_database_name()
+    admin = admin_engine(server_url)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield with_database(server_url, name)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def test_the_app_creates_the_tables_on_startup(settings, empty_database):
+    app = create_app(settings.model_copy(update={"DATABASE_URL": empty_database}))
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as http,
+    ):
+        ready = await http.get("/health/ready")
+        body = {"email": "ada@example.com", "password": "correct horse"}
+        registered = await http.post("/auth/register", json=body)
+        token = registered.json()["access_token"]
+        created = await http.post(
+            "/tasks", json={"title": "t"}, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert (ready.status_code, registered.status_code, created.status_code) == (200, 201, 201)
+
+
+# --- the queries use the indexes --------------------------------------------------------
+
+
+@pytest.fixture
+async def many_tasks(engine) -> uuid.UUID:
+    """2,000 users with 20 tasks each, a third of them done; returns one user's id."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
+                " now() FROM generate_series(1, 2000) g"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO tasks (id, user_id, title, is_completed, created_at, updated_at)"
+                " SELECT gen_random_uuid(), u.id, 'task ' || g, g % 3 = 0,"
+                "  now() - g * interval '1 minute', now() - g * interval '1 second'"
+                " FROM users u CROSS JOIN generate_series(1, 20) g"
+            )
+        )
+        await connection.execute(text("ANALYZE users"))
+        await connection.execute(text("ANALYZE tasks"))
+        return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+
+
+MINE = "SELECT * FROM tasks WHERE user_id = :user_id"
+DONE = "user_id = :user_id AND is_completed = true"
+
+
+QUERIES = {
+    "newest first": f"{MINE} ORDER BY created_at DESC, id DESC LIMIT 50",
+    "oldest first": f"{MINE} ORDER BY created_at, id LIMIT 5 OFFSET 5",
+    "recently updated": f"{MINE} ORDER BY updated_at DESC, id DESC LIMIT 50",
+    "completed": f"SELECT * FROM tasks WHERE {DONE} ORDER BY created_at DESC, id DESC LIMIT 50",
+    "total": "SELECT count(*) FROM tasks WHERE user_id = :user_id",
+    "completed total": f"SELECT count(*) FROM tasks WHERE {DONE}",
+    "login": "SELECT * FROM users WHERE email = 'user1500@example.com'",
+}
+
+
+async def test_the_queries_of_the_api_use_an_index(engine, many_tasks):
+    """The statements of SqlTaskRepository.list and of the login lookup, planned on enough
+    rows for a sequential scan to lose (no enable_seqscan tricks)."""
+    for name, query in QUERIES.items():
+        plan = "\n".join(
+            line for (line,) in await rows(engine, f"EXPLAIN {query}", user_id=many_tasks)
+        )
+        assert "Seq Scan" not in plan, (name, plan)
+        assert "Index" in plan, (name, plan)
