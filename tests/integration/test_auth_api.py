@@ -13,21 +13,12 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.integration.conftest import TEST_JWT_SECRET, register
+from tests.integration.http import assert_problem
 from tests.integration.test_tokens_api import craft_token, me
 from todo_api.app import create_app
 
 PASSWORD = "correct horse"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 def field_names(body: dict) -> set[str]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 from sqlalchemy import text
 
+from tests.integration.http import serving
 from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.app import create_app
@@ -37,17 +35,6 @@ def assert_problem(response, status: int, path: str) -> dict:
     assert body["instance"] == path
     assert body["request_id"] == response.headers["x-request-id"]
     return body
-
-
-@asynccontextmanager
-async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
 
 
 async def auth_headers(http: httpx.AsyncClient) -> dict[str, str]:

@@ -3,13 +3,9 @@ every route with its problem+json errors and never a 422."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
+from tests.integration.http import serving
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.health import SqlReadinessProbe
 from todo_api.app import create_app
@@ -31,17 +27,6 @@ OPERATIONS = {
     ("delete", TASK): ("204", {"400", "401", "403", "404"}),
 }
 PROTECTED = {key for key in OPERATIONS if key[1] != "/auth/register" and key[1] != "/auth/login"}
-
-
-@asynccontextmanager
-async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pytest
 
+from tests.integration.http import assert_problem
+
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 TASK_FIELDS = {
     "id",
@@ -20,15 +22,6 @@ TASK_FIELDS = {
     "updated_at",
     "version",
 }
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    return body
 
 
 async def create(client, headers, title: str = "Buy milk", **fields) -> dict:

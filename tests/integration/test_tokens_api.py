@@ -11,15 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.integration.conftest import TEST_JWT_SECRET, register
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    return body
+from tests.integration.http import assert_problem
 
 
 def craft_token(user_id: str, *, secret=TEST_JWT_SECRET, algorithm="HS256", **overrides) -> str:

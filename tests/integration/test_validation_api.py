@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.http import assert_problem
+
 MALICIOUS = [
     "'; DROP TABLE tasks; --",
     "' OR '1'='1",
@@ -13,16 +15,6 @@ MALICIOUS = [
     '<img src=x onerror="alert(1)">',
     '&lt;already escaped&gt; & "quotes" \\ backslash',
 ]
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 def fields_of(problem: dict) -> list[str]:
