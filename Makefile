@@ -26,6 +26,12 @@ run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
 
 test: lint  ## lint, then every test (unit, contract, integration) on real PostgreSQL
 	$(BIN)/pytest
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
+		echo "== the integration suite again, through PgBouncer in transaction mode =="; \
+		TEST_PGBOUNCER=1 $(BIN)/pytest tests/integration -q --ignore=tests/integration/test_serve_cli.py; \
+	else \
+		echo "!! NOT RUN: the PgBouncer pass (install Debian's pgbouncer to run it; CI does)"; \
+	fi
 
 lint: $(VENV)/.dev  ## ruff, mypy --strict and the layer contracts
 	$(BIN)/ruff check src tests

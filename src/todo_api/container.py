@@ -37,6 +37,7 @@ def _pool_settings(settings: Settings) -> PoolSettings:
         max_overflow=settings.DB_MAX_OVERFLOW,
         timeout_s=settings.DB_POOL_TIMEOUT,
         statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT,
+        pgbouncer=settings.DB_PGBOUNCER,
     )
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=5.0, gt=0, description="seconds")
     DB_CONNECT_TIMEOUT: float = Field(default=30.0, ge=0, description="seconds of startup retries")
+    DB_PGBOUNCER: bool = Field(
+        default=False, description="behind PgBouncer in transaction mode (auto for Neon -pooler)"
+    )
     DB_STATEMENT_TIMEOUT: int = Field(default=5000, ge=0, description="milliseconds")
 
     @model_validator(mode="before")

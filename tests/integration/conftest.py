@@ -3,6 +3,7 @@ every test starts with empty tables."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,7 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.postgres import fresh_database_name, postgres_server, with_database
+from tests.postgres import (
+    fresh_database_name,
+    pgbouncer_in_front,
+    postgres_server,
+    with_database,
+)
 from todo_adapters.sql.database_url import parse_database_url
 from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
 from todo_adapters.sql.migrate import upgrade_schema
@@ -37,8 +43,11 @@ def admin_engine(url: str) -> AsyncEngine:
     )
 
 
+VIA_PGBOUNCER = os.environ.get("TEST_PGBOUNCER") == "1"
+
+
 @pytest.fixture(scope="session")
-async def database_url(server_url: str) -> AsyncIterator[str]:
+async def direct_database_url(server_url: str) -> AsyncIterator[str]:
     """A database of this session's own, dropped at the end."""
     name = fresh_database_name()
     admin = admin_engine(server_url)
@@ -55,8 +64,20 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = build_engine(database_url, PoolSettings(size=5))
+def database_url(direct_database_url: str) -> Iterator[str]:
+    """What the application connects to: the database itself, or with TEST_PGBOUNCER=1 a
+    PgBouncer in transaction mode in front of it."""
+    if not VIA_PGBOUNCER:
+        yield direct_database_url
+        return
+    with pgbouncer_in_front(direct_database_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(direct_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A direct engine for the tests' own setup and inspection."""
+    engine = build_engine(direct_database_url, PoolSettings(size=5))
     yield engine
     await engine.dispose()
 
@@ -80,6 +101,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         JWT_SECRET=TEST_JWT_SECRET,
         BCRYPT_ROUNDS=4,
         DB_POOL_SIZE=5,
+        DB_PGBOUNCER=VIA_PGBOUNCER,
         LOG_LEVEL="DEBUG",
     )
 

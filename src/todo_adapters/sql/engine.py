@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import (
@@ -21,6 +22,12 @@ class PoolSettings:
     max_overflow: int = 5
     timeout_s: float = 5.0
     statement_timeout_ms: int = 5_000
+    connect_timeout_s: float = 5.0
+    pgbouncer: bool = False  # also detected from a Neon "-pooler" host
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4()}__"
 
 
 def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
@@ -29,8 +36,22 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
     server_settings = dict(connect_args.pop("server_settings", {}))
     server_settings.setdefault("application_name", "todo-api")
     server_settings["statement_timeout"] = str(pool.statement_timeout_ms)
+    connect_args.setdefault("timeout", pool.connect_timeout_s)
+    # A server that stops answering mid-query (network loss) must not hang a request past
+    # the statement timeout; PostgreSQL's own timeout covers the server side.
+    connect_args["command_timeout"] = pool.statement_timeout_ms / 1000 + 2
+    url = target.url
+    if pool.pgbouncer or "-pooler." in target.host:
+        # Transaction pooling hands each transaction to any server connection: no prepared
+        # statement may outlive its transaction or reuse a name another client used. Nor
+        # does a pooler pass session settings through, so the client-side command timeout
+        # bounds statements there (set statement_timeout on the role for the server side).
+        server_settings.pop("statement_timeout")
+        connect_args["statement_cache_size"] = 0
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
+        url = url.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
-        target.url,
+        url,
         pool_size=pool.size,
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_s,

@@ -1,5 +1,5 @@
 """Bring the schema to the newest revision at startup. Several workers may start at once,
-so the upgrade runs under a PostgreSQL advisory lock: one migrates, the others wait and
+so the upgrade runs in one transaction under a PostgreSQL advisory lock: one migrates, the others wait and
 then find nothing to do."""
 
 from __future__ import annotations
@@ -34,20 +34,14 @@ def _downgrade(connection: Connection, revision: str) -> None:
 
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.connect() as connection:
-        # Session-level lock on this connection; released explicitly, or by PostgreSQL
-        # when the connection ends if the process dies mid-migration.
+    async with engine.begin() as connection:
+        # A transaction-level lock, released by the commit (or by the rollback of a failed
+        # migration): a session-level one would stay behind on a server connection that a
+        # transaction-mode pooler (PgBouncer, Neon) hands on to the next client.
         await connection.execute(
-            text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
         )
-        try:
-            await connection.run_sync(_upgrade, revision)
-            await connection.commit()
-        finally:
-            await connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-            )
-            await connection.commit()
+        await connection.run_sync(_upgrade, revision)
 
 
 async def downgrade_schema(engine: AsyncEngine, revision: str) -> None:
