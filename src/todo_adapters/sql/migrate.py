@@ -1,6 +1,6 @@
 """Bring the schema to the newest revision at startup. Several workers may start at once,
-so the upgrade runs in one transaction under a PostgreSQL advisory lock: one migrates, the others wait and
-then find nothing to do."""
+so the upgrade runs in one transaction under a PostgreSQL advisory lock: one migrates, the
+others wait and then find nothing to do."""
 
 from __future__ import annotations
 
