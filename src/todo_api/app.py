@@ -7,15 +7,19 @@ from contextlib import asynccontextmanager
 
 from dependency_injector import providers
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from todo_api.body_guard import BodyGuardMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
+from todo_api.cors import ProblemCORSMiddleware
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
 from todo_api.maintenance import periodic
 from todo_api.metrics import Metrics, MetricsMiddleware
-from todo_api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from todo_api.middleware import (
+    REQUEST_ID_HEADER,
+    RequestContextMiddleware,
+    UnexpectedErrorMiddleware,
+)
 from todo_api.openapi import install_openapi
 from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
@@ -50,18 +54,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version="1.0.0",
         description="Register, log in with JWTs, and manage your own tasks.",
         lifespan=lifespan,
+        # /tasks/ is not /tasks: an unknown route is a 404, not a redirect to a guessed URL.
+        redirect_slashes=False,
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics()
     install_error_handlers(app)
     install_openapi(app)
+    # Added innermost first: RequestContext > Metrics > CORS > BodyGuard > UnexpectedError.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyGuardMiddleware, form_paths=frozenset({"/auth/login"}))
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    # Outermost, so that even a 500 made by the request middleware carries CORS headers
-    # and a browser frontend can read its detail.
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -72,9 +76,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "If-None-Match",
             REQUEST_ID_HEADER,
         ],
-        expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+        expose_headers=["ETag", "Location", "Retry-After", "WWW-Authenticate", REQUEST_ID_HEADER],
         max_age=600,
     )
+    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=lambda: app.state.api_routes)
+    app.add_middleware(RequestContextMiddleware)
     routers = (auth, tasks, health, operations)
     for module in routers:
         app.include_router(module.router)

@@ -57,13 +57,13 @@ class BodyGuardMiddleware:
         has_body = (length is not None and length != "0") or _header(
             scope, b"transfer-encoding"
         ) is not None
-        if (
-            has_body
-            and content_type is not None
-            and not _is_json(content_type)
-            and scope["path"] not in self.form_paths
-        ):
-            return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json"
+        if has_body and scope["path"] not in self.form_paths:
+            if not content_type:
+                return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, (
+                    "Content-Type is missing: send the body as application/json"
+                )
+            if not _is_json(content_type):
+                return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json"
         return None
 
     @property

@@ -139,6 +139,8 @@ def _message(kind: str, error: dict[str, Any]) -> str:
         return f"must be at least {limits.get('ge')}"
     if kind == "less_than_equal":
         return f"must be at most {limits.get('le')}"
+    if kind == "value_error":  # one of the domain's rules, its message as is
+        return str(limits.get("error", "is invalid"))
     if kind == "literal_error":
         return f"must be one of {limits.get('expected')}"
     if kind in _MESSAGES:
@@ -166,9 +168,10 @@ _HTTP_DETAILS = {
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in getattr(request.app.state, "api_routes", ()):
+    plain_routes = [r for r in request.app.routes if hasattr(r, "path_regex")]  # docs, openapi
+    for route in [*getattr(request.app.state, "api_routes", ()), *plain_routes]:
         if route.path_regex.fullmatch(request.url.path):
-            methods.update(route.methods or ())
+            methods.update(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods))
 
 
@@ -178,6 +181,9 @@ async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     detail = error.detail if isinstance(error.detail, str) else status.phrase
     detail = _HTTP_DETAILS.get(status, detail) if detail == status.phrase else detail
     headers = dict(error.headers or {})
+    if isinstance(error.__cause__, UnicodeDecodeError):  # FastAPI's own body decoding
+        invalid = FieldErrorResponse(field="body", message="is not valid JSON (invalid UTF-8)")
+        return problem(request, status, "Malformed JSON in request body", errors=[invalid])
     if status is HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = _allowed_methods(request)
     return problem(request, status, detail, headers=headers)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -85,9 +86,21 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: Callable[[], Sequence[Any]] = tuple
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
+
+    def _route_of(self, scope: Scope) -> str:
+        """The matched route's template; for requests refused before routing (413, 415,
+        preflight), the template their path fits; else one shared label."""
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        path = scope["path"]
+        return next((r.path for r in self.routes() if r.path_regex.fullmatch(path)), "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,7 +120,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_recording_status)
         finally:
             self.metrics.in_flight.dec()
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = self._route_of(scope)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - began)

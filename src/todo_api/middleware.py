@@ -35,6 +35,9 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
+    """Outermost: whatever answers (the app, CORS preflight, the body guard), the response
+    carries the request id and the security headers, and gets one access log line."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -47,13 +50,11 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         path: str = scope["path"]
         status = 500
-        started = False
         began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
@@ -64,14 +65,6 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("request.failed", method=scope["method"], path=path)
-            if started:
-                raise
-            response = problem(
-                Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
-            )
-            await response(scope, receive, send_with_headers)
         finally:
             log.info(
                 "request.completed",
@@ -81,3 +74,34 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - began) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class UnexpectedErrorMiddleware:
+    """Innermost: an exception no handler knows becomes a problem+json 500 that says
+    nothing internal; the stack trace goes to the log under the request id. Inside CORS,
+    so that a browser can still read the error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("request.failed", method=scope["method"], path=scope["path"])
+            if started:
+                raise
+            response = problem(
+                Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
+            )
+            await response(scope, receive, send)

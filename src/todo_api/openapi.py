@@ -18,6 +18,7 @@ _WHEN = {
     401: "Missing, invalid or expired credentials",
     403: "The task belongs to another user",
     404: "No such task",
+    405: "The resource does not take this method; Allow lists those it takes",
     412: "If-Match names a version the task no longer has",
     413: "Request body over 1 MiB",
     415: "The body is not JSON",
@@ -54,11 +55,12 @@ def install_openapi(app: FastAPI) -> None:
         schemas["ProblemResponse"] = problem_schema
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
-        body_refusals = problems(413, 415)
+        body_refusals = problems(405, 413, 415)
         for path in document.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
+                responses.setdefault("405", body_refusals[405])
                 if "requestBody" in operation:  # the body guard answers for every one of them
                     for status in ("413", "415"):
                         responses.setdefault(status, body_refusals[int(status)])

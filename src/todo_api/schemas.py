@@ -1,13 +1,15 @@
-"""Wire models. Limits come from the domain's constants, which enforce them; the schemas
-only document them (the domain trims before it measures, so pydantic must not reject first)."""
+"""Wire models. The domain's own rule functions validate the fields here too, so that one
+400 names every broken field at once, type errors and rule breaks together; the limits in
+the OpenAPI document come from the domain's constants."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from todo_core.domain import (
     DESCRIPTION_MAX_LENGTH,
@@ -20,8 +22,25 @@ from todo_core.domain import (
     TaskPage,
     TaskPatch,
     User,
+    description_problem,
+    email_problem,
+    password_problem,
+    title_problem,
 )
 from todo_core.services import Session
+
+
+def _rule(problem: Callable[[Any], str | None]) -> AfterValidator:
+    def check(value: Any) -> Any:
+        if (message := problem(value)) is not None:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+Title = Annotated[str, _rule(title_problem)]
+Description = Annotated[str | None, _rule(description_problem)]
 
 
 class _Request(BaseModel):
@@ -45,13 +64,25 @@ class CredentialsRequest(_Request):
     )
 
 
+class RegisterRequest(CredentialsRequest):
+    email: Annotated[str, _rule(email_problem)] = _documented(
+        format="email", maxLength=EMAIL_MAX_LENGTH, examples=["ada@example.com"]
+    )
+    password: Annotated[str, _rule(password_problem)] = _documented(
+        minLength=PASSWORD_MIN_BYTES,
+        maxLength=PASSWORD_MAX_BYTES,
+        description=f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8",
+        examples=["correct horse battery"],
+    )
+
+
 class RefreshRequest(_Request):
     refresh_token: str = Field(description="the refresh_token of the last AuthResponse")
 
 
 class TaskCreateRequest(_Request):
-    title: str = _documented(minLength=1, maxLength=TITLE_MAX_LENGTH, examples=["Buy milk"])
-    description: str | None = Field(
+    title: Title = _documented(minLength=1, maxLength=TITLE_MAX_LENGTH, examples=["Buy milk"])
+    description: Description = Field(
         default=None, json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH}, examples=["2 litres"]
     )
     is_completed: bool = False
@@ -65,10 +96,10 @@ class TaskUpdateRequest(_Request):
     )
 
     # A default of None that the type refuses: absent means "keep", an explicit null is a 400.
-    title: str = Field(  # type: ignore[assignment]
+    title: Title = Field(  # type: ignore[assignment]
         default=None, json_schema_extra={"minLength": 1, "maxLength": TITLE_MAX_LENGTH}
     )
-    description: str | None = Field(
+    description: Description = Field(
         default=None, json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH}
     )
     is_completed: bool = Field(default=None)  # type: ignore[assignment]

@@ -27,6 +27,7 @@ _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # C0 controls, DEL and C1 controls; description keeps tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,68 +155,76 @@ class TaskPage:
     next_key: TaskKey | None = None  # where the next page starts; None on the last page
 
 
-def normalize_email(raw: str) -> str:
+def _text_problem(raw: str) -> str | None:
+    # JSON can carry an unpaired surrogate ("\ud800"), which is no text and cannot be stored.
+    if _SURROGATE.search(raw):
+        return "must be valid Unicode text (no unpaired surrogates)"
+    return None
+
+
+def email_problem(raw: str) -> str | None:
+    """What is wrong with an email as given, or None; checked before normalizing."""
     email = raw.strip().lower()
     if not email:
-        raise ValidationError([FieldError("email", "must not be empty")])
+        return "must not be empty"
     if len(email) > EMAIL_MAX_LENGTH:
-        raise ValidationError(
-            [FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")]
-        )
-    if not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
-        raise ValidationError([FieldError("email", "must be a valid email address")])
-    return email
+        return f"must be at most {EMAIL_MAX_LENGTH} characters"
+    if _text_problem(email) or not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
+        return "must be a valid email address"
+    return None
 
 
-def password_error(raw: str) -> FieldError | None:
+def normalize_email(raw: str) -> str:
+    if (problem := email_problem(raw)) is not None:
+        raise ValidationError([FieldError("email", problem)])
+    return raw.strip().lower()
+
+
+def password_problem(raw: str) -> str | None:
+    if (problem := _text_problem(raw)) is not None:
+        return problem
     size = len(raw.encode("utf-8"))
     if size < PASSWORD_MIN_BYTES:
-        return FieldError("password", f"must be at least {PASSWORD_MIN_BYTES} bytes")
+        return f"must be at least {PASSWORD_MIN_BYTES} bytes"
     if size > PASSWORD_MAX_BYTES:
-        return FieldError(
-            "password", f"must be at most {PASSWORD_MAX_BYTES} bytes of UTF-8 (bcrypt's limit)"
-        )
+        return f"must be at most {PASSWORD_MAX_BYTES} bytes of UTF-8 (bcrypt's limit)"
     if "\x00" in raw:
-        return FieldError("password", "must not contain NUL characters")
+        return "must not contain NUL characters"
     return None
+
+
+def title_problem(raw: str) -> str | None:
+    """Checked on the title as trimmed; None when it is fine."""
+    title = raw.strip()
+    if not title:
+        return "must not be empty"
+    if len(title) > TITLE_MAX_LENGTH:
+        return f"must be at most {TITLE_MAX_LENGTH} characters"
+    if _CONTROL.search(title):
+        return "must not contain control characters"
+    return _text_problem(title)
+
+
+def description_problem(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) > DESCRIPTION_MAX_LENGTH:
+        return f"must be at most {DESCRIPTION_MAX_LENGTH} characters"
+    if _CONTROL_EXCEPT_WHITESPACE.search(raw):
+        return "must not contain control characters other than tab and newlines"
+    return _text_problem(raw)
+
+
+def _field(name: str, problem: str | None) -> FieldError | None:
+    return None if problem is None else FieldError(name, problem)
 
 
 def check_registration(email: str, password: str) -> str:
     """Return the normalized email, or raise with every broken rule of both fields."""
-    errors: list[FieldError] = []
-    normalized = ""
-    try:
-        normalized = normalize_email(email)
-    except ValidationError as exc:
-        errors.extend(exc.errors)
-    if (bad_password := password_error(password)) is not None:
-        errors.append(bad_password)
-    if errors:
-        raise ValidationError(errors)
-    return normalized
-
-
-def _title_error(raw: str) -> tuple[str, FieldError | None]:
-    title = raw.strip()
-    if not title:
-        return title, FieldError("title", "must not be empty")
-    if len(title) > TITLE_MAX_LENGTH:
-        return title, FieldError("title", f"must be at most {TITLE_MAX_LENGTH} characters")
-    if _CONTROL.search(title):
-        return title, FieldError("title", "must not contain control characters")
-    return title, None
-
-
-def _description_error(raw: str | None) -> FieldError | None:
-    if raw is None:
-        return None
-    if len(raw) > DESCRIPTION_MAX_LENGTH:
-        return FieldError("description", f"must be at most {DESCRIPTION_MAX_LENGTH} characters")
-    if _CONTROL_EXCEPT_WHITESPACE.search(raw):
-        return FieldError(
-            "description", "must not contain control characters other than tab and newlines"
-        )
-    return None
+    _raise_if_any(
+        _field("email", email_problem(email)), _field("password", password_problem(password))
+    )
+    return email.strip().lower()
 
 
 def _raise_if_any(*errors: FieldError | None) -> None:
@@ -225,9 +234,11 @@ def _raise_if_any(*errors: FieldError | None) -> None:
 
 
 def check_new_task(title: str, description: str | None, is_completed: bool) -> NewTask:
-    clean_title, title_error = _title_error(title)
-    _raise_if_any(title_error, _description_error(description))
-    return NewTask(clean_title, description, is_completed)
+    _raise_if_any(
+        _field("title", title_problem(title)),
+        _field("description", description_problem(description)),
+    )
+    return NewTask(title.strip(), description, is_completed)
 
 
 def check_patch(patch: TaskPatch) -> TaskPatch:
@@ -236,15 +247,18 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
         raise ValidationError(
             [FieldError("body", "must set at least one of title, description, is_completed")]
         )
-    title: str | Unset = patch.title
-    title_error = None
-    if isinstance(patch.title, str):
-        title, title_error = _title_error(patch.title)
-    description_error = (
-        None if patch.description is UNSET else _description_error(patch.description)
+    title, description = patch.title, patch.description
+    _raise_if_any(
+        None if isinstance(title, Unset) else _field("title", title_problem(title)),
+        None
+        if isinstance(description, Unset)
+        else _field("description", description_problem(description)),
     )
-    _raise_if_any(title_error, description_error)
-    return TaskPatch(title=title, description=patch.description, is_completed=patch.is_completed)
+    return TaskPatch(
+        title=title if isinstance(title, Unset) else title.strip(),
+        description=description,
+        is_completed=patch.is_completed,
+    )
 
 
 def check_page(query: TaskQuery) -> None:

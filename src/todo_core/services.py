@@ -207,13 +207,15 @@ class TaskService:
         async with self._uow() as uow:
             return await uow.tasks.list(user_id, query)
 
-    async def get(self, user_id: UUID, task_id: UUID) -> Task:
+    async def get(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> Task:
         async with self._uow() as uow:
             task = await uow.tasks.get(task_id)
         if task is None:
             raise TaskNotFoundError(task_id)
         if not task.is_owned_by(user_id):
             raise TaskAccessDeniedError(task_id, user_id)
+        if if_version is not None and task.version not in if_version:
+            raise TaskVersionMismatchError(task_id)
         return task
 
     async def update(

@@ -20,8 +20,11 @@ from todo_core.domain import (
     check_page,
     check_patch,
     check_registration,
+    description_problem,
+    email_problem,
     normalize_email,
-    password_error,
+    password_problem,
+    title_problem,
 )
 from todo_core.errors import FieldError, ValidationError
 
@@ -73,7 +76,7 @@ def test_email_of_maximum_length_is_accepted() -> None:
     ids=["8-ascii", "72-ascii", "72-bytes-2-byte-chars", "72-bytes-3-byte-chars", "72-emoji"],
 )
 def test_password_of_8_to_72_utf8_bytes_is_accepted(password: str) -> None:
-    assert password_error(password) is None
+    assert password_problem(password) is None
 
 
 @pytest.mark.parametrize(
@@ -85,13 +88,13 @@ def test_password_of_8_to_72_utf8_bytes_is_accepted(password: str) -> None:
         ("é" * 36 + "x", "at most 72 bytes"),
         ("🔑" * 19, "at most 72 bytes"),
         ("pass\x00word", "NUL"),
+        ("password\ud800", "unpaired surrogates"),
     ],
 )
 def test_password_out_of_bounds(password: str, fragment: str) -> None:
-    error = password_error(password)
-    assert error is not None
-    assert error.field == "password"
-    assert fragment in error.message
+    problem = password_problem(password)
+    assert problem is not None
+    assert fragment in problem
 
 
 def test_registration_reports_both_fields_at_once() -> None:
@@ -234,3 +237,10 @@ def test_c1_control_characters_are_rejected(text: str) -> None:
     with pytest.raises(ValidationError) as description_exc:
         check_new_task("t", text, False)
     assert fields_of(title_exc) + fields_of(description_exc) == ["title", "description"]
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff ok"])
+def test_unpaired_surrogates_are_no_text(text: str) -> None:
+    assert title_problem(text) is not None
+    assert description_problem(text) is not None
+    assert email_problem(f"a{text}@example.com") is not None

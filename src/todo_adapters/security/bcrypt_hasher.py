@@ -32,7 +32,7 @@ class BcryptPasswordHasher(PasswordHasher):
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self._rounds)).decode()
 
     def _verify_sync(self, password: str, password_hash: bytes) -> bool:
-        encoded = password.encode()
+        encoded = password.encode("utf-8", "surrogatepass")  # never raises; never matches
         if len(encoded) > PASSWORD_MAX_BYTES or b"\x00" in encoded:
             # Never stored, so never matches; still spend the time of a real check.
             bcrypt.checkpw(b"x", self._dummy_hash)

@@ -7,7 +7,13 @@ from todo_api.deps import AuthServiceDep, CurrentUserId
 from todo_api.logging import get_logger
 from todo_api.login_form import LOGIN_REQUEST_BODY, read_credentials
 from todo_api.openapi import problems
-from todo_api.schemas import AuthResponse, CredentialsRequest, RefreshRequest, UserResponse
+from todo_api.schemas import (
+    AuthResponse,
+    CredentialsRequest,
+    RefreshRequest,
+    RegisterRequest,
+    UserResponse,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = get_logger("todo_api.auth")
@@ -20,7 +26,7 @@ log = get_logger("todo_api.auth")
     responses=problems(400),
 )
 @inject
-async def register(body: CredentialsRequest, auth: AuthServiceDep) -> AuthResponse:
+async def register(body: RegisterRequest, auth: AuthServiceDep) -> AuthResponse:
     """Create an account and sign in. 400 when the email is taken or a field is invalid."""
     session = await auth.register(body.email, body.password)
     log.info("auth.registered", user_id=str(session.user.id))

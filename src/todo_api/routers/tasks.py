@@ -20,7 +20,6 @@ IfMatch = Annotated[
 ]
 IfNoneMatch = Annotated[str | None, Header(description="an ETag: 304 if it is still current")]
 _ETAG_HEADER = {"ETag": {"description": "the task's entity tag", "schema": {"type": "string"}}}
-_ONE_TASK = problems(400, 401, 403, 404)
 
 
 def _with_etag(response: Response, task: TaskResponse) -> TaskResponse:
@@ -53,7 +52,7 @@ async def list_tasks(
     cursors: CursorCodecDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0)] = 0,
-    completed: bool | None = None,
+    completed: Literal["true", "false"] | None = None,
     sort: SortParam = "-created_at",
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")
@@ -62,8 +61,9 @@ async def list_tasks(
     """The signed-in user's tasks, one page at a time, with the number that match in all.
     Follow `next_cursor` (keyset paging, as fast at any depth) or use `offset`."""
     order = TaskSort(sort)
-    after = cursors.decode_for(cursor, order, completed) if cursor else None
-    query = TaskQuery(limit=limit, offset=offset, completed=completed, sort=order, after=after)
+    done = None if completed is None else completed == "true"
+    after = cursors.decode_for(cursor, order, done) if cursor else None
+    query = TaskQuery(limit=limit, offset=offset, completed=done, sort=order, after=after)
     page = await tasks.list(user_id, query)
     return TaskListResponse.of(page, cursors.next_cursor(page, query))
 
@@ -71,7 +71,11 @@ async def list_tasks(
 @router.get(
     "/{task_id}",
     response_model=TaskResponse,
-    responses={**_ONE_TASK, 200: {"headers": _ETAG_HEADER}, 304: {"description": "Not Modified"}},
+    responses={
+        **problems(400, 401, 403, 404, 412),
+        200: {"headers": _ETAG_HEADER},
+        304: {"description": "Not Modified"},
+    },
 )
 @inject
 async def get_task(
@@ -80,9 +84,11 @@ async def get_task(
     tasks: TaskServiceDep,
     response: Response,
     if_none_match: IfNoneMatch = None,
+    if_match: IfMatch = None,
 ) -> TaskResponse | Response:
     """One task of the signed-in user."""
-    task = TaskResponse.of(await tasks.get(user_id, task_id))
+    versions = if_match_versions(if_match, task_id)
+    task = TaskResponse.of(await tasks.get(user_id, task_id, versions))
     if if_none_match_hits(if_none_match, etag_of(task)):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task)})
     return _with_etag(response, task)

@@ -1,0 +1,32 @@
+"""Starlette's CORS, with its refusals as problem+json like every other error."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from todo_api.errors import problem
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        is_preflight = (
+            headers is not None
+            and scope["method"] == "OPTIONS"
+            and "origin" in headers
+            and "access-control-request-method" in headers
+        )
+        if not is_preflight:
+            await super().__call__(scope, receive, send)
+            return
+        assert headers is not None
+        response = self.preflight_response(request_headers=headers)
+        if response.status_code == HTTPStatus.BAD_REQUEST:
+            detail = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+            response = problem(Request(scope), HTTPStatus.BAD_REQUEST, f"CORS preflight: {detail}")
+        await response(scope, receive, send)
