@@ -59,7 +59,7 @@ def fresh_database_name() -> str:
     return f"todo_test_{uuid.uuid4().hex[:12]}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -76,7 +76,7 @@ def pgbouncer_in_front(server_url: str) -> Iterator[str]:
         )
     url = make_url(server_url)
     host = url.host or str(url.query.get("host", ""))
-    port = _free_port()
+    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="todo-test-pgbouncer-"))
     workdir.chmod(0o777)
     (workdir / "pgbouncer.ini").write_text(

@@ -159,6 +159,12 @@ async def handle_validation_error(request: Request, error: Exception) -> JSONRes
     return problem(request, HTTPStatus.BAD_REQUEST, detail, errors=field_errors)
 
 
+_UNPARSABLE: dict[type[BaseException], str] = {
+    UnicodeDecodeError: "invalid UTF-8",
+    RecursionError: "nested too deeply",
+    ValueError: "a value out of range",
+}
+
 _HTTP_DETAILS = {
     HTTPStatus.NOT_FOUND: "No such resource",
     HTTPStatus.METHOD_NOT_ALLOWED: "Method not allowed on this resource",
@@ -181,8 +187,11 @@ async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     detail = error.detail if isinstance(error.detail, str) else status.phrase
     detail = _HTTP_DETAILS.get(status, detail) if detail == status.phrase else detail
     headers = dict(error.headers or {})
-    if isinstance(error.__cause__, UnicodeDecodeError):  # FastAPI's own body decoding
-        invalid = FieldErrorResponse(field="body", message="is not valid JSON (invalid UTF-8)")
+    if status is HTTPStatus.BAD_REQUEST and error.__cause__ is not None:
+        # FastAPI could not decode the body at all: invalid UTF-8, nesting too deep for the
+        # parser, a number with more digits than Python converts.
+        reason = _UNPARSABLE.get(type(error.__cause__), "cannot be parsed")
+        invalid = FieldErrorResponse(field="body", message=f"is not valid JSON ({reason})")
         return problem(request, status, "Malformed JSON in request body", errors=[invalid])
     if status is HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = _allowed_methods(request)

@@ -21,9 +21,19 @@ TITLE_MAX_LENGTH: Final = 255
 DESCRIPTION_MAX_LENGTH: Final = 10_000
 PAGE_LIMIT_DEFAULT: Final = 50
 PAGE_LIMIT_MAX: Final = 200
+OFFSET_MAX: Final = 1_000_000_000  # deep pages belong to cursors; this keeps it an integer
 REFRESH_TOKEN_BYTES: Final = 32  # 256 bits of randomness
 
-_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
+# letter too), and a domain of one or more dots between letters, digits and hyphens.
+EMAIL_PATTERN: Final = (
+    r"^[A-Za-z0-9\u00a1-\uffff!#$%&'*+/=?^_`{|}~.-]+"
+    r"@[A-Za-z0-9\u00a1-\uffff-]+(\.[A-Za-z0-9\u00a1-\uffff-]+)+$"
+)
+# For documents (JSON Schema): text without the control characters the rules refuse.
+TITLE_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+DESCRIPTION_PATTERN: Final = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+_EMAIL_SHAPE = re.compile(EMAIL_PATTERN)
 # C0 controls, DEL and C1 controls; description keeps tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -265,8 +275,8 @@ def check_page(query: TaskQuery) -> None:
     errors = []
     if not 1 <= query.limit <= PAGE_LIMIT_MAX:
         errors.append(FieldError("limit", f"must be between 1 and {PAGE_LIMIT_MAX}"))
-    if query.offset < 0:
-        errors.append(FieldError("offset", "must be 0 or more"))
+    if not 0 <= query.offset <= OFFSET_MAX:
+        errors.append(FieldError("offset", f"must be between 0 and {OFFSET_MAX}"))
     if query.after is not None and query.offset:
         errors.append(FieldError("offset", "cannot be combined with a cursor"))
     _raise_if_any(*errors)

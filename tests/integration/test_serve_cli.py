@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,19 +17,12 @@ import httpx
 import psutil
 import pytest
 
-CLI = str(Path(sys.executable).with_name("todo-api"))
+from tests.integration.processes import CLI, served
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _environment(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+def _environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "JWT_SECRET"}}
-    env.update(HOST="127.0.0.1", PORT=str(port), DATA_DIR=str(data_dir), BCRYPT_ROUNDS="4", **extra)
-    return env
+    return {**env, "DATA_DIR": str(data_dir), "BCRYPT_ROUNDS": "4"}
 
 
 def _postmasters(data_dir: Path) -> list[psutil.Process]:
@@ -44,33 +36,9 @@ def _postmasters(data_dir: Path) -> list[psutil.Process]:
 
 @contextmanager
 def serving(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [CLI, "serve"],
-        env=_environment(data_dir, port),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the service did not become ready within 60 s")
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            assert process.wait(timeout=30) == 0
-        finally:
-            process.kill()
-            process.wait()
+    """As `make run` does: no DATABASE_URL, no JWT_SECRET."""
+    with served(_environment(data_dir), data_dir / "service.log") as service:
+        yield service.base
 
 
 def test_serve_embeds_postgres_and_keeps_data_and_secret(tmp_path: Path):
@@ -100,9 +68,26 @@ def test_serve_embeds_postgres_and_keeps_data_and_secret(tmp_path: Path):
 def test_production_without_a_strong_secret_refuses_to_start(tmp_path: Path):
     for secret in (None, "too-short"):
         extra = {"APP_ENV": "production", **({"JWT_SECRET": secret} if secret else {})}
-        env = _environment(tmp_path, _free_port())
-        env.update(extra)
+        env = {**_environment(tmp_path), **extra}
         result = subprocess.run([CLI, "serve"], env=env, capture_output=True, timeout=60)
         assert result.returncode != 0
         assert b"JWT_SECRET must be set to at least 32 bytes" in result.stderr
         assert not (tmp_path / "pgdata").exists(), "nothing should start before the check"
+
+
+def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path: Path):
+    env = {**_environment(tmp_path), "BCRYPT_ROUNDS": "14"}  # about a second per hash
+    with served(env, tmp_path / "service.log") as service, ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(
+            httpx.post,
+            f"{service.base}/auth/register",
+            json={"email": "slow@example.com", "password": "long enough"},
+            timeout=30,
+        )
+        time.sleep(0.3)  # the request is hashing now
+        service.process.send_signal(signal.SIGTERM)
+        assert in_flight.result().status_code == 201
+        assert service.process.wait(timeout=30) == 0
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{service.base}/health/live", timeout=2)
+    assert not _postmasters(tmp_path)

@@ -9,7 +9,13 @@ from todo_api.etags import etag_of, if_match_versions, if_none_match_hits
 from todo_api.logging import get_logger
 from todo_api.openapi import problems
 from todo_api.schemas import TaskCreateRequest, TaskListResponse, TaskResponse, TaskUpdateRequest
-from todo_core.domain import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TaskQuery, TaskSort
+from todo_core.domain import (
+    OFFSET_MAX,
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    TaskQuery,
+    TaskSort,
+)
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = get_logger("todo_api.tasks")
@@ -51,7 +57,7 @@ async def list_tasks(
     tasks: TaskServiceDep,
     cursors: CursorCodecDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     completed: Literal["true", "false"] | None = None,
     sort: SortParam = "-created_at",
     cursor: Annotated[

@@ -1,0 +1,62 @@
+"""The service as a real process (`todo-api serve`), for tests that need HTTP over a
+socket, signals or several processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.postgres import free_port
+
+CLI = str(Path(sys.executable).with_name("todo-api"))
+
+
+@dataclass
+class Service:
+    base: str
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def served(env: dict[str, str], log: Path, ready_within: float = 60) -> Iterator[Service]:
+    """Start `todo-api serve` with this environment (PORT is chosen here), yield it once
+    ready, and stop it with SIGTERM (unless the test did), which must end it cleanly."""
+    port = free_port()
+    environment = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
+    with log.open("ab") as sink:
+        # A file, not a pipe: an unread pipe fills up and stalls the server.
+        process = subprocess.Popen(
+            [CLI, "serve"], env=environment, stdout=subprocess.DEVNULL, stderr=sink
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_within
+        while not _ready(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the service did not become ready:\n{log.read_text()[-5000:]}")
+            time.sleep(0.1)
+        yield Service(base, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=30) == 0, log.read_text()[-5000:]
+        finally:
+            process.kill()
+            process.wait()
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
