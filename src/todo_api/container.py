@@ -114,10 +114,10 @@ async def migrate_with_retry(container: Container, timeout_s: float) -> None:
             await upgrade_schema(engine)
             return
         except Exception as exc:
-            if not is_unavailable(exc) or time.monotonic() + delay > deadline:
+            if not is_unavailable(exc) or time.monotonic() >= deadline:
                 log.error("database.unreachable", attempt=attempt, error=str(exc))
                 raise
             log.warning("database.retrying", attempt=attempt, in_seconds=delay, error=str(exc))
-        await asyncio.sleep(delay)
+        await asyncio.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         delay = min(delay * 2, 4.0)
         attempt += 1
