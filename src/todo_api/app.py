@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from dependency_injector import providers
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from todo_api.body_guard import BodyGuardMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await container.engine().dispose()
                 log.info("app.stopped")
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from files shipped in a package, not a CDN: /docs works offline
+    # and behind networks that block third-party scripts.
+    app = FastAPIOffline(
         title="Todo API",
         version="1.0.0",
         description="Register, log in with JWTs, and manage your own tasks.",
