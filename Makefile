@@ -48,5 +48,8 @@ lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproje
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
 
+openapi: $(VENV)/.runtime  ## refresh the committed OpenAPI document from the app
+	$(BIN)/todo-api openapi --output openapi.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from pydantic import SecretStr
 
 from todo_api.body_guard import BodyGuardMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
@@ -90,3 +92,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.api_routes = [r for m in routers for r in m.router.routes]
     container.wire()
     return app
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as committed in openapi.json; builds the app without a database
+    (the document depends on no setting)."""
+    settings = Settings(DATABASE_URL="postgresql://unused/", JWT_SECRET=SecretStr("x" * 32))
+    document = create_app(settings).openapi()
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

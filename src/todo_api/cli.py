@@ -1,17 +1,32 @@
-"""`todo-api serve`: what `make run` runs. Without DATABASE_URL it starts the embedded
-PostgreSQL once, here, and hands its URL to every worker, so workers share one server."""
+"""The `todo-api` command: `serve` (what `make run` runs), `migrate`, `check`, `openapi`.
+Without DATABASE_URL, `serve` starts the embedded PostgreSQL once, here, and hands its URL
+to every worker, so that the workers share one server."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todo_adapters.sql.database_url import parse_database_url
+from todo_adapters.sql.embedded import start_embedded_postgres
+from todo_adapters.sql.engine import PoolSettings, build_engine
+from todo_adapters.sql.migrate import (
+    current_revision,
+    downgrade_schema,
+    head_revision,
+    upgrade_schema,
+)
 from todo_api.settings import Settings
 
 
@@ -29,23 +44,31 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def serve(settings: Settings) -> None:
-    from todo_adapters.sql.embedded import start_embedded_postgres
+@contextmanager
+def _database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, or the embedded server under DATA_DIR, started for as long as needed."""
+    if settings.DATABASE_URL:
+        yield settings.DATABASE_URL
+        return
+    print(f"todo-api: starting embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
+    server = start_embedded_postgres(settings.DATA_DIR)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
 
-    server = None
-    if not settings.DATABASE_URL:
-        print(f"todo-api: starting embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
-        server = start_embedded_postgres(settings.DATA_DIR)
-        os.environ["DATABASE_URL"] = server.url()
+
+def serve(settings: Settings) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as an exception (not the default
-    # action, which kills the process at once) it lets the `finally` below stop PostgreSQL.
+    # action, which kills the process at once) it lets the embedded PostgreSQL stop.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if settings.WORKERS > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Workers write their metrics here so that a scrape of any one sums them all.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-api-metrics-")
     if settings.JWT_SECRET is None:
         settings.jwt_secret()  # create the persisted development secret before workers race for it
-    try:
+    with _database_url(settings) as url:
+        os.environ["DATABASE_URL"] = url
         uvicorn.run(
             "todo_api.app:create_app",
             factory=True,
@@ -56,19 +79,86 @@ def serve(settings: Settings) -> None:
             log_config=None,
             timeout_graceful_shutdown=10,
         )
-    finally:
-        if server is not None:
-            server.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[None]]) -> None:
+    async def run(url: str) -> None:
+        pool = PoolSettings(size=1, max_overflow=0, pgbouncer=settings.DB_PGBOUNCER)
+        engine = build_engine(url, pool)
+        try:
+            await work(engine)
+        finally:
+            await engine.dispose()
+
+    with _database_url(settings) as url:
+        asyncio.run(run(url))
+
+
+def migrate(settings: Settings, action: str, revision: str | None) -> None:
+    async def work(engine: AsyncEngine) -> None:
+        if action == "upgrade":
+            await upgrade_schema(engine, revision or "head")
+        elif action == "downgrade":
+            await downgrade_schema(engine, revision or "-1")
+        print(f"database at revision {await current_revision(engine) or '(empty)'}")
+
+    _with_engine(settings, work)
+
+
+def check(settings: Settings) -> None:
+    """Configuration is valid (it loaded), and the database answers within a few seconds."""
+    source = "DATABASE_URL" if settings.DATABASE_URL else f"embedded under {settings.DATA_DIR}"
+    host = parse_database_url(settings.DATABASE_URL).host if settings.DATABASE_URL else "-"
+
+    async def work(engine: AsyncEngine) -> None:
+        try:
+            current = await asyncio.wait_for(current_revision(engine), timeout=10)
+        except Exception as exc:
+            sys.exit(f"todo-api check: database ({source}, host {host}) unreachable: {exc}")
+        head = head_revision()
+        state = "up to date" if current == head else f"will migrate to {head} at startup"
+        print(f"todo-api check: ok ({settings.APP_ENV}); database {source} answers;")
+        print(f"  schema revision {current or '(empty)'}, {state}")
+
+    _with_engine(settings, work)
+
+
+def write_openapi(output: Path | None) -> None:
+    from todo_api.app import openapi_document
+
+    document = openapi_document()
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        output.write_text(document)
+        print(f"wrote {output}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-api", description="The Todo API service.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API (HOST, PORT, WORKERS from the environment)")
-    args = parser.parse_args(argv)
+    migration = commands.add_parser("migrate", help="change or show the schema revision")
+    migration.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    migration.add_argument("revision", nargs="?", help="target (upgrade: head, downgrade: -1)")
+    commands.add_parser("check", help="validate the configuration and reach the database")
+    document = commands.add_parser("openapi", help="write the OpenAPI document")
+    document.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        write_openapi(args.output)
+        return
     settings = _load_settings()
     if args.command == "serve":
         serve(settings)
+    elif args.command == "migrate":
+        migrate(settings, args.action, args.revision)
+    elif args.command == "check":
+        check(settings)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""`todo-api migrate`, `check` and `openapi`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.integration.conftest import admin_engine
+from tests.integration.processes import CLI
+from tests.postgres import fresh_database_name, with_database
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "APP_ENV"}}
+    return subprocess.run(
+        [CLI, *args], env={**environment, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+async def empty_database(server_url: str):
+    name = fresh_database_name()
+    admin = admin_engine(server_url)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield with_database(server_url, name)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+def test_migrate_walks_the_revisions_and_check_reports_them(empty_database: str):
+    url = {"DATABASE_URL": empty_database}
+    assert "revision (empty)" in _run("migrate", "current", **url).stdout
+    checked = _run("check", **url)
+    assert checked.returncode == 0, checked.stderr
+    assert "will migrate to 0002 at startup" in checked.stdout
+    assert "revision 0002" in _run("migrate", "upgrade", **url).stdout
+    assert "revision 0001" in _run("migrate", "downgrade", "0001", **url).stdout
+    assert "revision (empty)" in _run("migrate", "downgrade", "base", **url).stdout
+    assert "revision 0002" in _run("migrate", "upgrade", **url).stdout
+    assert "up to date" in _run("check", **url).stdout
+
+
+def test_check_fails_clearly_on_an_unreachable_database():
+    result = _run("check", DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    assert result.returncode == 1
+    assert "unreachable" in result.stderr
+    assert "127.0.0.1" in result.stderr
+
+
+def test_check_fails_on_a_weak_production_secret():
+    result = _run("check", APP_ENV="production", JWT_SECRET="short")
+    assert result.returncode == 1
+    assert "JWT_SECRET must be set to at least 32 bytes" in result.stderr
+
+
+def test_openapi_writes_the_committed_document(tmp_path: Path):
+    target = tmp_path / "openapi.json"
+    assert _run("openapi", "--output", str(target)).returncode == 0
+    document = json.loads(target.read_text())
+    assert "/tasks/{task_id}" in document["paths"]
+    committed = Path(__file__).parents[2] / "openapi.json"
+    assert target.read_text() == committed.read_text()
