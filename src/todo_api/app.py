@@ -26,20 +26,28 @@ from todo_api.middleware import (
 from todo_api.openapi import install_openapi
 from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
+from todo_api.tracing import Tracing
 
 log = get_logger("todo_api.app")
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    container: Container | None = None,
+    tracing: Tracing | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.LOG_LEVEL, settings.json_logs)
     container = container or Container(settings=providers.Object(settings))
+    tracing = tracing or Tracing.from_environment()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with resolve_database_url(settings, container):
             await migrate_with_retry(container, settings.DB_CONNECT_TIMEOUT)
             metrics.set_pool_status(container.pool_status)
+            if tracing is not None:
+                tracing.instrument_engine(container.engine())
             log.info("app.started", env=settings.APP_ENV)
             try:
                 async with periodic(
@@ -50,6 +58,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             finally:
                 metrics.close()
                 await container.engine().dispose()
+                if tracing is not None:
+                    tracing.shutdown()
                 log.info("app.stopped")
 
     # Swagger UI and ReDoc from files shipped in a package, not a CDN: /docs works offline
@@ -90,6 +100,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for module in routers:
         app.include_router(module.router)
     app.state.api_routes = [r for m in routers for r in m.router.routes]
+    if tracing is not None:
+        tracing.instrument_app(app)
     container.wire()
     return app
 
