@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint format lock openapi clean
+.PHONY: run test lint format lock openapi clean bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -50,6 +50,12 @@ lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproje
 
 openapi: $(VENV)/.runtime  ## refresh the committed OpenAPI document from the app
 	$(BIN)/todo-api openapi --output openapi.json
+
+SCALE ?= small
+
+bench: $(VENV)/.dev  ## load-test the service as in production: bench/results/latest.md (SCALE=1m: a million tasks)
+	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; }
+	$(BIN)/python bench/run.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
