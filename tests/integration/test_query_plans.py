@@ -1,0 +1,100 @@
+"""SC-009: every statement the repositories send for a user, an email, a task or a refresh
+token is served by an index. The statements are captured as SQLAlchemy sends them, while
+each repository method runs against tables large enough (and ANALYZEd) for the planner to
+prefer a sequential scan if no index fitted; then each is EXPLAINed with its parameters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_adapters.sql.engine import build_sessionmaker
+from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_core.domain import TaskKey, TaskPatch, TaskQuery, TaskSort
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def big_tables(engine: AsyncEngine) -> uuid.UUID:
+    """2,000 users with 20 tasks and 10 refresh tokens each; one user's id."""
+    async with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
+            " now() FROM generate_series(1, 2000) g",
+            "INSERT INTO tasks (id, user_id, title, is_completed, created_at, updated_at)"
+            " SELECT gen_random_uuid(), u.id, 'task ' || g, g % 3 = 0,"
+            " now() - g * interval '1 minute', now() - g * interval '1 second'"
+            " FROM users u CROSS JOIN generate_series(1, 20) g",
+            "INSERT INTO refresh_tokens SELECT md5(random()::text) || md5(random()::text), u.id,"
+            " gen_random_uuid(), now(), now() + g * interval '1 day', NULL, NULL"
+            " FROM users u CROSS JOIN generate_series(1, 10) g",
+            "ANALYZE users",
+            "ANALYZE tasks",
+            "ANALYZE refresh_tokens",
+        ):
+            await connection.execute(text(statement))
+        return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+
+
+@contextmanager
+def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, object]]]:
+    statements: list[tuple[str, object]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", remember)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", remember)
+
+
+async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.UUID) -> None:
+    uow_factory = SqlUnitOfWorkFactory(build_sessionmaker(engine))
+    task_id, other = uuid.uuid4(), uuid.uuid4()
+    async with uow_factory() as uow:
+        await uow.users.get(user_id)
+        await uow.users.get_by_email("user1500@example.com")
+        await uow.users.update_password_hash(user_id, "h2")
+        for sort in TaskSort:
+            for completed in (None, True):
+                after = TaskKey(NOW, other)
+                for query in (
+                    TaskQuery(sort=sort, completed=completed),
+                    TaskQuery(sort=sort, completed=completed, after=after),
+                ):
+                    await uow.tasks.list(user_id, query)
+        await uow.tasks.get(task_id)
+        await uow.tasks.update(task_id, user_id, TaskPatch(title="x"), NOW)
+        await uow.tasks.update(task_id, user_id, TaskPatch(is_completed=True), NOW, frozenset({3}))
+        await uow.tasks.delete(task_id, user_id)
+        await uow.tasks.delete(task_id, user_id, frozenset({3}))
+        await uow.tasks.owner_of(task_id)
+        await uow.refresh_tokens.get("0" * 64)
+        await uow.refresh_tokens.spend("0" * 64, NOW)
+        await uow.refresh_tokens.revoke_family(other, NOW)
+        await uow.refresh_tokens.purge_expired(NOW - timedelta(days=1), 1000)
+        # leaving without commit: nothing changes
+
+
+async def test_every_repository_statement_uses_an_index(engine, big_tables):
+    with captured(engine) as statements:
+        await _exercise_every_repository_method(engine, big_tables)
+    reads = [
+        (s, p) for s, p in statements if not s.lstrip().upper().startswith(("INSERT", "BEGIN"))
+    ]
+    assert len(reads) >= 25, "the capture should have seen every repository statement"
+    async with engine.connect() as connection:
+        for statement, parameters in reads:
+            result = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plan = "\n".join(row[0] for row in result)
+            assert "Seq Scan" not in plan, f"{statement}\n{plan}"
+        await connection.rollback()
