@@ -10,6 +10,9 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from todo_api.errors import problem
+from todo_api.logging import get_logger
+
+log = get_logger("todo_api.cors")
 
 
 class ProblemCORSMiddleware(CORSMiddleware):
@@ -28,5 +31,12 @@ class ProblemCORSMiddleware(CORSMiddleware):
         response = self.preflight_response(request_headers=headers)
         if response.status_code == HTTPStatus.BAD_REQUEST:
             detail = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+            # The browser shows only "Network Error": say here what was refused.
+            log.warning(
+                "cors.preflight_refused",
+                reason=detail,
+                origin=headers["origin"],
+                method=headers["access-control-request-method"],
+            )
             response = problem(Request(scope), HTTPStatus.BAD_REQUEST, f"CORS preflight: {detail}")
         await response(scope, receive, send)
