@@ -54,7 +54,9 @@ def test_every_operation_keeps_its_documented_promises(live_server: str, tmp_pat
             "--exclude-checks=positive_data_acceptance",
             f"--max-examples={EXAMPLES}",
             f"--seed={os.environ.get('SCHEMATHESIS_SEED', '20261124')}",
-            "--workers=2",
+            # One worker: with two threads, CPython 3.11 intermittently failed compiling the
+            # tool's patterns ("AST constructor recursion depth mismatch").
+            "--workers=1",
             f"--header=Authorization: Bearer {token}",
             "--request-timeout=10",
             "--warnings=off",
