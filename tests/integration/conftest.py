@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -46,21 +47,62 @@ def admin_engine(url: str) -> AsyncEngine:
 VIA_PGBOUNCER = os.environ.get("TEST_PGBOUNCER") == "1"
 
 
-@pytest.fixture(scope="session")
-async def direct_database_url(server_url: str) -> AsyncIterator[str]:
-    """A database of this session's own, dropped at the end."""
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server, dropped afterwards."""
     name = fresh_database_name()
     admin = admin_engine(server_url)
     async with admin.connect() as connection:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = with_database(server_url, name)
-    engine = build_engine(url, PoolSettings(size=2))
-    await upgrade_schema(engine)
-    await engine.dispose()
-    yield url
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    try:
+        yield with_database(server_url, name)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def failing_inserts(engine: AsyncEngine, table: str) -> AsyncIterator[None]:
+    """Every insert into `table` fails the way PostgreSQL fails when its disk is full."""
+    function = f"fail_{table}_insert"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'could not extend file: No space left on device'"
+                " USING ERRCODE = 'disk_full'; END $$"
+            )
+        )
+        await connection.execute(
+            text(
+                f"CREATE TRIGGER {function} BEFORE INSERT ON {table}"
+                f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TRIGGER {function} ON {table}"))
+            await connection.execute(text(f"DROP FUNCTION {function}()"))
+
+
+@pytest.fixture(scope="session")
+async def direct_database_url(server_url: str) -> AsyncIterator[str]:
+    """A database of this session's own, migrated, dropped at the end."""
+    async with fresh_database(server_url) as url:
+        engine = build_engine(url, PoolSettings(size=2))
+        await upgrade_schema(engine)
+        await engine.dispose()
+        yield url
+
+
+@pytest.fixture
+async def empty_database(server_url: str) -> AsyncIterator[str]:
+    """A database with no schema at all."""
+    async with fresh_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-from sqlalchemy import text
-
-from tests.integration.conftest import admin_engine
 from tests.integration.processes import CLI
-from tests.postgres import fresh_database_name, with_database
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -20,18 +15,6 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CLI, *args], env={**environment, **env}, capture_output=True, text=True, timeout=60
     )
-
-
-@pytest.fixture
-async def empty_database(server_url: str):
-    name = fresh_database_name()
-    admin = admin_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield with_database(server_url, name)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 def test_migrate_walks_the_revisions_and_check_reports_them(empty_database: str):

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 from dependency_injector import providers
-from sqlalchemy import text
 
+from tests.integration.conftest import failing_inserts
 from tests.integration.http import serving
 from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -155,25 +155,8 @@ async def test_an_unexpected_exception_in_a_service_is_an_opaque_500(settings):
 
 @pytest.fixture
 async def full_disk(engine):
-    """Every insert into tasks fails as PostgreSQL fails when its disk is full."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "CREATE FUNCTION pretend_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'"
-                " USING ERRCODE = 'disk_full'; END $$"
-            )
-        )
-        await connection.execute(
-            text(
-                "CREATE TRIGGER pretend_disk_full BEFORE INSERT ON tasks"
-                " FOR EACH ROW EXECUTE FUNCTION pretend_disk_full()"
-            )
-        )
-    yield
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP TRIGGER pretend_disk_full ON tasks"))
-        await connection.execute(text("DROP FUNCTION pretend_disk_full()"))
+    async with failing_inserts(engine, "tasks"):
+        yield
 
 
 async def test_a_full_disk_fails_the_write_cleanly_and_reads_still_work(settings, full_disk):

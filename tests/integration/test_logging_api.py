@@ -22,6 +22,7 @@ from dependency_injector import providers
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.integration.conftest import failing_inserts
 from todo_api.app import create_app
 from todo_api.settings import Settings
 
@@ -239,25 +240,8 @@ async def test_a_500_during_login_logs_its_stack_trace_but_not_the_password(
 
 @pytest.fixture
 async def failing_user_insert(engine):
-    """Every insert into users fails, as when PostgreSQL's disk is full."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "CREATE FUNCTION fail_user_insert() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " BEGIN RAISE EXCEPTION 'No space left on device' USING ERRCODE = 'disk_full';"
-                " END $$"
-            )
-        )
-        await connection.execute(
-            text(
-                "CREATE TRIGGER fail_user_insert BEFORE INSERT ON users"
-                " FOR EACH ROW EXECUTE FUNCTION fail_user_insert()"
-            )
-        )
-    yield
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP TRIGGER fail_user_insert ON users"))
-        await connection.execute(text("DROP FUNCTION fail_user_insert()"))
+    async with failing_inserts(engine, "users"):
+        yield
 
 
 async def test_a_failed_insert_does_not_log_the_hash_it_was_given(

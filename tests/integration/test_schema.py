@@ -12,8 +12,6 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tests.integration.conftest import admin_engine
-from tests.postgres import fresh_database_name, with_database
 from todo_api.app import create_app
 
 TIMESTAMPTZ = "timestamp with time zone"
@@ -140,18 +138,6 @@ async def test_the_task_indexes_lead_with_user_id(engine):
 
 
 # --- the app migrates on startup --------------------------------------------------------
-
-
-@pytest.fixture
-async def empty_database(server_url: str):
-    name = fresh_database_name()
-    admin = admin_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield with_database(server_url, name)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 async def test_the_app_creates_the_tables_on_startup(settings, empty_database):
