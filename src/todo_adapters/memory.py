@@ -226,7 +226,9 @@ class InMemoryUnitOfWorkFactory:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
 
-    def __call__(self) -> InMemoryUnitOfWork:
+    def __call__(self, *, atomic: bool = True) -> InMemoryUnitOfWork:
+        # Always transactional: a use case must commit either way, so tests catch a missing
+        # commit() even where PostgreSQL would have kept the write.
         return InMemoryUnitOfWork(self.store)
 
 

@@ -14,7 +14,7 @@ from todo_adapters.clock import SystemClock
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_adapters.sql.embedded import start_embedded_postgres
-from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker, pool_status
+from todo_adapters.sql.engine import PoolSettings, build_engine, pool_status
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.health import SqlReadinessProbe
 from todo_adapters.sql.migrate import upgrade_schema
@@ -54,9 +54,8 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(
         build_engine, database_url=database_url, pool=providers.Callable(_pool_settings, settings)
     )
-    sessionmaker = providers.Singleton(build_sessionmaker, engine=engine)
     pool_status = providers.Callable(pool_status, engine=engine)
-    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, sessions=sessionmaker)
+    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine)
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
 
     password_hasher = providers.Singleton(

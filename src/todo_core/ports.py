@@ -99,7 +99,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, atomic: bool = True) -> UnitOfWork:
+        """A unit of work. `atomic=False` is for use cases whose one write (if any) is a
+        single statement, atomic by itself: no transaction is opened around it, which saves
+        the BEGIN and COMMIT round trips. commit() is still called and still required."""
 
 
 class PasswordHasher(Protocol):

@@ -174,7 +174,7 @@ class AuthService:
         return self._tokens.verify(token)
 
     async def me(self, user_id: UUID) -> User:
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             user = await uow.users.get(user_id)
         if user is None:
             raise UnknownUserError()
@@ -197,18 +197,18 @@ class TaskService:
         task = Task(
             uuid.uuid4(), user_id, new.title, new.description, new.is_completed, now, now, 1
         )
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             await uow.tasks.add(task)
             await uow.commit()
         return task
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         check_page(query)
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             return await uow.tasks.list(user_id, query)
 
     async def get(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> Task:
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             task = await uow.tasks.get(task_id)
         if task is None:
             raise TaskNotFoundError(task_id)
@@ -224,7 +224,7 @@ class TaskService:
         """`if_version`: apply only while the task's version is one of these (else
         TaskVersionMismatchError), checked by the same statement that writes."""
         patch = check_patch(patch)
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             task = await uow.tasks.update(task_id, user_id, patch, self._clock.now(), if_version)
             if task is None:
                 await _raise_why_unmatched(uow.tasks, task_id, user_id)
@@ -232,7 +232,7 @@ class TaskService:
         return task
 
     async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             if not await uow.tasks.delete(task_id, user_id, if_version):
                 await _raise_why_unmatched(uow.tasks, task_id, user_id)
             await uow.commit()

@@ -22,7 +22,7 @@ from tests.postgres import (
     with_database,
 )
 from todo_adapters.sql.database_url import parse_database_url
-from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
+from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import upgrade_schema
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.app import create_app
@@ -132,7 +132,7 @@ async def _empty_tables(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 def sql_uow(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(build_sessionmaker(engine))
+    return SqlUnitOfWorkFactory(engine)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from tests.integration.conftest import failing_inserts
 from tests.integration.http import serving
-from todo_adapters.sql.engine import PoolSettings, build_engine, build_sessionmaker
+from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.app import create_app
 
@@ -188,7 +188,7 @@ async def test_a_lost_database_is_a_503_with_retry_after(settings, dead_engine):
     container = app.state.container
     async with serving(app) as http:
         headers = await auth_headers(http)
-        container.uow_factory.override(SqlUnitOfWorkFactory(build_sessionmaker(dead_engine)))
+        container.uow_factory.override(SqlUnitOfWorkFactory(dead_engine))
         calls = [
             ("GET", "/tasks", None),
             ("POST", "/tasks", {"title": "t"}),

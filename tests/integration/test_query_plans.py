@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_adapters.sql.engine import build_sessionmaker
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import TaskKey, TaskPatch, TaskQuery, TaskSort
 
@@ -58,7 +57,7 @@ def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, object]]]:
 
 
 async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.UUID) -> None:
-    uow_factory = SqlUnitOfWorkFactory(build_sessionmaker(engine))
+    uow_factory = SqlUnitOfWorkFactory(engine)
     task_id, other = uuid.uuid4(), uuid.uuid4()
     async with uow_factory() as uow:
         await uow.users.get(user_id)

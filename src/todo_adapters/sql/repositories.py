@@ -89,13 +89,12 @@ class SqlTaskRepository(TaskRepository):
         return Task(**row._mapping) if row else None
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
+        matching: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
         if query.completed is not None:
-            conditions.append(tasks.c.is_completed == query.completed)
-        total = await self._session.scalar(
-            select(func.count()).select_from(tasks).where(*conditions)
-        )
+            matching.append(tasks.c.is_completed == query.completed)
+        count = select(func.count()).select_from(tasks).where(*matching)
         column = tasks.c[query.sort.column]
+        conditions = list(matching)
         if query.after is not None:
             # Row comparison walks the (user_id, column, id) index from the key onwards.
             key = tuple_(column, tasks.c.id)
@@ -104,10 +103,18 @@ class SqlTaskRepository(TaskRepository):
         order = (
             (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
         )
-        # One row more than asked tells whether another page follows.
-        page = select(tasks).where(*conditions).order_by(*order).limit(query.limit + 1)
-        rows = await self._session.execute(page.offset(query.offset))
-        found = [Task(**row._mapping) for row in rows]
+        # One round trip and one snapshot: the count rides along as an InitPlan, and one
+        # row more than asked tells whether another page follows.
+        page = (
+            select(*tasks.columns, count.scalar_subquery().label("total"))
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit + 1)
+            .offset(query.offset)
+        )
+        rows = (await self._session.execute(page)).all()
+        total = rows[0].total if rows else await self._session.scalar(count)
+        found = [Task(**{c.name: row._mapping[c.name] for c in tasks.columns}) for row in rows]
         more = len(found) > query.limit
         next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
         return TaskPage(found[: query.limit], total or 0, query.limit, query.offset, next_key)

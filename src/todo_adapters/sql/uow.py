@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from todo_adapters.sql.engine import build_sessionmaker
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.repositories import (
     SqlRefreshTokenRepository,
@@ -54,8 +55,11 @@ class SqlUnitOfWork(UnitOfWork):
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = build_sessionmaker(engine)
+        # The same pool, without BEGIN/COMMIT around each statement.
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit_sessions = build_sessionmaker(autocommit)
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+    def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions if atomic else self._autocommit_sessions)
