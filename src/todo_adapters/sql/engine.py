@@ -1,4 +1,4 @@
-"""Engine and session factory: a bounded pool whose connections are checked before use."""
+"""The engine: a bounded pool whose connections are checked when they come back from idle."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import QueuePool
@@ -96,10 +94,6 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             await_(dbapi_connection.driver_connection.execute(";"))
         except Exception as exc:
             raise DisconnectionError("pooled connection is gone") from exc
-
-
-def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def pool_status(engine: AsyncEngine) -> tuple[int, int]:

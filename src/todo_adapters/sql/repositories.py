@@ -1,4 +1,4 @@
-"""PostgreSQL repositories: Core statements on the unit of work's session, rows mapped to
+"""PostgreSQL repositories: Core statements on the unit of work's connection, rows mapped to
 core dataclasses. They never commit; constraint violations become domain errors."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
@@ -39,12 +39,12 @@ def _violated_constraint(exc: IntegrityError) -> str | None:
 
 
 class SqlUserRepository(UserRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, user: User) -> None:
         try:
-            await self._session.execute(
+            await self._connection.execute(
                 insert(users).values(
                     id=user.id,
                     email=user.email,
@@ -58,34 +58,34 @@ class SqlUserRepository(UserRepository):
             raise
 
     async def get_by_email(self, email: str) -> User | None:
-        row = (await self._session.execute(select(users).where(users.c.email == email))).first()
+        row = (await self._connection.execute(select(users).where(users.c.email == email))).first()
         return User(**row._mapping) if row else None
 
     async def get(self, user_id: UUID) -> User | None:
-        row = (await self._session.execute(select(users).where(users.c.id == user_id))).first()
+        row = (await self._connection.execute(select(users).where(users.c.id == user_id))).first()
         return User(**row._mapping) if row else None
 
     async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        await self._session.execute(
+        await self._connection.execute(
             update(users).where(users.c.id == user_id).values(password_hash=password_hash)
         )
 
 
 class SqlTaskRepository(TaskRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, task: Task) -> None:
         values = {c.name: getattr(task, c.name) for c in tasks.columns}
         try:
-            await self._session.execute(insert(tasks).values(**values))
+            await self._connection.execute(insert(tasks).values(**values))
         except IntegrityError as exc:
             if _violated_constraint(exc) == TASK_OWNER_FOREIGN_KEY:
                 raise UnknownUserError() from exc
             raise
 
     async def get(self, task_id: UUID) -> Task | None:
-        row = (await self._session.execute(select(tasks).where(tasks.c.id == task_id))).first()
+        row = (await self._connection.execute(select(tasks).where(tasks.c.id == task_id))).first()
         return Task(**row._mapping) if row else None
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
@@ -112,8 +112,8 @@ class SqlTaskRepository(TaskRepository):
             .limit(query.limit + 1)
             .offset(query.offset)
         )
-        rows = (await self._session.execute(page)).all()
-        total = rows[0].total if rows else await self._session.scalar(count)
+        rows = (await self._connection.execute(page)).all()
+        total = rows[0].total if rows else await self._connection.scalar(count)
         found = [Task(**{c.name: row._mapping[c.name] for c in tasks.columns}) for row in rows]
         more = len(found) > query.limit
         next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
@@ -144,15 +144,15 @@ class SqlTaskRepository(TaskRepository):
             .values(**changes, updated_at=now, version=tasks.c.version + 1)
             .returning(*tasks.columns)
         )
-        row = (await self._session.execute(statement)).first()
+        row = (await self._connection.execute(statement)).first()
         return Task(**row._mapping) if row else None
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
         statement = delete(tasks).where(*_mine(task_id, user_id, if_version)).returning(tasks.c.id)
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._connection.execute(statement)).first() is not None
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
-        owner: UUID | None = await self._session.scalar(
+        owner: UUID | None = await self._connection.scalar(
             select(tasks.c.user_id).where(tasks.c.id == task_id)
         )
         return owner
@@ -166,16 +166,16 @@ def _mine(task_id: UUID, user_id: UUID, if_version: Versions) -> list[ColumnElem
 
 
 class SqlRefreshTokenRepository(RefreshTokenRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, token: RefreshToken) -> None:
         values = {c.name: getattr(token, c.name) for c in refresh_tokens.columns}
-        await self._session.execute(insert(refresh_tokens).values(**values))
+        await self._connection.execute(insert(refresh_tokens).values(**values))
 
     async def get(self, token_hash: str) -> RefreshToken | None:
         statement = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
-        row = (await self._session.execute(statement)).first()
+        row = (await self._connection.execute(statement)).first()
         return RefreshToken(**row._mapping) if row else None
 
     async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
@@ -191,7 +191,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
             .values(spent_at=now)
             .returning(*refresh_tokens.columns)
         )
-        row = (await self._session.execute(statement)).first()
+        row = (await self._connection.execute(statement)).first()
         return RefreshToken(**{**row._mapping, "spent_at": None}) if row else None
 
     async def revoke_family(self, family_id: UUID, now: datetime) -> int:
@@ -200,7 +200,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
             .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        return _rowcount(await self._session.execute(statement))
+        return _rowcount(await self._connection.execute(statement))
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         doomed = (
@@ -210,7 +210,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
             .with_for_update(skip_locked=True)
         )
         statement = delete(refresh_tokens).where(refresh_tokens.c.token_hash.in_(doomed))
-        return _rowcount(await self._session.execute(statement))
+        return _rowcount(await self._connection.execute(statement))
 
 
 def _rowcount(result: Any) -> int:

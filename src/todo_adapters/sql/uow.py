@@ -1,13 +1,15 @@
-"""The SQL unit of work: one session, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one pooled connection, one transaction, rolled back unless
+committed. A Core connection rather than an ORM session: the repositories send Core
+statements and map rows themselves, so the session's identity map and unit-of-work
+bookkeeping were pure per-request overhead."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from todo_adapters.sql.engine import build_sessionmaker
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.repositories import (
     SqlRefreshTokenRepository,
@@ -23,14 +25,19 @@ class SqlUnitOfWork(UnitOfWork):
     tasks: SqlTaskRepository
     refresh_tokens: SqlRefreshTokenRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        self.users = SqlUserRepository(self._session)
-        self.tasks = SqlTaskRepository(self._session)
-        self.refresh_tokens = SqlRefreshTokenRepository(self._session)
+        try:
+            self._connection: AsyncConnection = await self._engine.connect()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StorageUnavailableError() from exc
+            raise
+        self.users = SqlUserRepository(self._connection)
+        self.tasks = SqlTaskRepository(self._connection)
+        self.refresh_tokens = SqlRefreshTokenRepository(self._connection)
         return self
 
     async def __aexit__(
@@ -41,7 +48,7 @@ class SqlUnitOfWork(UnitOfWork):
     ) -> None:
         try:
             # close() rolls back whatever was not committed and returns the connection.
-            await self._session.close()
+            await self._connection.close()
         except Exception as close_error:
             if exc is None and is_unavailable(close_error):
                 raise StorageUnavailableError() from close_error
@@ -51,15 +58,14 @@ class SqlUnitOfWork(UnitOfWork):
             raise StorageUnavailableError() from exc
 
     async def commit(self) -> None:
-        await self._session.commit()
+        await self._connection.commit()
 
 
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = build_sessionmaker(engine)
+        self._engine = engine
         # The same pool, without BEGIN/COMMIT around each statement.
-        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._autocommit_sessions = build_sessionmaker(autocommit)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions if atomic else self._autocommit_sessions)
+        return SqlUnitOfWork(self._engine if atomic else self._autocommit)
