@@ -102,7 +102,6 @@ def create_app(
     app.state.api_routes = [r for m in routers for r in m.router.routes]
     if tracing is not None:
         tracing.instrument_app(app)
-    container.wire()
     return app
 
 

@@ -42,10 +42,6 @@ def _pool_settings(settings: Settings) -> PoolSettings:
 
 
 class Container(containers.DeclarativeContainer):
-    wiring_config = containers.WiringConfiguration(
-        modules=["todo_api.deps"], packages=["todo_api.routers"]
-    )
-
     settings = providers.Dependency(instance_of=Settings)
     # Known only once the lifespan has started (it may start an embedded server first).
     database_url = providers.Dependency(instance_of=str)

@@ -1,6 +1,5 @@
 from typing import Annotated
 
-from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Response, status
 
 from todo_api.deps import AuthServiceDep, CurrentUserId
@@ -25,7 +24,6 @@ log = get_logger("todo_api.auth")
     response_model=AuthResponse,
     responses=problems(400),
 )
-@inject
 async def register(body: RegisterRequest, auth: AuthServiceDep) -> AuthResponse:
     """Create an account and sign in. 400 when the email is taken or a field is invalid."""
     session = await auth.register(body.email, body.password)
@@ -39,7 +37,6 @@ async def register(body: RegisterRequest, auth: AuthServiceDep) -> AuthResponse:
     responses=problems(400, 401, 415),
     openapi_extra=LOGIN_REQUEST_BODY,
 )
-@inject
 async def login(
     credentials: Annotated[CredentialsRequest, Depends(read_credentials)], auth: AuthServiceDep
 ) -> AuthResponse:
@@ -51,7 +48,6 @@ async def login(
 
 
 @router.post("/refresh", response_model=AuthResponse, responses=problems(400, 401))
-@inject
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> AuthResponse:
     """A new access token and a new refresh token; the one sent is spent. Sending a spent
     token again ends every session of that login."""
@@ -66,7 +62,6 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> AuthResponse:
     response_class=Response,
     responses=problems(400, 401),
 )
-@inject
 async def logout(body: RefreshRequest, user_id: CurrentUserId, auth: AuthServiceDep) -> None:
     """End the login the refresh token belongs to: it can no longer refresh."""
     await auth.logout(user_id, body.refresh_token)
@@ -74,7 +69,6 @@ async def logout(body: RefreshRequest, user_id: CurrentUserId, auth: AuthService
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))
-@inject
 async def me(user_id: CurrentUserId, auth: AuthServiceDep) -> UserResponse:
     """The signed-in user."""
     return UserResponse.of(await auth.me(user_id))

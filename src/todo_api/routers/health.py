@@ -1,4 +1,3 @@
-from dependency_injector.wiring import inject
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -19,7 +18,6 @@ async def live() -> HealthResponse:
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "The database does not answer"}},
 )
-@inject
 async def ready(probe: ReadinessDep) -> JSONResponse | HealthResponse:
     """200 when the database answers a query, 503 otherwise."""
     if await probe.ready():

@@ -1,7 +1,6 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from dependency_injector.wiring import inject
 from fastapi import APIRouter, Header, Query, Response, status
 
 from todo_api.deps import CurrentUserId, CursorCodecDep, TaskServiceDep
@@ -39,7 +38,6 @@ def _with_etag(response: Response, task: TaskResponse) -> TaskResponse:
     response_model=TaskResponse,
     responses={**problems(400, 401), 201: {"headers": _ETAG_HEADER}},
 )
-@inject
 async def create_task(
     body: TaskCreateRequest, user_id: CurrentUserId, tasks: TaskServiceDep, response: Response
 ) -> TaskResponse:
@@ -51,7 +49,6 @@ async def create_task(
 
 
 @router.get("", response_model=TaskListResponse, responses=problems(400, 401))
-@inject
 async def list_tasks(
     user_id: CurrentUserId,
     tasks: TaskServiceDep,
@@ -83,7 +80,6 @@ async def list_tasks(
         304: {"description": "Not Modified"},
     },
 )
-@inject
 async def get_task(
     task_id: UUID,
     user_id: CurrentUserId,
@@ -110,7 +106,6 @@ async def get_task(
     response_model=TaskResponse,
     responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
 )
-@inject
 async def update_task(
     task_id: UUID,
     body: TaskUpdateRequest,
@@ -134,7 +129,6 @@ async def update_task(
     response_class=Response,
     responses=problems(400, 401, 403, 404, 412),
 )
-@inject
 async def delete_task(
     task_id: UUID, user_id: CurrentUserId, tasks: TaskServiceDep, if_match: IfMatch = None
 ) -> None:
