@@ -1,0 +1,138 @@
+"""The issue's targets checked against a run's results, and the run written out as JSON and
+as a Markdown report (bench/results/latest*.{json,md} plus a timestamped copy of each)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TASK_SCENARIOS = ("list", "get", "create", "update", "delete", "mix")
+SHARE_OF_CEILING = {"get": 25, "list": 12, "create": 15, "update": 15, "delete": 15, "mix": 15}
+P95_LIMIT_MS = {"list": 100.0}  # every other task scenario: 50 ms
+LOGIN_SHARE_OF_BCRYPT = 85
+RSS_LIMIT_MB = 150
+
+Row = dict[str, Any]
+
+
+def _target(target: str, measured: str, met: bool, gap: str = "") -> Row:
+    return {"target": target, "measured": measured, "met": met, "gap": "" if met else gap}
+
+
+def _by_name(results: dict[str, Any]) -> dict[str, Row]:
+    return {s["name"]: s for s in results.get("scenarios", [])}
+
+
+def _share_targets(results: dict[str, Any]) -> list[Row]:
+    ceiling = results["ceilings"]["framework"]["rps"]
+    rows = []
+    for name, scenario in _by_name(results).items():
+        if name not in SHARE_OF_CEILING:
+            continue
+        want, rps = SHARE_OF_CEILING[name], scenario["rps"]
+        share, needed = 100 * rps / ceiling, ceiling * want / 100
+        rows.append(_target(
+            f"{name} ≥ {want}% of the framework ceiling",
+            f"{share:.1f}% ({rps:,.0f} of {ceiling:,.0f} req/s)",
+            share >= want,
+            f"{share - want:+.1f} points: needs ≥ {needed:,.0f} req/s ({needed - rps:+,.0f})",
+        ))  # fmt: skip
+    return rows
+
+
+def _latency_targets(results: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, s in _by_name(results).items():
+        if name not in TASK_SCENARIOS:
+            continue
+        lat, limit = s["latency_ms"], P95_LIMIT_MS.get(name, 50.0)
+        rows.append(_target(
+            f"{name}: p95 < {limit:g} ms", f"{lat['p95']:.1f} ms", lat["p95"] < limit,
+            f"{lat['p95'] - limit:+.1f} ms over",
+        ))  # fmt: skip
+        ratio = lat["p99"] / lat["p50"] if lat["p50"] else float("inf")
+        rows.append(_target(
+            f"{name}: p99 < 3 × p50",
+            f"p99 {lat['p99']:.1f} ms = {ratio:.1f} × p50 {lat['p50']:.1f} ms", ratio < 3,
+            f"p99 is {lat['p99'] - 3 * lat['p50']:+.1f} ms over 3 × p50",
+        ))  # fmt: skip
+    return rows
+
+
+def _error_targets(results: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, s in _by_name(results).items():
+        e = s["errors"]
+        measured = f"{e['total']:,} ({e['non_2xx']:,} non-2xx, {e['socket']:,} socket)"
+        rows.append(_target(f"{name}: 0 errors", measured, e["total"] == 0, f"{e['total']:,}"))
+    return rows
+
+
+def _login_target(results: dict[str, Any]) -> list[Row]:
+    login = _by_name(results).get("login")
+    if login is None:
+        return []
+    raw, rate = results["ceilings"]["bcrypt"]["per_second"], login["steady_rps"]
+    share = 100 * rate / raw
+    return [_target(
+        f"login ≥ {LOGIN_SHARE_OF_BCRYPT}% of raw bcrypt verifications/s",
+        f"{share:.0f}% ({rate:.2f} logins/s steady of {raw:.2f}/s)",
+        share >= LOGIN_SHARE_OF_BCRYPT,
+        f"{share - LOGIN_SHARE_OF_BCRYPT:+.0f} points",
+    )]  # fmt: skip
+
+
+def _rss_target(results: dict[str, Any]) -> list[Row]:
+    runs = [*results.get("scenarios", []), *([results["burst"]] if "burst" in results else [])]
+    if not runs:
+        return []
+    peak = max(s["rss"]["peak_worker_mb"] for s in runs)
+    return [_target(
+        f"peak RSS per worker < {RSS_LIMIT_MB} MB", f"{peak:.0f} MB", peak < RSS_LIMIT_MB,
+        f"{peak - RSS_LIMIT_MB:+.0f} MB",
+    )]  # fmt: skip
+
+
+def _burst_target(results: dict[str, Any]) -> list[Row]:
+    burst = results.get("burst")
+    if burst is None:
+        return []
+    unanswered = burst["errors"]["socket"]
+    other = {k: v for k, v in burst["statuses"].items() if k not in (200, 503)}
+    return [_target(
+        f"{burst['connections']:,} connections (get one): every request answered, 200 or 503",
+        _statuses(burst["statuses"]) + f"; {unanswered:,} socket errors/timeouts",
+        unanswered == 0 and not other,
+        f"{unanswered:,} unanswered, other statuses {other or 'none'}",
+    )]  # fmt: skip
+
+
+def evaluate(results: dict[str, Any]) -> list[Row]:
+    checks: list[Callable[[dict[str, Any]], list[Row]]] = [
+        _share_targets, _latency_targets, _error_targets, _login_target, _rss_target,
+        _burst_target,
+    ]  # fmt: skip
+    return [row for check in checks for row in check(results)]
+
+
+def _statuses(statuses: dict[int, int]) -> str:
+    return ", ".join(f"{status}: {count:,}" for status, count in statuses.items()) or "none"
+
+
+def write(results: dict[str, Any], markdown: str, latest: bool = True) -> list[Path]:
+    """A timestamped .json and .md (git-ignored) and, for a full run, latest[-<scale>]."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    suffix = "" if results["scale"] == "small" else f"-{results['scale']}"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    body = json.dumps(results, indent=2, default=str) + "\n"
+    stems = [f"{stamp}-{results['scale']}"] + ([f"latest{suffix}"] if latest else [])
+    written = []
+    for stem in stems:
+        (RESULTS_DIR / f"{stem}.json").write_text(body)
+        (RESULTS_DIR / f"{stem}.md").write_text(markdown)
+        written += [RESULTS_DIR / f"{stem}.json", RESULTS_DIR / f"{stem}.md"]
+    return written

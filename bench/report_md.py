@@ -1,0 +1,151 @@
+"""The Markdown report of a run: setup, ceilings, one row per scenario, the targets met or
+missed, the 1,000-connection run; at the large scale, small against large p95."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from report import evaluate
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _statuses(statuses: dict[Any, int]) -> str:
+    return ", ".join(f"{k}: {v:,}" for k, v in statuses.items()) or "–"
+
+
+def _setup(results: dict[str, Any]) -> str:
+    meta, config = results["meta"], results["config"]
+    rows = [[key, f"`{value}`"] for key, value in {**meta, **config}.items()]
+    return "## Setup\n\n" + _table(["", ""], rows)
+
+
+def _ceilings(ceilings: dict[str, Any]) -> str:
+    fw, db, bc = ceilings["framework"], ceilings["database"], ceilings["bcrypt"]
+    rows = [
+        ["framework", f"{fw['rps']:,.0f} req/s",
+         f"bench/ceiling_app.py (FastAPI, one constant task, no auth, no DB) under uvicorn, "
+         f"same workers; wrk {fw['connections']} connections; p50 {fw['latency_ms']['p50']} ms, "
+         f"p99 {fw['latency_ms']['p99']} ms, {fw['errors']['total']} errors"],
+        ["database", f"{db['tps']:,.0f} tx/s",
+         f"`{db['command']}` (select-only, scale 1, simple protocol); "
+         f"latency avg {db['latency_avg_ms']} ms, {db['failed']} failed"],
+        ["bcrypt", f"{bc['per_second']:.2f} verifications/s",
+         f"bench/bcrypt_ceiling.py: cost {bc['rounds']}, {bc['processes']} processes, "
+         f"{bc['verifications']} checks in {bc['seconds']} s"],
+    ]  # fmt: skip
+    return "## Ceilings (same machine, same run)\n\n" + _table(["ceiling", "value", "how"], rows)
+
+
+def _rate(s: dict[str, Any]) -> str:
+    """wrk's requests/s; where requests take long (bcrypt), the steady rate beside it."""
+    if s["latency_ms"]["p50"] < 500:
+        return f"{s['rps']:,.1f}"
+    return f"{s['rps']:,.2f} (steady {s['steady_rps']:,.2f})"
+
+
+def _scenario_row(s: dict[str, Any], ceilings: dict[str, Any] | None) -> list[str]:
+    lat, err, rss = s["latency_ms"], s["errors"], s["rss"]
+    shares = ["", ""]
+    if ceilings:
+        shares = [f"{100 * s['rps'] / ceilings['framework']['rps']:.1f}%",
+                  f"{100 * s['rps'] / ceilings['database']['tps']:.1f}%"]  # fmt: skip
+    return [
+        f"{s['name']}", s["title"], str(s["connections"]), _rate(s), *shares,
+        f"{lat['p50']:.1f}", f"{lat['p95']:.1f}", f"{lat['p99']:.1f}", f"{lat['max']:.0f}",
+        f"{err['non_2xx']:,} / {err['socket']:,}", _statuses(s["statuses"]),
+        f"{rss['peak_total_mb']:.0f}", f"{rss['peak_worker_mb']:.0f}",
+        " + ".join(map(str, s["cpu"]["workers_percent"])), f"{s['cpu']['machine_percent']}",
+    ]  # fmt: skip
+
+
+def _scenarios(scenarios: list[dict[str, Any]], ceilings: dict[str, Any] | None) -> str:
+    header = [
+        "scenario", "what", "conns", "req/s", "of framework", "of database", "p50 ms",
+        "p95 ms", "p99 ms", "max ms", "non-2xx / socket errors", "statuses",
+        "peak RSS all workers MB", "peak RSS per worker MB", "CPU % per worker",
+        "machine CPU %",
+    ]  # fmt: skip
+    rows = [_scenario_row(s, ceilings) for s in scenarios]
+    return _table(header, rows)
+
+
+def _targets(rows: list[dict[str, Any]]) -> str:
+    met = sum(r["met"] for r in rows)
+    table = _table(
+        ["target", "measured", "verdict", "gap"],
+        [[r["target"], r["measured"], "met" if r["met"] else "**missed**", r["gap"]] for r in rows],
+    )
+    return f"## Targets: {met} of {len(rows)} met\n\n{table}"
+
+
+def _burst(burst: dict[str, Any]) -> str:
+    lat, err = burst["latency_ms"], burst["errors"]
+    return (
+        f"## {burst['connections']:,} connections, get one, {burst['seconds']:.0f} s "
+        f"(wrk timeout {burst['timeout_s']} s)\n\n"
+        f"- statuses: {_statuses(burst['statuses'])}\n"
+        f"- socket errors: {_statuses(err['socket_detail'])}\n"
+        f"- {burst['rps']:,.0f} req/s; latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms,"
+        f" p99 {lat['p99']:.0f} ms, max {lat['max']:.0f} ms\n"
+        f"- peak RSS per worker {burst['rss']['peak_worker_mb']:.0f} MB\n"
+        "- wrk does not count requests still in flight when the run ends."
+    )
+
+
+def _profile(profile: dict[str, Any]) -> str:
+    return (
+        f"## Profile of one worker during {profile['scenario']} (py-spy, `{profile['file']}`)\n\n"
+        f"Workers' CPU per request: {profile['cpu_ms_per_request']:.2f} ms (py-spy running).\n\n"
+        + str(profile["table"])
+    )
+
+
+def render_small(results: dict[str, Any]) -> str:
+    parts = [
+        f"# Benchmark, scale {results['scale']} ({results['meta']['date']})",
+        _setup(results),
+        _ceilings(results["ceilings"]),
+        "## Scenarios\n\n" + _scenarios(results["scenarios"], results["ceilings"]),
+        _targets(evaluate(results)),
+    ]
+    if "burst" in results:
+        parts.append(_burst(results["burst"]))
+    if "profile" in results:
+        parts.append(_profile(results["profile"]))
+    parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _comparison(small: list[dict[str, Any]], large: list[dict[str, Any]]) -> str:
+    by_name = {s["name"]: s for s in small}
+    rows = []
+    for big in large:
+        base = by_name.get(big["name"])
+        if base is None:
+            continue
+        p95, p95_big = base["latency_ms"]["p95"], big["latency_ms"]["p95"]
+        rows.append([
+            big["name"], big["title"], f"{base['rps']:,.0f}", f"{big['rps']:,.0f}",
+            f"{p95:.1f}", f"{p95_big:.1f}", f"{p95_big / p95:.1f} ×" if p95 else "–",
+            f"{base['errors']['total']:,} / {big['errors']['total']:,}",
+        ])  # fmt: skip
+    header = ["scenario", "what", "small req/s", "1m req/s", "small p95 ms", "1m p95 ms",
+              "p95 1m / small", "errors small / 1m"]  # fmt: skip
+    return "## Small against large: p95\n\n" + _table(header, rows)
+
+
+def render_large(results: dict[str, Any]) -> str:
+    parts = [
+        f"# Benchmark, scale {results['scale']} ({results['meta']['date']})",
+        _setup(results),
+        _comparison(results["small"], results["large"]),
+        "## Small scale (users in turn)\n\n" + _scenarios(results["small"], None),
+        "## Large scale (the big user)\n\n" + _scenarios(results["large"], None),
+        "## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]),
+    ]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,496 @@
+"""`make bench`: the service under load, as in production, on this machine.
+
+Sets up its own PostgreSQL (embedded, or the server of BENCH_DATABASE_URL), starts
+`todo-api serve` with APP_ENV=production and one worker per core, seeds users and tasks
+with SQL, measures three ceilings (a bare FastAPI app, `pgbench -S`, raw bcrypt), drives
+every scenario with wrk over loopback for a fixed time, and writes bench/results/latest.md
+and latest.json. `--scale 1m` instead compares list/get/update/delete of a user holding
+100,000 of 1,000,000 tasks with the same scenarios at the small scale.
+
+Environment: BENCH_DURATION (s per scenario, default 10), BENCH_DATABASE_URL, and any of
+the service's own variables (DB_POOL_SIZE, ...) to try another setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import pg
+import profile_summary
+import report
+import report_md
+import seed
+from loadgen import Load, require_wrk, run_wrk, wrk_version
+from procs import Server, Watch, ceiling_command, service_command, serving, wait_until_idle
+
+BENCH_DIR = Path(__file__).resolve().parent
+WORK_DIR = BENCH_DIR / ".work"  # scratch of the last run: data files, logs, wrk output
+MB = 1024 * 1024
+SERVICE_DB = "todo_bench"
+PGBENCH_DB = "todo_bench_pgbench"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    script: str
+    connections: int = 100
+    env: dict[str, str] = field(default_factory=dict)
+    delete_pool: bool = False
+
+
+def main_suite(n: int, auth_n: int) -> list[Scenario]:
+    """The issue's scenarios: n connections for the task calls, auth_n for bcrypt's."""
+    return [
+        Scenario("list", "list my tasks (page of 50)", "list.lua", n),
+        Scenario("get", "get one task", "get.lua", n),
+        Scenario("create", "create a task", "create.lua", n),
+        Scenario("update", "partial update (PATCH)", "update.lua", n),
+        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True),
+        Scenario("mix", "70% get / 20% update / 10% create", "mix.lua", n),
+        Scenario("register", "register (bcrypt hash)", "register.lua", auth_n),
+        Scenario("login", "login (bcrypt verify)", "login.lua", auth_n),
+    ]
+
+
+def scale_suite(n: int) -> list[Scenario]:
+    """The same calls at both scales; at the large one, all of them as the big user."""
+    return [
+        Scenario("list-first", "list, first page of 50", "list.lua", n),
+        Scenario("list-deep", "list, a cursor page deep", "list.lua", n, {"BENCH_CURSOR": "1"}),
+        Scenario(
+            "list-completed",
+            "list, completed=true",
+            "list.lua",
+            n,
+            {"BENCH_QUERY": "limit=50&completed=true"},
+        ),
+        Scenario("get", "get one task", "get.lua", n),
+        Scenario("update", "partial update (PATCH)", "update.lua", n),
+        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True),
+    ]
+
+
+@dataclass
+class Bench:
+    """What one run shares: its arguments, scratch directory, database, service, data."""
+
+    args: argparse.Namespace
+    work: Path
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    run_id: str = field(default_factory=lambda: secrets.token_hex(4))
+    db_url: str = ""
+    server: Server | None = None
+    users: list[seed.BenchUser] = field(default_factory=list)
+    pool_rate: float = 3000.0  # tasks to seed for delete, per second of the run
+
+    @property
+    def users_file(self) -> Path:
+        return self.work / "users.txt"
+
+
+def parse_args() -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", choices=["small", "1m"], default="small")
+    p.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 10)))
+    p.add_argument("--connections", type=int, default=100)
+    p.add_argument("--auth-connections", type=int, default=10)
+    p.add_argument("--threads", type=int, default=cores, help="wrk threads")
+    p.add_argument("--workers", type=int, default=cores, help="server processes")
+    p.add_argument("--bcrypt-rounds", type=int, default=12)
+    p.add_argument("--users", type=int, default=100)
+    p.add_argument("--tasks-per-user", type=int, default=60)
+    p.add_argument("--warmup", type=int, default=3, help="seconds of load before measuring")
+    p.add_argument("--burst-connections", type=int, default=1000)
+    p.add_argument("--burst-duration", type=int, default=10)
+    p.add_argument("--burst-timeout", type=int, default=10, help="wrk's per-request timeout")
+    p.add_argument("--only", help="comma-separated scenario names (default: all)")
+    p.add_argument("--py-spy", help="py-spy binary: profile one worker during one scenario")
+    p.add_argument("--profile", default="get", help="the scenario --py-spy profiles")
+    return p.parse_args()
+
+
+def service_env(bench: Bench) -> dict[str, str]:
+    """Production settings: what `APP_ENV=production todo-api serve` would run with."""
+    return {
+        "APP_ENV": "production",
+        "JWT_SECRET": bench.secret,
+        "JWT_ISSUER": seed.ISSUER,
+        "JWT_AUDIENCE": seed.AUDIENCE,
+        "WORKERS": str(bench.args.workers),
+        "LOG_LEVEL": "WARNING",
+        "BCRYPT_ROUNDS": str(bench.args.bcrypt_rounds),
+        "DATABASE_URL": bench.db_url,
+        "DATA_DIR": str(bench.work / "data"),
+        "HOST": "127.0.0.1",
+        "PORT": "{port}",
+    }
+
+
+def load(bench: Bench, scenario: Scenario, duration: int, **extra: str) -> Load:
+    env = {
+        "BENCH_USERS": str(bench.users_file),
+        "BENCH_PASSWORD": seed.PASSWORD,
+        "BENCH_RUN_ID": bench.run_id,
+        **scenario.env,
+        **extra,
+    }
+    return Load(scenario.script, scenario.connections, duration, bench.args.threads, env)
+
+
+def seed_small(bench: Bench) -> None:
+    args, db = bench.args, bench.db_url
+    hashed = seed.password_hash(args.bcrypt_rounds)
+    seed.insert_users(db, "bench-user", args.users, hashed)
+    seed.insert_tasks(db, "bench-user", args.tasks_per_user)
+    seed.vacuum_analyze(db)
+    users = seed.load_users(db, "bench-user", args.tasks_per_user)
+    use_users(bench, users, cursor_depth=min(50, args.tasks_per_user))
+    print(f"seeded {args.users} users × {args.tasks_per_user} tasks", flush=True)
+
+
+def use_users(bench: Bench, users: list[seed.BenchUser], cursor_depth: int) -> None:
+    """These users (tokens minted, deep-page cursors asked of the API) drive the load."""
+    assert bench.server is not None
+    seed.mint_tokens(users, bench.secret)
+    seed.fetch_cursors(bench.server.base, users, cursor_depth)
+    seed.write_users_file(bench.users_file, users)
+    bench.users = users
+
+
+def seed_large(bench: Bench) -> None:
+    """Up to 10,000 users and 1,000,000 tasks, one user ('bench-big') holding 100,000."""
+    db, hashed = bench.db_url, seed.password_hash(bench.args.bcrypt_rounds)
+    seed.insert_users(db, "bench-big", 1, hashed)
+    seed.insert_tasks(db, "bench-big", 100_000)
+    users_now, tasks_now = pg.execute(
+        db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks"
+    )
+    seed.insert_users(db, "bench-more", 10_000 - users_now[0][0], hashed)
+    seed.deal_tasks(db, "bench-more", 1_000_000 - tasks_now[0][0])
+    seed.vacuum_analyze(db)
+    use_users(bench, seed.load_users(db, "bench-big", 20_000), cursor_depth=90_000)
+    counts = pg.execute(db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks")
+    print(f"seeded the large scale: {counts[0][0][0]:,} users, {counts[1][0][0]:,} tasks")
+
+
+def delete_pool_file(bench: Bench) -> Path:
+    """Fresh tasks for the delete scenario: enough for the ceiling's rate for the run."""
+    total = int(bench.pool_rate * bench.args.duration)
+    pool = seed.add_delete_pool(bench.db_url, bench.users, total)
+    path = bench.work / "delete_pool.txt"
+    seed.write_pool_file(path, pool)
+    return path
+
+
+def watched(watch: Watch) -> dict[str, Any]:
+    per_worker = sorted(watch.per_worker.values(), reverse=True)
+    return {
+        "rss": {
+            "peak_total_mb": round(watch.total / MB, 1),
+            "peak_worker_mb": round(max(per_worker, default=0) / MB, 1),
+            "per_worker_mb": [round(v / MB, 1) for v in per_worker],
+        },
+        "cpu": {
+            "workers_percent": [round(p) for p in watch.worker_cpu_percent()],
+            "machine_percent": round(watch.machine_cpu_percent),
+        },
+    }
+
+
+def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
+    assert bench.server is not None
+    extra = {"BENCH_POOL": str(delete_pool_file(bench))} if scenario.delete_pool else {}
+    spec = load(bench, scenario, bench.args.duration, **extra)
+    wait_until_idle(bench.server)
+    profiler = start_profiler(bench, scenario)
+    with Watch(bench.server).watching() as watch:
+        result = run_wrk(bench.server.base, spec, bench.work / f"{scenario.name}.wrk.json")
+    stop_profiler(profiler)
+    bench.server.check_alive()
+    row = {"name": scenario.name, "title": scenario.title, "connections": scenario.connections}
+    row |= result | watched(watch)
+    print(progress_line(row), flush=True)
+    return row
+
+
+def progress_line(row: dict[str, Any]) -> str:
+    lat = row["latency_ms"]
+    return (
+        f"  {row['name']:<15} {row['rps']:>9,.1f} req/s  p50 {lat['p50']:>7.1f}  "
+        f"p95 {lat['p95']:>7.1f}  p99 {lat['p99']:>7.1f} ms  errors {row['errors']['total']:,}"
+        f"  statuses {row['statuses']}  peak RSS/worker {row['rss']['peak_worker_mb']} MB"
+        f"  CPU workers {row['cpu']['workers_percent']}% machine {row['cpu']['machine_percent']}%"
+    )
+
+
+def start_profiler(bench: Bench, scenario: Scenario) -> subprocess.Popen[bytes] | None:
+    """With --py-spy: record the first worker during one scenario into
+    results/profile-<scenario>.txt (samples of the thread holding the GIL only: the
+    Python work, not threads waiting for it)."""
+    if not bench.args.py_spy or scenario.name != bench.args.profile or bench.server is None:
+        return None
+    worker = bench.server.worker_processes()[0]
+    out = report.RESULTS_DIR / f"profile-{scenario.name}.txt"
+    command = [
+        bench.args.py_spy, "record", "--pid", str(worker.pid), "--rate", "250", "--gil",
+        "--duration", str(max(1, bench.args.duration - 2)), "--format", "raw",
+        "--output", str(out), "--nonblocking",
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is not None:
+        profiler.wait(timeout=60)
+
+
+def profile_section(results: dict[str, Any], name: str) -> None:
+    """With --py-spy: the profile in buckets, priced in CPU per request."""
+    row = next((s for s in results.get("scenarios", []) if s["name"] == name), None)
+    out = report.RESULTS_DIR / f"profile-{name}.txt"
+    if row is None or not out.exists():
+        return
+    cpu_seconds = sum(row["cpu"]["workers_percent"]) / 100 * row["seconds"]
+    per_request_ms = 1000 * cpu_seconds / max(1, row["requests"])
+    results["profile"] = {
+        "scenario": name,
+        "file": str(out.relative_to(BENCH_DIR.parent)),
+        "cpu_ms_per_request": round(per_request_ms, 3),
+        "table": profile_summary.markdown(out, per_request_ms),
+    }
+
+
+def selected(bench: Bench, scenarios: list[Scenario]) -> list[Scenario]:
+    if not bench.args.only:
+        return scenarios
+    names = set(bench.args.only.split(","))
+    return [s for s in scenarios if s.name in names]
+
+
+def warm_up(bench: Bench) -> None:
+    """Load the service unmeasured first: connections, caches, prepared statements."""
+    if bench.args.warmup > 0 and bench.server is not None:
+        mix = Scenario("warmup", "warm-up", "mix.lua", bench.args.connections)
+        spec = load(bench, mix, bench.args.warmup)
+        run_wrk(bench.server.base, spec, bench.work / "warmup.wrk.json")
+
+
+def run_suite(bench: Bench, scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    warm_up(bench)
+    return [run_scenario(bench, scenario) for scenario in selected(bench, scenarios)]
+
+
+def run_burst(bench: Bench) -> dict[str, Any]:
+    """get one at 1,000 connections: every request must be answered (503 when the pool is
+    exhausted is an answer); wrk's timeout is longer than the service's pool timeout."""
+    assert bench.server is not None
+    args = bench.args
+    get = Scenario("burst", "get one", "get.lua", args.burst_connections)
+    spec = load(bench, get, args.burst_duration)
+    spec = Load(**{**spec.__dict__, "timeout": args.burst_timeout})
+    wait_until_idle(bench.server)
+    with Watch(bench.server).watching() as watch:
+        result = run_wrk(bench.server.base, spec, bench.work / "burst.wrk.json")
+    row = {"name": "burst", "title": get.title, "connections": get.connections}
+    row |= result | watched(watch) | {"timeout_s": args.burst_timeout}
+    print(progress_line(row), flush=True)
+    return row
+
+
+def bcrypt_ceiling(bench: Bench) -> dict[str, Any]:
+    command = [
+        sys.executable, str(BENCH_DIR / "bcrypt_ceiling.py"), "--rounds",
+        str(bench.args.bcrypt_rounds), "--processes", str(bench.args.workers),
+        "--duration", str(bench.args.duration),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=bench.args.duration + 120
+    )
+    return dict(json.loads(done.stdout))
+
+
+def framework_ceiling(bench: Bench) -> dict[str, Any]:
+    command = ceiling_command(bench.args.workers)
+    log = bench.work / "ceiling.log"
+    probe = f"/tasks/{bench.users[0].ids[0]}"
+    with serving(command, {}, probe, log) as server:
+        get = Scenario("ceiling", "framework ceiling", "get.lua", bench.args.connections)
+        if bench.args.warmup > 0:
+            run_wrk(server.base, load(bench, get, bench.args.warmup), bench.work / "w.json")
+        result = run_wrk(server.base, load(bench, get, bench.args.duration), bench.work / "c.json")
+    return result | {"connections": bench.args.connections}
+
+
+def database_ceiling(bench: Bench, server_url: str) -> dict[str, Any]:
+    with pg.fresh_database(server_url, PGBENCH_DB) as url:
+        args = bench.args
+        return pg.pgbench_select_only(url, args.connections, args.threads, args.duration)
+
+
+def measure_ceilings(bench: Bench, server_url: str) -> dict[str, Any]:
+    print("measuring the ceilings: bcrypt, pgbench -S, bare FastAPI", flush=True)
+    ceilings = {
+        "bcrypt": bcrypt_ceiling(bench),
+        "database": database_ceiling(bench, server_url),
+        "framework": framework_ceiling(bench),
+    }
+    # Nothing deletes faster than half the bare framework answers a constant GET.
+    bench.pool_rate = max(bench.pool_rate, ceilings["framework"]["rps"] / 2)
+    print(
+        f"  framework {ceilings['framework']['rps']:,.0f} req/s, database "
+        f"{ceilings['database']['tps']:,.0f} tx/s, bcrypt "
+        f"{ceilings['bcrypt']['per_second']:.2f}/s",
+        flush=True,
+    )
+    return ceilings
+
+
+def run_small(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
+    args = bench.args
+    seed_small(bench)
+    results["ceilings"] = measure_ceilings(bench, server_url)
+    print(f"scenarios, {args.duration} s each:", flush=True)
+    results["scenarios"] = run_suite(bench, main_suite(args.connections, args.auth_connections))
+    if not args.only or "burst" in args.only.split(","):
+        print(f"{args.burst_connections:,} connections:", flush=True)
+        results["burst"] = run_burst(bench)
+    results["targets"] = report.evaluate(results)
+    if args.py_spy:
+        profile_section(results, args.profile)
+
+
+def run_large(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
+    seed_small(bench)
+    print(f"small scale, {bench.args.duration} s each:", flush=True)
+    results["small"] = run_suite(bench, scale_suite(bench.args.connections))
+    seed_large(bench)
+    print(f"large scale (the big user), {bench.args.duration} s each:", flush=True)
+    results["large"] = run_suite(bench, scale_suite(bench.args.connections))
+
+
+def package_versions() -> str:
+    from importlib.metadata import version
+
+    names = ["fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "sqlalchemy",
+             "asyncpg", "bcrypt", "pyjwt", "dependency-injector", "structlog"]  # fmt: skip
+    return ", ".join(f"{n} {version(n)}" for n in names)
+
+
+def git_commit() -> str:
+    def git(*a: str) -> str:
+        done = subprocess.run(["git", *a], cwd=BENCH_DIR, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "src") else ""
+    return git("rev-parse", "--short", "HEAD") + dirty
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def machine_load() -> str:
+    """Other work on the machine skews every figure: say how busy it was before we began."""
+    busy = psutil.cpu_percent(interval=2)
+    load1, load5, _ = os.getloadavg()
+    return f"{busy:.0f}% CPU busy over 2 s, load average {load1:.2f} (1 min), {load5:.2f} (5 min)"
+
+
+def describe(bench: Bench, server_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    a = bench.args
+    meta = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": f"{os.cpu_count()} cores, {cpu_model()}, {platform.platform()}",
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "postgresql": pg.server_version(server_url)
+        + (" (BENCH_DATABASE_URL)" if os.environ.get("BENCH_DATABASE_URL") else " (embedded)"),
+        "wrk": wrk_version(),
+        "machine before the run": machine_load(),
+    }
+    defaults = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "5", "DB_POOL_TIMEOUT": "5"}
+    pool = {name: os.environ.get(name, value) for name, value in defaults.items()}
+    config = {
+        "service": f"todo-api serve, APP_ENV=production, WORKERS={a.workers}, LOG_LEVEL=WARNING, "
+        f"access log off, BCRYPT_ROUNDS={a.bcrypt_rounds}, "
+        + ", ".join(f"{k}={v}" for k, v in pool.items()),
+        "load": f"wrk -t{a.threads}, {a.connections} connections (auth: "
+        f"{a.auth_connections}), {a.duration} s per scenario after {a.warmup} s of warm-up",
+        "data": f"{a.users} users × {a.tasks_per_user} tasks, tokens of different users in turn",
+    }
+    return meta, config
+
+
+def notes(scale: str) -> list[str]:
+    common = [
+        "Server, PostgreSQL and wrk share the same cores, for the ceilings too.",
+        "Latency is wrk's (no coordinated-omission correction); errors are non-2xx "
+        "responses plus socket errors (connect, read, write, timeout).",
+        "Peak RSS: psutil samples every 0.2 s of uvicorn's worker processes (the "
+        "supervisor excluded); 'all workers' is the peak of their sum.",
+    ]
+    if scale == "small":
+        return [
+            *common,
+            "delete works through a pool of tasks seeded just before it (ids written by "
+            "the seeder); list runs first, before create adds tasks.",
+            "The mix's reads are get-one; update and create as in their own scenarios.",
+        ]
+    return [
+        *common,
+        "The big user's cursor is the API's own next_cursor after its 90,000th task "
+        "(asked with offset=89999&limit=1); the small users' after their 50th.",
+    ]
+
+
+def raise_open_files_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main() -> None:
+    args = parse_args()
+    require_wrk()
+    raise_open_files_limit()
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir()
+    bench = Bench(args, WORK_DIR)
+    results: dict[str, Any] = {"scale": args.scale}
+    with pg.postgres_server() as server_url:
+        results["meta"], results["config"] = describe(bench, server_url)
+        results["notes"] = notes(args.scale)
+        with pg.fresh_database(server_url, SERVICE_DB) as bench.db_url:
+            env, log = service_env(bench), bench.work / "service.log"
+            with serving(service_command(), env, "/health/ready", log) as bench.server:
+                runner = run_small if args.scale == "small" else run_large
+                runner(bench, server_url, results)
+    render = report_md.render_small if args.scale == "small" else report_md.render_large
+    text = render(results)
+    for path in report.write(results, text, latest=not args.only):
+        print(f"wrote {path.relative_to(BENCH_DIR.parent)}")
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

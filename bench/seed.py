@@ -1,0 +1,139 @@
+"""Test data, written straight into the database with set-based SQL (never through the API),
+and the files the wrk scripts read: one line per user (email, access token, a deep-page
+cursor, task ids) and one line per task of the delete pool (user line number, task id)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import bcrypt
+from todo_adapters.clock import SystemClock
+from todo_adapters.security.jwt_issuer import JwtTokenIssuer
+
+from pg import execute
+
+PASSWORD = "bench password 1"  # every seeded user's; login sends it
+TOKEN_TTL_S = 6 * 3600  # minted here, so they outlive any run (the server keeps its own TTL)
+ISSUER = AUDIENCE = "todo-api"
+
+_INSERT_USERS = """
+INSERT INTO users (id, email, password_hash, created_at)
+SELECT gen_random_uuid(), format('{prefix}-%s@example.com', lpad(g::text, 5, '0')),
+       '{password_hash}', now() - interval '30 days'
+FROM generate_series({first}, {last}) AS g
+"""
+
+# Tasks of each matching user, n per user, one a minute apart; every second one has a
+# description, every fourth one is completed.
+_INSERT_TASKS = """
+INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version)
+SELECT gen_random_uuid(), u.id, 'Task number ' || g,
+       CASE WHEN g % 2 = 0 THEN 'Notes for task ' || g || ': call, buy, write.' END,
+       g % 4 = 0, t, t, 1
+FROM users u CROSS JOIN generate_series(1, {per_user}) AS g,
+     LATERAL (SELECT u.created_at + g * interval '1 minute' AS t) AS times
+WHERE u.email LIKE '{prefix}-%'
+"""
+
+# The rest of the large scale: `count` tasks dealt round-robin over the users of a prefix.
+_DEAL_TASKS = """
+WITH owners AS (
+    SELECT id, created_at, row_number() OVER (ORDER BY email) - 1 AS n
+    FROM users WHERE email LIKE '{prefix}-%'
+)
+INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version)
+SELECT gen_random_uuid(), o.id, 'Task number ' || g,
+       CASE WHEN g % 2 = 0 THEN 'Notes for task ' || g || ': call, buy, write.' END,
+       g % 4 = 0, o.created_at + g * interval '1 second', o.created_at + g * interval '1 second', 1
+FROM generate_series(0, {count} - 1) AS g
+JOIN owners o ON o.n = g % (SELECT count(*) FROM owners)
+"""
+
+
+@dataclass
+class BenchUser:
+    email: str
+    user_id: str
+    ids: list[str]
+    token: str = ""
+    cursor: str = "-"
+
+
+def password_hash(rounds: int) -> str:
+    return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def insert_users(db_url: str, prefix: str, count: int, hashed: str, first: int = 1) -> None:
+    last = first + count - 1
+    sql = _INSERT_USERS.format(prefix=prefix, password_hash=hashed, first=first, last=last)
+    execute(db_url, sql)
+
+
+def insert_tasks(db_url: str, prefix: str, per_user: int) -> None:
+    execute(db_url, _INSERT_TASKS.format(prefix=prefix, per_user=per_user))
+
+
+def deal_tasks(db_url: str, prefix: str, count: int) -> None:
+    if count > 0:
+        execute(db_url, _DEAL_TASKS.format(prefix=prefix, count=count))
+
+
+def vacuum_analyze(db_url: str) -> None:
+    execute(db_url, "VACUUM (ANALYZE) users", "VACUUM (ANALYZE) tasks", autocommit=True)
+
+
+def load_users(db_url: str, prefix: str, ids_per_user: int) -> list[BenchUser]:
+    """The users of a prefix with up to `ids_per_user` random ids of their tasks each."""
+    rows = execute(
+        db_url,
+        f"""SELECT u.email, u.id, array(SELECT t.id::text FROM tasks t WHERE t.user_id = u.id
+                                        ORDER BY random() LIMIT {int(ids_per_user)})
+            FROM users u WHERE u.email LIKE '{prefix}-%' ORDER BY u.email""",
+    )[0]
+    return [BenchUser(email, str(user_id), list(ids)) for email, user_id, ids in rows]
+
+
+def mint_tokens(users: list[BenchUser], secret: str) -> None:
+    """Access tokens as the service would issue them at login (same key, claims, issuer)."""
+    issuer = JwtTokenIssuer(secret, TOKEN_TTL_S, ISSUER, AUDIENCE, SystemClock())
+    for user in users:
+        user.token = issuer.issue(UUID(user.user_id)).token
+
+
+def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tuple[int, str]]:
+    """`total` fresh tasks spread over the users, to be deleted: (user line, task id)."""
+    per_user = max(1, -(-total // len(users)))
+    ids = ",".join(f"'{u.user_id}'" for u in users)
+    rows = execute(
+        db_url,
+        f"""INSERT INTO tasks (id, user_id, title, created_at, updated_at)
+            SELECT gen_random_uuid(), u, 'Delete me ' || g, now(), now()
+            FROM unnest(ARRAY[{ids}]::uuid[]) AS u, generate_series(1, {per_user}) AS g
+            RETURNING user_id, id""",
+    )[0]
+    line_of = {u.user_id: i for i, u in enumerate(users)}
+    return [(line_of[str(user_id)], str(task_id)) for user_id, task_id in rows]
+
+
+def fetch_cursors(base: str, users: list[BenchUser], depth: int) -> None:
+    """Each user's next_cursor after its `depth`-th task, asked of the API itself."""
+    for user in users:
+        request = urllib.request.Request(
+            f"{base}/tasks?limit=1&offset={depth - 1}",
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            user.cursor = json.load(response)["next_cursor"] or "-"
+
+
+def write_users_file(path: Path, users: list[BenchUser]) -> None:
+    lines = [f"{u.email} {u.token} {u.cursor} {','.join(u.ids) or '-'}" for u in users]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_pool_file(path: Path, pool: list[tuple[int, str]]) -> None:
+    path.write_text("".join(f"{line + 1} {task_id}\n" for line, task_id in pool))
