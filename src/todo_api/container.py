@@ -14,7 +14,7 @@ from todo_adapters.clock import SystemClock
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_adapters.sql.embedded import start_embedded_postgres
-from todo_adapters.sql.engine import PoolSettings, build_engine, pool_status
+from todo_adapters.sql.engine import PoolSettings, behind_pooler, build_engine, pool_status
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.health import SqlReadinessProbe
 from todo_adapters.sql.migrate import upgrade_schema
@@ -51,7 +51,15 @@ class Container(containers.DeclarativeContainer):
         build_engine, database_url=database_url, pool=providers.Callable(_pool_settings, settings)
     )
     pool_status = providers.Callable(pool_status, engine=engine)
-    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine)
+    uow_factory = providers.Singleton(
+        SqlUnitOfWorkFactory,
+        engine=engine,
+        autocommit=providers.Callable(
+            lambda url, pool: not behind_pooler(url, pool),
+            database_url,
+            providers.Callable(_pool_settings, settings),
+        ),
+    )
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
 
     password_hasher = providers.Singleton(

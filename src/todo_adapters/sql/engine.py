@@ -29,6 +29,11 @@ class PoolSettings:
     pgbouncer: bool = False  # also detected from a Neon "-pooler" host
 
 
+def behind_pooler(database_url: str, pool: PoolSettings) -> bool:
+    """PgBouncer in transaction mode (said so, or a Neon pooled endpoint)."""
+    return pool.pgbouncer or "-pooler." in parse_database_url(database_url).host
+
+
 def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4()}__"
 
@@ -44,7 +49,7 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
     # the statement timeout; PostgreSQL's own timeout covers the server side.
     connect_args["command_timeout"] = pool.statement_timeout_ms / 1000 + 2
     url = target.url
-    if pool.pgbouncer or "-pooler." in target.host:
+    if behind_pooler(database_url, pool):
         # Transaction pooling hands each transaction to any server connection: no prepared
         # statement may outlive its transaction or reuse a name another client used. Nor
         # does a pooler pass session settings through, so the client-side command timeout

@@ -62,10 +62,15 @@ class SqlUnitOfWork(UnitOfWork):
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, autocommit: bool = True) -> None:
+        """`autocommit=False` behind a transaction-mode pooler: there, statements outside a
+        transaction may be parsed on one server connection and executed on another
+        ("prepared statement ... does not exist"), so every unit of work is a transaction."""
         self._engine = engine
         # The same pool, without BEGIN/COMMIT around each statement.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
+        )
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine if atomic else self._autocommit)
