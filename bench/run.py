@@ -449,6 +449,8 @@ def notes(scale: str) -> list[str]:
         "responses plus socket errors (connect, read, write, timeout).",
         "Peak RSS: psutil samples every 0.2 s of uvicorn's worker processes (the "
         "supervisor excluded); 'all workers' is the peak of their sum.",
+        "wrk keeps every connection busy (a closed loop): mean latency = connections / "
+        "req/s, so p95 < 50 ms at 100 connections takes well over 2,000 req/s.",
     ]
     if scale == "small":
         return [
