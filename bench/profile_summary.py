@@ -1,7 +1,9 @@
 """Where a worker's CPU goes per request, from a py-spy profile in raw (collapsed) form:
 each sample is put in one bucket (thread-pool hops, pool pre-ping, BEGIN/ROLLBACK, the
 driver, SQLAlchemy, JWT, pydantic, middleware, ...), by a few rules that look at the whole
-stack first and then at the innermost frame that names a known place.
+stack first and then at the innermost frame that names a known place. Record with
+--native (the harness does): without it, the garbage collector's and system calls' time
+lands on whichever Python line happened to trigger them.
 
     python bench/profile_summary.py bench/results/profile-get.txt [--cpu-ms-per-request 1.8]
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 # Anywhere in the stack: the sample belongs to this, whatever runs at the leaf.
 WHOLE_STACK = [
+    ("garbage collector (gc, seen with --native)", ("gc_collect",)),
     ("thread-pool hops (sync dependencies run via run_in_threadpool)",
      ("run_in_threadpool", "WorkerThread.run", "anyio/to_thread")),
     ("pool checkout + pre-ping round trip", ("_async_ping", "sqlalchemy/pool/")),
@@ -23,6 +26,9 @@ WHOLE_STACK = [
 
 # Else the innermost frame that matches one of these.
 INNERMOST = [
+    ("system calls: socket writes and reads, epoll (seen with --native)",
+     ("write (libc", "writev (libc", "send (libc", "sendto (libc", "recv (libc", "read (libc",
+      "epoll_wait")),
     ("query: asyncpg driver", ("asyncpg/",)),
     ("query: SQLAlchemy (compile, cache, result rows, session)", ("sqlalchemy/",)),
     ("pydantic (path/param validation, response serialization)", ("pydantic", "_serialize")),

@@ -242,16 +242,17 @@ def progress_line(row: dict[str, Any]) -> str:
 
 def start_profiler(bench: Bench, scenario: Scenario) -> subprocess.Popen[bytes] | None:
     """With --py-spy: record the first worker during one scenario into
-    results/profile-<scenario>.txt (samples of the thread holding the GIL only: the
-    Python work, not threads waiting for it)."""
+    results/profile-<scenario>.txt: samples of the thread holding the GIL only (the
+    Python work, not threads waiting for it), --native so that the garbage collector and
+    system calls show as such (py-spy pauses the worker briefly at each sample)."""
     if not bench.args.py_spy or scenario.name != bench.args.profile or bench.server is None:
         return None
     worker = bench.server.worker_processes()[0]
     out = report.RESULTS_DIR / f"profile-{scenario.name}.txt"
     command = [
-        bench.args.py_spy, "record", "--pid", str(worker.pid), "--rate", "250", "--gil",
-        "--duration", str(max(1, bench.args.duration - 2)), "--format", "raw",
-        "--output", str(out), "--nonblocking",
+        bench.args.py_spy, "record", "--pid", str(worker.pid), "--rate", "150", "--gil",
+        "--native", "--duration", str(max(1, bench.args.duration - 2)), "--format", "raw",
+        "--output", str(out),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
