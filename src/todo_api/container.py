@@ -36,6 +36,7 @@ def _pool_settings(settings: Settings) -> PoolSettings:
         size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         timeout_s=settings.DB_POOL_TIMEOUT,
+        max_waiting=settings.DB_POOL_MAX_WAITING,
         statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT,
         pgbouncer=settings.DB_PGBOUNCER,
     )
@@ -47,17 +48,15 @@ class Container(containers.DeclarativeContainer):
     database_url = providers.Dependency(instance_of=str)
 
     clock = providers.Singleton(SystemClock)
-    engine = providers.Singleton(
-        build_engine, database_url=database_url, pool=providers.Callable(_pool_settings, settings)
-    )
+    pool_settings = providers.Callable(_pool_settings, settings)
+    engine = providers.Singleton(build_engine, database_url=database_url, pool=pool_settings)
     pool_status = providers.Callable(pool_status, engine=engine)
     uow_factory = providers.Singleton(
         SqlUnitOfWorkFactory,
         engine=engine,
+        pool=pool_settings,
         autocommit=providers.Callable(
-            lambda url, pool: not behind_pooler(url, pool),
-            database_url,
-            providers.Callable(_pool_settings, settings),
+            lambda url, pool: not behind_pooler(url, pool), database_url, pool_settings
         ),
     )
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=5.0, gt=0, description="seconds")
+    DB_POOL_MAX_WAITING: int = Field(
+        default=200, ge=0, description="requests per worker waiting for a connection"
+    )
     DB_CONNECT_TIMEOUT: float = Field(default=30.0, ge=0, description="seconds of startup retries")
     DB_PGBOUNCER: bool = Field(
         default=False, description="behind PgBouncer in transaction mode (auto for Neon -pooler)"

@@ -132,3 +132,23 @@ def test_subject_that_is_not_a_user_id() -> None:
 def test_verification_uses_the_same_clock_as_issuing() -> None:
     issuer = issuer_at(datetime(2026, 1, 1, tzinfo=UTC))
     assert issuer.verify(issuer.issue(USER).token) == USER
+
+
+def test_a_remembered_token_still_expires() -> None:
+    clock = FixedClock(wall_now())
+    issuer = JwtTokenIssuer(SECRET, TTL, "todo-api", "todo-api", clock)
+    token = issuer.issue(USER).token
+    assert issuer.verify(token) == USER
+    clock.advance(seconds=TTL + 31)
+    with pytest.raises(InvalidTokenError) as exc:
+        issuer.verify(token)
+    assert exc.value.reason == "token expired"
+
+
+def test_a_rejected_token_stays_rejected() -> None:
+    issuer = issuer_at(wall_now())
+    forged = foreign(key="another-secret-" * 4)
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError) as exc:
+            issuer.verify(forged)
+        assert exc.value.reason == "invalid signature"

@@ -10,7 +10,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import is_unavailable
+from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.repositories import (
     SqlRefreshTokenRepository,
     SqlTaskRepository,
@@ -25,14 +27,17 @@ class SqlUnitOfWork(UnitOfWork):
     tasks: SqlTaskRepository
     refresh_tokens: SqlRefreshTokenRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, gate: PoolGate) -> None:
         self._engine = engine
+        self._gate = gate
 
     async def __aenter__(self) -> Self:
+        await self._gate.enter()
         try:
             self._connection: AsyncConnection = await self._engine.connect()
-        except Exception as exc:
-            if is_unavailable(exc):
+        except BaseException as exc:
+            self._gate.leave()
+            if isinstance(exc, Exception) and is_unavailable(exc):
                 raise StorageUnavailableError() from exc
             raise
         self.users = SqlUserRepository(self._connection)
@@ -54,6 +59,8 @@ class SqlUnitOfWork(UnitOfWork):
                 raise StorageUnavailableError() from close_error
             if exc is None:
                 raise
+        finally:
+            self._gate.leave()
         if exc is not None and is_unavailable(exc):
             raise StorageUnavailableError() from exc
 
@@ -61,16 +68,24 @@ class SqlUnitOfWork(UnitOfWork):
         await self._connection.commit()
 
 
+DEFAULT_POOL = PoolSettings()
+
+
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine, *, autocommit: bool = True) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pool: PoolSettings = DEFAULT_POOL, *, autocommit: bool = True
+    ) -> None:
         """`autocommit=False` behind a transaction-mode pooler: there, statements outside a
         transaction may be parsed on one server connection and executed on another
-        ("prepared statement ... does not exist"), so every unit of work is a transaction."""
+        ("prepared statement ... does not exist"), so every unit of work is a transaction.
+        `pool` is what the engine was built with: the gate admits as many units of work
+        as the pool holds connections."""
         self._engine = engine
+        self.gate = PoolGate(pool.size + pool.max_overflow, pool.timeout_s, pool.max_waiting)
         # The same pool, without BEGIN/COMMIT around each statement.
         self._autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
         )
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine if atomic else self._autocommit)
+        return SqlUnitOfWork(self._engine if atomic else self._autocommit, self.gate)
