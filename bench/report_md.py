@@ -42,10 +42,13 @@ def _ceilings(ceilings: dict[str, Any]) -> str:
 
 
 def _rate(s: dict[str, Any]) -> str:
-    """wrk's requests/s; where requests take long (bcrypt), the steady rate beside it."""
+    """wrk's requests/s; where requests take long (bcrypt), the steady rate beside it;
+    with several runs, every run's rate after the median one's."""
+    runs = " / ".join(f"{r:,.0f}" for r in s.get("runs", [])) if len(s.get("runs", [])) > 1 else ""
+    runs = f" (runs {runs})" if runs else ""
     if s["latency_ms"]["p50"] < 500:
-        return f"{s['rps']:,.1f}"
-    return f"{s['rps']:,.2f} (steady {s['steady_rps']:,.2f})"
+        return f"{s['rps']:,.1f}{runs}"
+    return f"{s['rps']:,.2f} (steady {s['steady_rps']:,.2f}){runs}"
 
 
 def _scenario_row(s: dict[str, Any], ceilings: dict[str, Any] | None) -> list[str]:

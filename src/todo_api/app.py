@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,23 @@ from todo_api.settings import Settings
 from todo_api.tracing import Tracing
 
 log = get_logger("todo_api.app")
+
+
+def create_served_app() -> FastAPI:
+    """What `todo-api serve` runs in each worker: the app, with the cycle collector tuned
+    for a long-lived server process."""
+    app = create_app()
+    # Under load the collector took a fifth of a worker's CPU (py-spy: about 110 µs per
+    # GET), walking the heap of modules, classes, routes and schemas again and again. What
+    # exists now lives as long as the process: frozen, no collection walks it. A larger
+    # first generation makes collections rarer; reference counting frees request garbage.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_FIRST_GENERATION, 10, 10)
+    return app
+
+
+GC_FIRST_GENERATION = 10_000
 
 
 def create_app(

@@ -70,7 +70,7 @@ def serve(settings: Settings) -> None:
     with _database_url(settings) as url:
         os.environ["DATABASE_URL"] = url
         uvicorn.run(
-            "todo_api.app:create_app",
+            "todo_api.app:create_served_app",
             factory=True,
             host=settings.HOST,
             port=settings.PORT,
