@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
     DB_POOL_TIMEOUT: float = Field(default=5.0, gt=0, description="seconds")
     DB_POOL_MAX_WAITING: int = Field(
-        default=200, ge=0, description="requests per worker waiting for a connection"
+        default=1000, ge=0, description="requests per worker waiting for a connection"
     )
     DB_CONNECT_TIMEOUT: float = Field(default=30.0, ge=0, description="seconds of startup retries")
     DB_PGBOUNCER: bool = Field(

@@ -24,7 +24,7 @@ class PoolSettings:
     size: int = 10
     max_overflow: int = 5
     timeout_s: float = 5.0
-    max_waiting: int = 200  # units of work waiting for a connection; beyond, 503 at once
+    max_waiting: int = 1000  # units of work waiting for a connection; beyond, 503 at once
     statement_timeout_ms: int = 5_000
     connect_timeout_s: float = 5.0
     pgbouncer: bool = False  # also detected from a Neon "-pooler" host

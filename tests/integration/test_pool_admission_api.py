@@ -1,0 +1,85 @@
+"""When every pooled connection is taken, requests wait their turn in arrival order; past
+the pool timeout, or beyond the line's length, the answer is a 503 with Retry-After, never
+a hang or a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.integration.conftest import register
+from tests.integration.http import assert_problem, serving
+from todo_adapters.sql.gate import PoolGate
+from todo_api.app import create_app
+from todo_api.settings import Settings
+
+
+@pytest.fixture
+async def tight(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, PoolGate]]:
+    """An app with two connections, at most one request waiting, half a second of patience."""
+    narrow = settings.model_copy(
+        update={
+            "DB_POOL_SIZE": 2,
+            "DB_MAX_OVERFLOW": 0,
+            "DB_POOL_TIMEOUT": 0.5,
+            "DB_POOL_MAX_WAITING": 1,
+        }
+    )
+    app = create_app(narrow)
+    async with serving(app) as http:
+        body = await register(http, "carol@example.com")
+        http.headers["Authorization"] = f"Bearer {body['access_token']}"
+        yield http, app.state.container.uow_factory().gate
+
+
+async def test_a_request_waits_for_a_connection_and_then_is_served(
+    tight: tuple[httpx.AsyncClient, PoolGate],
+) -> None:
+    http, gate = tight
+    for _ in range(2):
+        await gate.enter()
+    waiting = asyncio.create_task(http.get("/tasks"))
+    await asyncio.sleep(0.05)
+    assert gate.waiting == 1
+    gate.leave()
+    assert (await waiting).status_code == 200
+    gate.leave()
+
+
+async def test_past_the_pool_timeout_the_answer_is_503_with_retry_after(
+    tight: tuple[httpx.AsyncClient, PoolGate],
+) -> None:
+    http, gate = tight
+    for _ in range(2):
+        await gate.enter()
+    began = time.perf_counter()
+    response = await http.get("/tasks")
+    waited = time.perf_counter() - began
+    assert_problem(response, 503)
+    assert response.headers["retry-after"]
+    assert 0.5 <= waited < 2.5
+    for _ in range(2):
+        gate.leave()
+    assert (await http.get("/tasks")).status_code == 200
+
+
+async def test_beyond_the_line_the_answer_is_an_immediate_503(
+    tight: tuple[httpx.AsyncClient, PoolGate],
+) -> None:
+    http, gate = tight
+    for _ in range(2):
+        await gate.enter()
+    in_line = asyncio.create_task(http.get("/tasks"))
+    await asyncio.sleep(0.05)
+    began = time.perf_counter()
+    response = await http.get("/tasks")
+    assert time.perf_counter() - began < 0.2
+    assert_problem(response, 503)
+    assert response.headers["retry-after"]
+    for _ in range(2):
+        gate.leave()
+    assert (await in_line).status_code == 200
