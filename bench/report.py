@@ -15,6 +15,7 @@ SHARE_OF_CEILING = {"get": 25, "list": 12, "create": 15, "update": 15, "delete":
 P95_LIMIT_MS = {"list": 100.0}  # every other task scenario: 50 ms
 LOGIN_SHARE_OF_BCRYPT = 85
 RSS_LIMIT_MB = 150
+READS_BESIDE_LOGINS_P95_MS = 100.0
 
 Row = dict[str, Any]
 
@@ -78,12 +79,23 @@ def _login_target(results: dict[str, Any]) -> list[Row]:
         return []
     raw, rate = results["ceilings"]["bcrypt"]["per_second"], login["steady_rps"]
     share = 100 * rate / raw
-    return [_target(
+    rows = [_target(
         f"login ≥ {LOGIN_SHARE_OF_BCRYPT}% of raw bcrypt verifications/s",
         f"{share:.0f}% ({rate:.2f} logins/s steady of {raw:.2f}/s)",
         share >= LOGIN_SHARE_OF_BCRYPT,
         f"{share - LOGIN_SHARE_OF_BCRYPT:+.0f} points",
     )]  # fmt: skip
+    both = _by_name(results).get("login+get")
+    if both is not None and "beside" in both:
+        reads, limit = both["beside"], READS_BESIDE_LOGINS_P95_MS
+        p95 = reads["latency_ms"]["p95"]
+        rows.append(_target(
+            f"get one beside the logins ({reads['connections']} connections): p95 < {limit:g} ms",
+            f"{p95:.1f} ms ({reads['rps']:,.0f} req/s, {reads['errors']['total']:,} errors)",
+            p95 < limit and reads["errors"]["total"] == 0,
+            f"{p95 - limit:+.1f} ms over" if p95 >= limit else f"{reads['errors']['total']} errors",
+        ))  # fmt: skip
+    return rows
 
 
 def _rss_target(results: dict[str, Any]) -> list[Row]:

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +53,8 @@ class Scenario:
     connections: int = 100
     env: dict[str, str] = field(default_factory=dict)
     delete_pool: bool = False
+    # Another load at the same time, measured on its own: get one beside the logins.
+    beside: str | None = None
 
 
 def main_suite(n: int, auth_n: int) -> list[Scenario]:
@@ -65,6 +68,9 @@ def main_suite(n: int, auth_n: int) -> list[Scenario]:
         Scenario("mix", "70% get / 20% update / 10% create", "mix.lua", n),
         Scenario("register", "register (bcrypt hash)", "register.lua", auth_n),
         Scenario("login", "login (bcrypt verify)", "login.lua", auth_n),
+        Scenario(
+            "login+get", "login, and get one beside it", "login.lua", auth_n, beside="get.lua"
+        ),
     ]
 
 
@@ -240,12 +246,24 @@ def run_scenario_once(bench: Bench, scenario: Scenario, n: int) -> dict[str, Any
     spec = load(bench, scenario, bench.args.duration, **extra)
     wait_until_idle(bench.server)
     profiler = start_profiler(bench, scenario) if n == 0 else None
-    with Watch(bench.server).watching() as watch:
-        result = run_wrk(bench.server.base, spec, bench.work / f"{scenario.name}.wrk.json")
+    beside = None
+    if scenario.beside:
+        reads = Scenario("beside", "beside", scenario.beside, scenario.connections)
+        beside = load(bench, reads, bench.args.duration)
+    with Watch(bench.server).watching() as watch, ThreadPoolExecutor(2) as threads:
+        out = bench.work / f"{scenario.name}.wrk.json"
+        running = [threads.submit(run_wrk, bench.server.base, spec, out)]
+        if beside is not None:
+            out = bench.work / f"{scenario.name}-beside.wrk.json"
+            running.append(threads.submit(run_wrk, bench.server.base, beside, out))
+        result, *besides = [r.result() for r in running]
     stop_profiler(profiler)
     bench.server.check_alive()
     row = {"name": scenario.name, "title": scenario.title, "connections": scenario.connections}
     row |= result | watched(watch)
+    if besides:
+        row["beside"] = {"script": scenario.beside, "connections": scenario.connections}
+        row["beside"] |= besides[0]
     print(progress_line(row), flush=True)
     return row
 
@@ -485,6 +503,8 @@ def notes(scale: str) -> list[str]:
             "delete works through a pool of tasks seeded just before it (ids written by "
             "the seeder); list runs first, before create adds tasks.",
             "The mix's reads are get-one; update and create as in their own scenarios.",
+            "login+get: logins and get one at the same time, each at the auth connection "
+            "count; its row shows the logins, the targets the reads' latency beside them.",
         ]
     return [
         *common,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,10 @@ log = get_logger("todo_api.database")
 
 def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
+
+
+def _cores_per_worker(settings: Settings) -> int:
+    return max(1, (os.cpu_count() or 1) // settings.WORKERS)
 
 
 def _pool_settings(settings: Settings) -> PoolSettings:
@@ -62,7 +67,9 @@ class Container(containers.DeclarativeContainer):
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
 
     password_hasher = providers.Singleton(
-        BcryptPasswordHasher, rounds=settings.provided.BCRYPT_ROUNDS
+        BcryptPasswordHasher,
+        rounds=settings.provided.BCRYPT_ROUNDS,
+        threads=providers.Callable(_cores_per_worker, settings),
     )
     token_issuer = providers.Singleton(
         JwtTokenIssuer,
