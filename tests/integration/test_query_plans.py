@@ -22,7 +22,8 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def big_tables(engine: AsyncEngine) -> uuid.UUID:
-    """2,000 users with 20 tasks and 10 refresh tokens each; one user's id."""
+    """2,000 users with 20 tasks (counted by the triggers) and 10 refresh tokens each; one
+    user's id."""
     async with engine.begin() as connection:
         for statement in (
             "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
@@ -37,6 +38,7 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             "ANALYZE users",
             "ANALYZE tasks",
             "ANALYZE refresh_tokens",
+            "ANALYZE task_counters",
         ):
             await connection.execute(text(statement))
         return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
@@ -64,13 +66,15 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.users.get_by_email("user1500@example.com")
         await uow.users.update_password_hash(user_id, "h2")
         for sort in TaskSort:
-            for completed in (None, True):
+            for completed in (None, True, False):
                 after = TaskKey(NOW, other)
                 for query in (
                     TaskQuery(sort=sort, completed=completed),
                     TaskQuery(sort=sort, completed=completed, after=after),
                 ):
                     await uow.tasks.list(user_id, query)
+                # Past the last page the total is read on its own.
+                await uow.tasks.list(user_id, TaskQuery(sort=sort, completed=completed, offset=100))
         await uow.tasks.get(task_id)
         await uow.tasks.update(task_id, user_id, TaskPatch(title="x"), NOW)
         await uow.tasks.update(task_id, user_id, TaskPatch(is_completed=True), NOW, frozenset({3}))

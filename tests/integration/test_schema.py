@@ -8,10 +8,13 @@ import uuid
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from todo_adapters.sql.tables import metadata
 from todo_api.app import create_app
 
 TIMESTAMPTZ = "timestamp with time zone"
@@ -31,6 +34,11 @@ COLUMNS = {
         "created_at": (TIMESTAMPTZ, "NO"),
         "updated_at": (TIMESTAMPTZ, "NO"),
         "version": ("integer", "NO"),
+    },
+    "task_counters": {
+        "user_id": ("uuid", "NO"),
+        "total": ("bigint", "NO"),
+        "completed": ("bigint", "NO"),
     },
 }
 
@@ -88,13 +96,20 @@ async def test_keys_and_constraints(engine):
     found = await rows(
         engine,
         "SELECT conrelid::regclass::text, contype::text, pg_get_constraintdef(oid)"
-        " FROM pg_constraint WHERE conrelid IN ('users'::regclass, 'tasks'::regclass)",
+        " FROM pg_constraint"
+        " WHERE conrelid IN ('users'::regclass, 'tasks'::regclass, 'task_counters'::regclass)",
     )
 
     assert ("users", "p", "PRIMARY KEY (id)") in found
     assert ("tasks", "p", "PRIMARY KEY (id)") in found
     assert ("users", "u", "UNIQUE (email)") in found
     assert ("tasks", "f", "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE") in found
+    assert ("task_counters", "p", "PRIMARY KEY (user_id)") in found
+    assert (
+        "task_counters",
+        "f",
+        "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE",
+    ) in found
 
 
 async def test_emails_are_unique_and_lower_case_in_the_table_itself(engine):
@@ -135,6 +150,17 @@ async def test_the_task_indexes_lead_with_user_id(engine):
         "user_id, updated_at, id",
         "user_id, is_completed, created_at, id",
     } <= columns
+
+
+async def test_the_migrations_build_what_the_tables_module_declares(engine):
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+            )
+        )
+
+    assert differences == []
 
 
 # --- the app migrates on startup --------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +15,7 @@ from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
     TASK_OWNER_FOREIGN_KEY,
     refresh_tokens,
+    task_counters,
     tasks,
     users,
 )
@@ -89,12 +90,15 @@ class SqlTaskRepository(TaskRepository):
         return Task(**row._mapping) if row else None
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        matching: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
+        conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
+        counter = task_counters.c
+        counted: ColumnElement[int] = counter.total
         if query.completed is not None:
-            matching.append(tasks.c.is_completed == query.completed)
-        count = select(func.count()).select_from(tasks).where(*matching)
+            conditions.append(tasks.c.is_completed == query.completed)
+            counted = counter.completed if query.completed else counter.total - counter.completed
+        # No counter row yet means no task yet: NULL, read as 0 below.
+        count = select(counted).where(counter.user_id == user_id)
         column = tasks.c[query.sort.column]
-        conditions = list(matching)
         if query.after is not None:
             # Row comparison walks the (user_id, column, id) index from the key onwards.
             key = tuple_(column, tasks.c.id)
@@ -103,8 +107,8 @@ class SqlTaskRepository(TaskRepository):
         order = (
             (column.desc(), tasks.c.id.desc()) if query.sort.descending else (column, tasks.c.id)
         )
-        # One round trip and one snapshot: the count rides along as an InitPlan, and one
-        # row more than asked tells whether another page follows.
+        # One round trip and one snapshot: the counter read rides along as an InitPlan, and
+        # one row more than asked tells whether another page follows.
         page = (
             select(*tasks.columns, count.scalar_subquery().label("total"))
             .where(*conditions)
