@@ -130,7 +130,8 @@ def mint_tokens(users: list[BenchUser], secret: str) -> None:
 
 
 def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tuple[int, str]]:
-    """`total` fresh tasks spread over the users, to be deleted: (user line, task id)."""
+    """`total` fresh tasks spread over the users, to be deleted: (user line, task id), the
+    users taking turns, as in the other scenarios (not one user's tasks in a row)."""
     per_user = max(1, -(-total // len(users)))
     ids = ",".join(f"'{u.user_id}'" for u in users)
     rows = insert_uncounted(
@@ -138,6 +139,7 @@ def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tup
         f"""INSERT INTO tasks (id, user_id, title, created_at, updated_at)
             SELECT gen_random_uuid(), u, 'Delete me ' || g, now(), now()
             FROM unnest(ARRAY[{ids}]::uuid[]) AS u, generate_series(1, {per_user}) AS g
+            ORDER BY g, u
             RETURNING user_id, id""",
     )
     line_of = {u.user_id: i for i, u in enumerate(users)}
