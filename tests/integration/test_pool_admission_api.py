@@ -17,13 +17,15 @@ from todo_adapters.sql.gate import PoolGate
 from todo_api.app import create_app
 from todo_api.settings import Settings
 
+SLOTS = 2
+
 
 @pytest.fixture
 async def tight(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, PoolGate]]:
     """An app with two connections, at most one request waiting, half a second of patience."""
     narrow = settings.model_copy(
         update={
-            "DB_POOL_SIZE": 2,
+            "DB_POOL_SIZE": SLOTS,
             "DB_MAX_OVERFLOW": 0,
             "DB_POOL_TIMEOUT": 0.5,
             "DB_POOL_MAX_WAITING": 1,
@@ -36,34 +38,40 @@ async def tight(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Po
         yield http, app.state.container.uow_factory().gate
 
 
+async def take_every_slot(gate: PoolGate) -> None:
+    for _ in range(SLOTS):
+        await gate.enter()
+
+
+def give_back_every_slot(gate: PoolGate) -> None:
+    for _ in range(SLOTS):
+        gate.leave()
+
+
 async def test_a_request_waits_for_a_connection_and_then_is_served(
     tight: tuple[httpx.AsyncClient, PoolGate],
 ) -> None:
     http, gate = tight
-    for _ in range(2):
-        await gate.enter()
+    await take_every_slot(gate)
     waiting = asyncio.create_task(http.get("/tasks"))
     await asyncio.sleep(0.05)
     assert gate.waiting == 1
-    gate.leave()
+    give_back_every_slot(gate)
     assert (await waiting).status_code == 200
-    gate.leave()
 
 
 async def test_past_the_pool_timeout_the_answer_is_503_with_retry_after(
     tight: tuple[httpx.AsyncClient, PoolGate],
 ) -> None:
     http, gate = tight
-    for _ in range(2):
-        await gate.enter()
+    await take_every_slot(gate)
     began = time.perf_counter()
     response = await http.get("/tasks")
     waited = time.perf_counter() - began
     assert_problem(response, 503)
     assert response.headers["retry-after"]
     assert 0.5 <= waited < 2.5
-    for _ in range(2):
-        gate.leave()
+    give_back_every_slot(gate)
     assert (await http.get("/tasks")).status_code == 200
 
 
@@ -71,8 +79,7 @@ async def test_beyond_the_line_the_answer_is_an_immediate_503(
     tight: tuple[httpx.AsyncClient, PoolGate],
 ) -> None:
     http, gate = tight
-    for _ in range(2):
-        await gate.enter()
+    await take_every_slot(gate)
     in_line = asyncio.create_task(http.get("/tasks"))
     await asyncio.sleep(0.05)
     began = time.perf_counter()
@@ -80,6 +87,5 @@ async def test_beyond_the_line_the_answer_is_an_immediate_503(
     assert time.perf_counter() - began < 0.2
     assert_problem(response, 503)
     assert response.headers["retry-after"]
-    for _ in range(2):
-        gate.leave()
+    give_back_every_slot(gate)
     assert (await in_line).status_code == 200
