@@ -110,15 +110,21 @@ class AuthService:
             normalized = normalize_email(email)
         except ValidationError:
             normalized = None
-        async with self._uow() as uow:
+        async with self._uow(atomic=False) as uow:
             user = await uow.users.get_by_email(normalized) if normalized else None
-            if user is None:
-                await self._hasher.verify_dummy(password)
-                raise InvalidCredentialsError(email)
-            if not await self._hasher.verify(password, user.password_hash):
-                raise InvalidCredentialsError(email)
-            if self._hasher.needs_rehash(user.password_hash):
-                await uow.users.update_password_hash(user.id, await self._hasher.hash(password))
+        # bcrypt runs with no database connection held: a login takes a pooled connection
+        # for two short statements, not for the quarter second or more of a verification.
+        if user is None:
+            await self._hasher.verify_dummy(password)
+            raise InvalidCredentialsError(email)
+        if not await self._hasher.verify(password, user.password_hash):
+            raise InvalidCredentialsError(email)
+        rehashed = None
+        if self._hasher.needs_rehash(user.password_hash):
+            rehashed = await self._hasher.hash(password)
+        async with self._uow() as uow:
+            if rehashed is not None:
+                await uow.users.update_password_hash(user.id, rehashed)
             session = await self._start_session(uow, user)
             await uow.commit()
         return session

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from dependency_injector import providers
+from fastapi import FastAPI
 
 from tests.integration.conftest import register
 from tests.integration.http import assert_problem, serving
@@ -89,3 +92,36 @@ async def test_beyond_the_line_the_answer_is_an_immediate_503(
     assert response.headers["retry-after"]
     give_back_every_slot(gate)
     assert (await in_line).status_code == 200
+
+
+async def test_a_login_holds_no_connection_while_bcrypt_runs(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client, "dave@example.com", "correct horse")
+    container = app.state.container
+    real = container.password_hasher()
+    verifying, finish = asyncio.Event(), asyncio.Event()
+
+    class HeldHasher:
+        async def verify(self, password: str, password_hash: str) -> bool:
+            verifying.set()
+            await finish.wait()
+            return bool(await real.verify(password, password_hash))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    container.password_hasher.override(providers.Object(HeldHasher()))
+    try:
+        login = asyncio.create_task(
+            client.post(
+                "/auth/login", json={"email": "dave@example.com", "password": "correct horse"}
+            )
+        )
+        await asyncio.wait_for(verifying.wait(), 5)
+        _, in_use = container.pool_status()
+        assert in_use == 0
+        finish.set()
+        assert (await login).status_code == 200
+    finally:
+        container.password_hasher.reset_override()
