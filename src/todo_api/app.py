@@ -18,7 +18,7 @@ from todo_api.cors import ProblemCORSMiddleware
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
 from todo_api.maintenance import periodic
-from todo_api.metrics import Metrics, MetricsMiddleware
+from todo_api.metrics import Metrics
 from todo_api.middleware import (
     REQUEST_ID_HEADER,
     RequestContextMiddleware,
@@ -91,10 +91,10 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.container = container
-    app.state.metrics = metrics = Metrics()
+    app.state.metrics = metrics = Metrics(routes=lambda: app.state.api_routes)
     install_error_handlers(app)
     install_openapi(app)
-    # Added innermost first: RequestContext > Metrics > CORS > BodyGuard > UnexpectedError.
+    # Added innermost first: RequestContext (with metrics) > CORS > BodyGuard > UnexpectedError.
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyGuardMiddleware, form_paths=frozenset({"/auth/login"}))
     app.add_middleware(
@@ -112,8 +112,7 @@ def create_app(
         expose_headers=["ETag", "Location", "Retry-After", "WWW-Authenticate", REQUEST_ID_HEADER],
         max_age=600,
     )
-    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=lambda: app.state.api_routes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     routers = (auth, tasks, health, operations)
     for module in routers:
         app.include_router(module.router)

@@ -6,7 +6,6 @@ every worker writes its samples to that directory and a scrape of any worker sum
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -28,10 +27,15 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, pool_status: Callable[[], tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        pool_status: Callable[[], tuple[int, int]] | None = None,
+        routes: Callable[[], Sequence[Any]] = tuple,
+    ) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         self._pool_status = pool_status
+        self._routes = routes
         r = self.registry
         self.requests = Counter(
             "http_requests", "HTTP requests answered", ["method", "route", "status"], registry=r
@@ -65,6 +69,21 @@ class Metrics:
             "auth_login_failures", "Logins refused for bad credentials", registry=r
         )
 
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """One answered request (RequestContextMiddleware calls this, with the time it took)."""
+        route, method = self._route_of(scope), scope["method"]
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def _route_of(self, scope: Scope) -> str:
+        """The matched route's template; for requests refused before routing (413, 415,
+        preflight), the template their path fits; else one shared label."""
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        path = scope["path"]
+        return next((r.path for r in self._routes() if r.path_regex.fullmatch(path)), "unmatched")
+
     def set_pool_status(self, pool_status: Callable[[], tuple[int, int]]) -> None:
         self._pool_status = pool_status
 
@@ -83,44 +102,3 @@ class Metrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    def __init__(
-        self, app: ASGIApp, metrics: Metrics, routes: Callable[[], Sequence[Any]] = tuple
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.routes = routes
-
-    def _route_of(self, scope: Scope) -> str:
-        """The matched route's template; for requests refused before routing (413, 415,
-        preflight), the template their path fits; else one shared label."""
-        route = scope.get("route")
-        if route is not None:
-            return str(route.path)
-        path = scope["path"]
-        return next((r.path for r in self.routes() if r.path_regex.fullmatch(path)), "unmatched")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        began = time.perf_counter()
-
-        async def send_recording_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_recording_status)
-        finally:
-            self.metrics.in_flight.dec()
-            route = self._route_of(scope)
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - began)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.errors import problem
 from todo_api.logging import get_logger
+from todo_api.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
@@ -36,10 +37,12 @@ def _request_id(scope: Scope) -> str:
 
 class RequestContextMiddleware:
     """Outermost: whatever answers (the app, CORS preflight, the body guard), the response
-    carries the request id and the security headers, and gets one access log line."""
+    carries the request id and the security headers, and gets one access log line and its
+    place in the metrics."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,15 +66,19 @@ class RequestContextMiddleware:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - began
+            self.metrics.in_flight.dec()
+            self.metrics.observe(scope, status, seconds)
             log.info(
                 "request.completed",
                 method=scope["method"],
                 path=path,
                 status=status,
-                duration_ms=round((time.perf_counter() - began) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
 
