@@ -40,10 +40,10 @@ def postgres_server() -> Iterator[str]:
         with PostgresContainer("postgres:16-alpine", driver=None) as container:
             yield container.get_connection_url()
         return
-    from todo_adapters.sql.embedded import start_embedded_postgres
+    from todo_adapters.sql.embedded import EmbeddedPostgres
 
     data_dir = Path(tempfile.mkdtemp(prefix="todo-test-pg-"))
-    server = start_embedded_postgres(data_dir, delete_on_stop=True)
+    server = EmbeddedPostgres(data_dir, delete_on_stop=True)
     try:
         yield server.url()
     finally:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_adapters.sql.database_url import parse_database_url
-from todo_adapters.sql.embedded import start_embedded_postgres
+from todo_adapters.sql.embedded import EmbeddedPostgres
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import (
     current_revision,
@@ -51,7 +51,7 @@ def _database_url(settings: Settings) -> Iterator[str]:
         yield settings.DATABASE_URL
         return
     print(f"todo-api: starting embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
-    server = start_embedded_postgres(settings.DATA_DIR)
+    server = EmbeddedPostgres(settings.DATA_DIR)
     try:
         yield server.url()
     finally:

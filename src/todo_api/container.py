@@ -14,7 +14,7 @@ from dependency_injector import containers, providers
 from todo_adapters.clock import SystemClock
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
-from todo_adapters.sql.embedded import start_embedded_postgres
+from todo_adapters.sql.embedded import EmbeddedPostgres
 from todo_adapters.sql.engine import PoolSettings, behind_pooler, build_engine, pool_status
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.health import SqlReadinessProbe
@@ -102,7 +102,7 @@ async def resolve_database_url(settings: Settings, container: Container) -> Asyn
         container.database_url.override(providers.Object(settings.DATABASE_URL))
         yield settings.DATABASE_URL
         return
-    server = await asyncio.to_thread(start_embedded_postgres, settings.DATA_DIR)
+    server = await asyncio.to_thread(EmbeddedPostgres, settings.DATA_DIR)
     url = server.url()
     log.info("database.embedded_started", data_dir=str(settings.DATA_DIR))
     container.database_url.override(providers.Object(url))

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from todo_core.domain import (
     DESCRIPTION_MAX_LENGTH,
@@ -44,6 +45,9 @@ def _rule(problem: Callable[[Any], str | None]) -> AfterValidator:
 
 Title = Annotated[str, _rule(title_problem)]
 Description = Annotated[str | None, _rule(description_problem)]
+# The limits the rules enforce, for the document; create and update take the same fields.
+TITLE_SCHEMA: JsonDict = {"minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": TITLE_PATTERN}
+DESCRIPTION_SCHEMA: JsonDict = {"maxLength": DESCRIPTION_MAX_LENGTH, "pattern": DESCRIPTION_PATTERN}
 
 
 class _Request(BaseModel):
@@ -82,13 +86,9 @@ class RefreshRequest(_Request):
 
 
 class TaskCreateRequest(_Request):
-    title: Title = _documented(
-        minLength=1, maxLength=TITLE_MAX_LENGTH, pattern=TITLE_PATTERN, examples=["Buy milk"]
-    )
+    title: Title = _documented(**TITLE_SCHEMA, examples=["Buy milk"])
     description: Description = Field(
-        default=None,
-        json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH, "pattern": DESCRIPTION_PATTERN},
-        examples=["2 litres"],
+        default=None, json_schema_extra=DESCRIPTION_SCHEMA, examples=["2 litres"]
     )
     is_completed: bool = False
 
@@ -101,18 +101,8 @@ class TaskUpdateRequest(_Request):
     )
 
     # A default of None that the type refuses: absent means "keep", an explicit null is a 400.
-    title: Title = Field(  # type: ignore[assignment]
-        default=None,
-        json_schema_extra={
-            "minLength": 1,
-            "maxLength": TITLE_MAX_LENGTH,
-            "pattern": TITLE_PATTERN,
-        },
-    )
-    description: Description = Field(
-        default=None,
-        json_schema_extra={"maxLength": DESCRIPTION_MAX_LENGTH, "pattern": DESCRIPTION_PATTERN},
-    )
+    title: Title = Field(default=None, json_schema_extra=TITLE_SCHEMA)  # type: ignore[assignment]
+    description: Description = Field(default=None, json_schema_extra=DESCRIPTION_SCHEMA)
     is_completed: bool = Field(default=None)  # type: ignore[assignment]
 
     def to_patch(self) -> TaskPatch:

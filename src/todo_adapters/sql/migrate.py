@@ -4,6 +4,7 @@ others wait and then find nothing to do."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -27,15 +28,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
-
-
-def _downgrade(connection: Connection, revision: str) -> None:
-    command.downgrade(alembic_config(connection), revision)
-
-
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
+    await _migrate(engine, command.upgrade, revision)
+
+
+async def downgrade_schema(engine: AsyncEngine, revision: str) -> None:
+    await _migrate(engine, command.downgrade, revision)
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], revision: str) -> None:
     async with engine.begin() as connection:
         # A transaction-level lock, released by the commit (or by the rollback of a failed
         # migration): a session-level one would stay behind on a server connection that a
@@ -43,15 +44,7 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
         )
-        await connection.run_sync(_upgrade, revision)
-
-
-async def downgrade_schema(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-        )
-        await connection.run_sync(_downgrade, revision)
+        await connection.run_sync(lambda sync: step(alembic_config(sync), revision))
 
 
 def head_revision() -> str | None:

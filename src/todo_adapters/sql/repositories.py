@@ -3,11 +3,12 @@ core dataclasses. They never commit; constraint violations become domain errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Executable, delete, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +33,16 @@ from todo_core.domain import (
 )
 from todo_core.errors import EmailTakenError, UnknownUserError
 from todo_core.ports import RefreshTokenRepository, TaskRepository, UserRepository
+
+T = TypeVar("T")
+
+
+async def _first(
+    connection: AsyncConnection, statement: Executable, entity: Callable[..., T]
+) -> T | None:
+    """The first row the statement returns, as the core's entity, or None."""
+    row = (await connection.execute(statement)).first()
+    return entity(**row._mapping) if row else None
 
 
 def _violated_constraint(exc: IntegrityError) -> str | None:
@@ -59,12 +70,10 @@ class SqlUserRepository(UserRepository):
             raise
 
     async def get_by_email(self, email: str) -> User | None:
-        row = (await self._connection.execute(select(users).where(users.c.email == email))).first()
-        return User(**row._mapping) if row else None
+        return await _first(self._connection, select(users).where(users.c.email == email), User)
 
     async def get(self, user_id: UUID) -> User | None:
-        row = (await self._connection.execute(select(users).where(users.c.id == user_id))).first()
-        return User(**row._mapping) if row else None
+        return await _first(self._connection, select(users).where(users.c.id == user_id), User)
 
     async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
         await self._connection.execute(
@@ -86,8 +95,7 @@ class SqlTaskRepository(TaskRepository):
             raise
 
     async def get(self, task_id: UUID) -> Task | None:
-        row = (await self._connection.execute(select(tasks).where(tasks.c.id == task_id))).first()
-        return Task(**row._mapping) if row else None
+        return await _first(self._connection, select(tasks).where(tasks.c.id == task_id), Task)
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
@@ -148,8 +156,7 @@ class SqlTaskRepository(TaskRepository):
             .values(**changes, updated_at=now, version=tasks.c.version + 1)
             .returning(*tasks.columns)
         )
-        row = (await self._connection.execute(statement)).first()
-        return Task(**row._mapping) if row else None
+        return await _first(self._connection, statement, Task)
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
         statement = delete(tasks).where(*_mine(task_id, user_id, if_version)).returning(tasks.c.id)
@@ -179,8 +186,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
 
     async def get(self, token_hash: str) -> RefreshToken | None:
         statement = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
-        row = (await self._connection.execute(statement)).first()
-        return RefreshToken(**row._mapping) if row else None
+        return await _first(self._connection, statement, RefreshToken)
 
     async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
         # The WHERE makes spending atomic: of two concurrent uses, exactly one matches.

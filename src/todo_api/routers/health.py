@@ -2,6 +2,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from todo_api.deps import ReadinessDep
+from todo_api.errors import RETRY_AFTER_SECONDS
 from todo_api.schemas import HealthResponse
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -22,4 +23,6 @@ async def ready(probe: ReadinessDep) -> JSONResponse | HealthResponse:
     """200 when the database answers a query, 503 otherwise."""
     if await probe.ready():
         return HealthResponse(status="ok")
-    return JSONResponse({"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"status": "unavailable"}, status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
