@@ -115,9 +115,8 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"pgbouncer exited: {process.stderr.read() if process.stderr else ''}"
-            )
+            said = log.read_text()[-2000:] if log.exists() else "(no log)"
+            raise RuntimeError(f"pgbouncer exited: {said}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return

@@ -4,6 +4,7 @@ every test starts with empty tables."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tests.postgres import (
     fresh_database_name,
@@ -165,6 +166,21 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+async def add_user(connection: AsyncConnection, email: str = "ada@example.com") -> uuid.UUID:
+    """A user row written directly (no API, no bcrypt), for tests of the schema itself."""
+    user_id = uuid.uuid4()
+    await connection.execute(
+        text("INSERT INTO users VALUES (:id, :email, 'hash', now())"),
+        {"id": user_id, "email": email},
+    )
+    return user_id
+
+
+def bearer(auth_response: dict) -> dict[str, str]:
+    """Authorization headers carrying the access token of a register or login response."""
+    return {"Authorization": f"Bearer {auth_response['access_token']}"}
+
+
 async def register(client: httpx.AsyncClient, email: str, password: str = "correct horse") -> dict:
     response = await client.post("/auth/register", json={"email": email, "password": password})
     assert response.status_code == 201, response.text
@@ -174,11 +190,9 @@ async def register(client: httpx.AsyncClient, email: str, password: str = "corre
 @pytest.fixture
 async def alice(client: httpx.AsyncClient) -> dict[str, str]:
     """Authorization headers of a registered user."""
-    body = await register(client, "alice@example.com")
-    return {"Authorization": f"Bearer {body['access_token']}"}
+    return bearer(await register(client, "alice@example.com"))
 
 
 @pytest.fixture
 async def bob(client: httpx.AsyncClient) -> dict[str, str]:
-    body = await register(client, "bob@example.com")
-    return {"Authorization": f"Bearer {body['access_token']}"}
+    return bearer(await register(client, "bob@example.com"))

@@ -7,13 +7,11 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tests.integration.conftest import TEST_JWT_SECRET, register
-from tests.integration.http import assert_problem
+from tests.integration.http import assert_problem, serving
 from tests.integration.test_tokens_api import craft_token, me
 from todo_api.app import create_app
 
@@ -211,12 +209,7 @@ async def test_unknown_email_and_wrong_password_get_the_same_401(client):
 async def test_unknown_email_and_wrong_password_take_about_the_same_time(settings):
     """With a real bcrypt cost, skipping the hash for unknown emails would be 10-100x faster."""
     app = create_app(settings.model_copy(update={"BCRYPT_ROUNDS": 10}))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as http,
-    ):
+    async with serving(app) as http:
         await register(http, "ada@example.com")
 
         async def median_login_time(email: str, password: str) -> float:

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.integration.conftest import register
+
 MIB = 1024 * 1024
 
 
@@ -81,7 +83,7 @@ async def test_json_with_charset_and_problem_json_suffix_are_accepted(client, al
 
 
 async def test_login_takes_json_or_the_form_but_nothing_else(client):
-    await client.post("/auth/register", json={"email": "f@example.com", "password": "long enough"})
+    await register(client, "f@example.com", "long enough")
     form = await client.post(
         "/auth/login",
         data={"grant_type": "password", "username": "f@example.com", "password": "long enough"},

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from dependency_injector import providers
 
-from tests.integration.conftest import failing_inserts
+from tests.integration.conftest import bearer, failing_inserts, register
 from tests.integration.http import serving
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -38,9 +38,7 @@ def assert_problem(response, status: int, path: str) -> dict:
 
 
 async def auth_headers(http: httpx.AsyncClient) -> dict[str, str]:
-    body = {"email": f"{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse"}
-    token = (await http.post("/auth/register", json=body)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return bearer(await register(http, f"{uuid.uuid4().hex[:8]}@example.com"))
 
 
 # --- shape ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.integration.conftest import bearer, register
 from tests.integration.http import serving
 from todo_adapters.sql.embedded import EmbeddedPostgres
 from todo_adapters.sql.engine import PoolSettings, build_engine
@@ -48,10 +49,7 @@ async def service(
         LOG_LEVEL="WARNING",
     )
     async with serving(create_app(settings)) as http:
-        registered = await http.post(
-            "/auth/register", json={"email": "load@example.com", "password": "long enough"}
-        )
-        http.headers["Authorization"] = f"Bearer {registered.json()['access_token']}"
+        http.headers.update(bearer(await register(http, "load@example.com")))
         yield http
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.integration.conftest import bearer, register
+
 USERS = 100
 
 
@@ -12,15 +14,13 @@ async def test_100_concurrent_users_share_a_small_pool_without_errors(client, se
     assert settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW < USERS
 
     async def one_user(n: int) -> tuple[str, list[dict]]:
-        body = {"email": f"user{n}@example.com", "password": "correct horse"}
-        registered = await client.post("/auth/register", json=body)
-        assert registered.status_code == 201, registered.text
-        headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        registered = await register(client, f"user{n}@example.com")
+        headers = bearer(registered)
         created = await client.post("/tasks", json={"title": f"task of {n}"}, headers=headers)
         assert created.status_code == 201, created.text
         listed = await client.get("/tasks", headers=headers)
         assert listed.status_code == 200, listed.text
-        return registered.json()["user"]["id"], listed.json()["tasks"]
+        return registered["user"]["id"], listed.json()["tasks"]
 
     results = await asyncio.gather(*(one_user(n) for n in range(USERS)))
 

@@ -17,12 +17,12 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import structlog
-from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.integration.conftest import failing_inserts
+from tests.integration.http import serving
 from todo_api.app import create_app
 from todo_api.settings import Settings
 
@@ -59,7 +59,7 @@ def logs() -> Logs:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, logs: Logs) -> AsyncIterator[httpx.AsyncClient]:
+async def serving_with_logs(app: FastAPI, logs: Logs) -> AsyncIterator[httpx.AsyncClient]:
     """Serve `app` with its stderr log handler writing to `logs` instead (same handler,
     same formatter, another stream)."""
     (handler,) = [
@@ -71,12 +71,7 @@ async def serving(app: FastAPI, logs: Logs) -> AsyncIterator[httpx.AsyncClient]:
     stderr = handler.setStream(logs.stream)
     assert stderr is sys.stderr
     try:
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-            ) as http,
-        ):
+        async with serving(app) as http:
             yield http
     finally:
         handler.setStream(stderr)
@@ -85,7 +80,7 @@ async def serving(app: FastAPI, logs: Logs) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def client(settings: Settings, logs: Logs) -> AsyncIterator[httpx.AsyncClient]:
     """Overrides conftest's: the app logs JSON lines (as in production) into `logs`."""
-    async with serving(
+    async with serving_with_logs(
         create_app(settings.model_copy(update={"LOG_FORMAT": "json"})), logs
     ) as http:
         yield http
@@ -225,7 +220,7 @@ async def test_a_500_during_login_logs_its_stack_trace_but_not_the_password(
     settings, logs, log_format
 ):
     app = create_app(settings.model_copy(update={"LOG_FORMAT": log_format}))
-    async with serving(app, logs) as http:
+    async with serving_with_logs(app, logs) as http:
         await register(http)
         app.state.container.password_hasher.override(providers.Object(_BrokenHasher()))
         response = await http.post(

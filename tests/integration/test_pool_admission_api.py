@@ -14,7 +14,7 @@ import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 
-from tests.integration.conftest import register
+from tests.integration.conftest import bearer, register
 from tests.integration.http import assert_problem, serving
 from todo_adapters.sql.gate import PoolGate
 from todo_api.app import create_app
@@ -36,8 +36,7 @@ async def tight(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Po
     )
     app = create_app(narrow)
     async with serving(app) as http:
-        body = await register(http, "carol@example.com")
-        http.headers["Authorization"] = f"Bearer {body['access_token']}"
+        http.headers.update(bearer(await register(http, "carol@example.com")))
         yield http, app.state.container.uow_factory().gate
 
 
@@ -51,14 +50,23 @@ def give_back_every_slot(gate: PoolGate) -> None:
         gate.leave()
 
 
+async def one_in_line(http: httpx.AsyncClient, gate: PoolGate) -> asyncio.Task[httpx.Response]:
+    """Every slot taken, and a GET /tasks waiting for one (seen waiting, not assumed)."""
+    await take_every_slot(gate)
+    waiting = asyncio.create_task(http.get("/tasks"))
+    for _ in range(400):  # up to 2 s
+        if gate.waiting:
+            break
+        await asyncio.sleep(0.005)
+    assert gate.waiting == 1
+    return waiting
+
+
 async def test_a_request_waits_for_a_connection_and_then_is_served(
     tight: tuple[httpx.AsyncClient, PoolGate],
 ) -> None:
     http, gate = tight
-    await take_every_slot(gate)
-    waiting = asyncio.create_task(http.get("/tasks"))
-    await asyncio.sleep(0.05)
-    assert gate.waiting == 1
+    waiting = await one_in_line(http, gate)
     give_back_every_slot(gate)
     assert (await waiting).status_code == 200
 
@@ -82,9 +90,7 @@ async def test_beyond_the_line_the_answer_is_an_immediate_503(
     tight: tuple[httpx.AsyncClient, PoolGate],
 ) -> None:
     http, gate = tight
-    await take_every_slot(gate)
-    in_line = asyncio.create_task(http.get("/tasks"))
-    await asyncio.sleep(0.05)
+    in_line = await one_in_line(http, gate)
     began = time.perf_counter()
     response = await http.get("/tasks")
     assert time.perf_counter() - began < 0.2

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 import uuid
 
-import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from tests.integration.conftest import add_user
+from tests.integration.http import serving
 from todo_adapters.sql.tables import metadata
 from todo_api.app import create_app
 
@@ -46,15 +46,6 @@ COLUMNS = {
 async def rows(engine, sql: str, **params) -> list[tuple]:
     async with engine.connect() as connection:
         return [tuple(r) for r in await connection.execute(text(sql), params)]
-
-
-async def add_user(connection, email: str = "ada@example.com") -> uuid.UUID:
-    user_id = uuid.uuid4()
-    await connection.execute(
-        text("INSERT INTO users VALUES (:id, :email, 'hash', now())"),
-        {"id": user_id, "email": email},
-    )
-    return user_id
 
 
 async def add_task(connection, user_id: uuid.UUID) -> None:
@@ -168,12 +159,7 @@ async def test_the_migrations_build_what_the_tables_module_declares(engine):
 
 async def test_the_app_creates_the_tables_on_startup(settings, empty_database):
     app = create_app(settings.model_copy(update={"DATABASE_URL": empty_database}))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as http,
-    ):
+    async with serving(app) as http:
         ready = await http.get("/health/ready")
         body = {"email": "ada@example.com", "password": "correct horse"}
         registered = await http.post("/auth/register", json=body)

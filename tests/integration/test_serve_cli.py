@@ -85,6 +85,7 @@ def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path: Path):
             timeout=30,
         )
         time.sleep(0.3)  # the request is hashing now
+        assert not in_flight.done()
         service.process.send_signal(signal.SIGTERM)
         assert in_flight.result().status_code == 201
         assert service.process.wait(timeout=30) == 0

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.integration.conftest import fresh_database
+from tests.integration.conftest import add_user, fresh_database
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import downgrade_schema, upgrade_schema
 
@@ -91,15 +91,6 @@ async def test_concurrent_writes_of_one_user_leave_the_counter_exact(client, eng
 
     assert await wrong_counters(engine) == []
     assert await totals(client, alice) == (50, 32, 18)
-
-
-async def add_user(connection, email: str) -> uuid.UUID:
-    user_id = uuid.uuid4()
-    await connection.execute(
-        text("INSERT INTO users VALUES (:id, :email, 'hash', now())"),
-        {"id": user_id, "email": email},
-    )
-    return user_id
 
 
 async def add_tasks(connection, user_id: uuid.UUID, count: int) -> list[uuid.UUID]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.integration.conftest import bearer, register
 from tests.integration.http import serving
 from todo_api.app import create_app
 from todo_api.tracing import Tracing
@@ -15,12 +16,9 @@ async def test_requests_and_their_sql_are_traced(settings):
     exporter = InMemorySpanExporter()
     tracing = Tracing(exporter, batch=False)
     async with serving(create_app(settings, tracing=tracing)) as http:
-        registered = await http.post(
-            "/auth/register", json={"email": "trace@example.com", "password": "long enough"}
-        )
-        bearer = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        headers = bearer(await register(http, "trace@example.com"))
         exporter.clear()
-        assert (await http.post("/tasks", json={"title": "t"}, headers=bearer)).status_code == 201
+        assert (await http.post("/tasks", json={"title": "t"}, headers=headers)).status_code == 201
         await http.get("/health/ready")
     spans = exporter.get_finished_spans()
     server = [s for s in spans if s.kind.name == "SERVER"]
