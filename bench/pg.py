@@ -117,12 +117,17 @@ def _pgbench_target(url: str) -> tuple[list[str], dict[str, str]]:
     return [*args, parsed.database or "postgres"], env
 
 
+def pgbench_init(db_url: str) -> None:
+    """`pgbench -i -s 1`: the tables `pgbench -S` reads."""
+    target, env = _pgbench_target(db_url)
+    init = [_pgbench_binary(), "-i", "-s", "1", "-q", *target]
+    subprocess.run(init, env=env, check=True, capture_output=True, timeout=300)
+
+
 def pgbench_select_only(db_url: str, clients: int, threads: int, duration: int) -> dict[str, Any]:
-    """`pgbench -i -s 1`, then `pgbench -S` with this many clients for this long."""
+    """`pgbench -S` (after pgbench_init) with this many clients for this long."""
     binary = _pgbench_binary()
     target, env = _pgbench_target(db_url)
-    init = [binary, "-i", "-s", "1", "-q", *target]
-    subprocess.run(init, env=env, check=True, capture_output=True, timeout=300)
     command = [binary, "-S", "-c", str(clients), "-j", str(threads), "-T", str(duration)]
     done = subprocess.run(
         [*command, *target],

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from report import evaluate
-
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -114,7 +112,7 @@ def render_small(results: dict[str, Any]) -> str:
         _setup(results),
         _ceilings(results["ceilings"]),
         "## Scenarios\n\n" + _scenarios(results["scenarios"], results["ceilings"]),
-        _targets(evaluate(results)),
+        _targets(results["targets"]),
     ]
     if "burst" in results:
         parts.append(_burst(results["burst"]))

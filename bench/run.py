@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from todo_api.settings import Settings
 
 import pg
 import profile_summary
@@ -233,19 +234,29 @@ def median_run(runs: list[dict[str, Any]], rate: str = "rps") -> dict[str, Any]:
 
 
 def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
-    rows = [run_scenario_once(bench, scenario, n) for n in range(bench.args.runs)]
+    # py-spy slows the worker it samples: the profiled run is one more, and not counted.
+    profiled = bench.args.py_spy and scenario.name == bench.args.profile
+    profiled_run = run_scenario_once(bench, scenario, profile=True) if profiled else None
+    rows = [run_scenario_once(bench, scenario) for _ in range(bench.args.runs)]
     row = median_run(rows)
-    # Memory is a ceiling, not a typical value: the peak of every run.
-    row["rss"] = max((r["rss"] for r in rows), key=lambda rss: rss["peak_worker_mb"])
+    # Limits hold for every run, not for a typical one: peaks and the worst latency beside.
+    row["rss"] = {
+        "peak_total_mb": max(r["rss"]["peak_total_mb"] for r in rows),
+        "peak_worker_mb": max(r["rss"]["peak_worker_mb"] for r in rows),
+    }
+    if "beside" in row:
+        row["beside"] = max((r["beside"] for r in rows), key=lambda b: b["latency_ms"]["p95"])
+    if profiled_run is not None:
+        row["profiled_run"] = {k: profiled_run[k] for k in ("cpu", "seconds", "requests")}
     return row
 
 
-def run_scenario_once(bench: Bench, scenario: Scenario, n: int) -> dict[str, Any]:
+def run_scenario_once(bench: Bench, scenario: Scenario, profile: bool = False) -> dict[str, Any]:
     assert bench.server is not None
     extra = {"BENCH_POOL": str(delete_pool_file(bench))} if scenario.delete_pool else {}
     spec = load(bench, scenario, bench.args.duration, **extra)
     wait_until_idle(bench.server)
-    profiler = start_profiler(bench, scenario) if n == 0 else None
+    profiler = start_profiler(bench, scenario) if profile else None
     beside = None
     if scenario.beside:
         reads = Scenario("beside", "beside", scenario.beside, scenario.connections)
@@ -259,6 +270,10 @@ def run_scenario_once(bench: Bench, scenario: Scenario, n: int) -> dict[str, Any
         result, *besides = [r.result() for r in running]
     stop_profiler(profiler)
     bench.server.check_alive()
+    if scenario.delete_pool:
+        # The pool is sized for the fastest rate: what is left must not grow the data the
+        # next runs and scenarios see.
+        seed.remove_delete_pool(bench.db_url)
     row = {"name": scenario.name, "title": scenario.title, "connections": scenario.connections}
     row |= result | watched(watch)
     if besides:
@@ -278,13 +293,12 @@ def progress_line(row: dict[str, Any]) -> str:
     )
 
 
-def start_profiler(bench: Bench, scenario: Scenario) -> subprocess.Popen[bytes] | None:
-    """With --py-spy: record the first worker during one scenario into
+def start_profiler(bench: Bench, scenario: Scenario) -> subprocess.Popen[bytes]:
+    """Record the first worker during one scenario into
     results/profile-<scenario>.txt: samples of the thread holding the GIL only (the
     Python work, not threads waiting for it), --native so that the garbage collector and
     system calls show as such (py-spy pauses the worker briefly at each sample)."""
-    if not bench.args.py_spy or scenario.name != bench.args.profile or bench.server is None:
-        return None
+    assert bench.server is not None
     worker = bench.server.worker_processes()[0]
     out = report.RESULTS_DIR / f"profile-{scenario.name}.txt"
     command = [
@@ -302,10 +316,11 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
 
 def profile_section(results: dict[str, Any], name: str) -> None:
     """With --py-spy: the profile in buckets, priced in CPU per request."""
-    row = next((s for s in results.get("scenarios", []) if s["name"] == name), None)
+    scenario = next((s for s in results.get("scenarios", []) if s["name"] == name), None)
     out = report.RESULTS_DIR / f"profile-{name}.txt"
-    if row is None or not out.exists():
+    if scenario is None or "profiled_run" not in scenario or not out.exists():
         return
+    row = scenario["profiled_run"]  # the profile's own run: its CPU, its requests
     cpu_seconds = sum(row["cpu"]["workers_percent"]) / 100 * row["seconds"]
     per_request_ms = 1000 * cpu_seconds / max(1, row["requests"])
     results["profile"] = {
@@ -381,6 +396,7 @@ def framework_ceiling(bench: Bench) -> dict[str, Any]:
 def database_ceiling(bench: Bench, server_url: str) -> dict[str, Any]:
     with pg.fresh_database(server_url, PGBENCH_DB) as url:
         args = bench.args
+        pg.pgbench_init(url)
         runs = [
             pg.pgbench_select_only(url, args.connections, args.threads, args.duration)
             for _ in range(args.runs)
@@ -473,16 +489,22 @@ def describe(bench: Bench, server_url: str) -> tuple[dict[str, str], dict[str, s
         "wrk": wrk_version(),
         "machine before the run": machine_load(),
     }
-    defaults = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "5", "DB_POOL_TIMEOUT": "5"}
-    pool = {name: os.environ.get(name, value) for name, value in defaults.items()}
+    names = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT", "DB_POOL_MAX_WAITING")
+    pool = {n: os.environ.get(n, str(Settings.model_fields[n].default)) for n in names}
     config = {
         "service": f"todo-api serve, APP_ENV=production, WORKERS={a.workers}, LOG_LEVEL=WARNING, "
         f"access log off, BCRYPT_ROUNDS={a.bcrypt_rounds}, "
         + ", ".join(f"{k}={v}" for k, v in pool.items()),
         "load": f"wrk -t{a.threads}, {a.connections} connections (auth: "
         f"{a.auth_connections}), {a.duration} s per run after {a.warmup} s of warm-up; "
-        f"{a.runs} runs of each scenario and ceiling, the median run reported",
-        "data": f"{a.users} users × {a.tasks_per_user} tasks, tokens of different users in turn",
+        f"{a.runs} runs of each scenario and of the framework and database ceilings, the "
+        "median run reported (the bcrypt ceiling and the 1,000-connection run: one run)",
+        "data": f"{a.users} users × {a.tasks_per_user} tasks, tokens of different users in turn"
+        + (
+            "; then 10,000 users and 1,000,000 tasks, one user holding 100,000"
+            if a.scale == "1m"
+            else ""
+        ),
     }
     return meta, config
 
@@ -493,18 +515,21 @@ def notes(scale: str) -> list[str]:
         "Latency is wrk's (no coordinated-omission correction); errors are non-2xx "
         "responses plus socket errors (connect, read, write, timeout).",
         "Peak RSS: psutil samples every 0.2 s of uvicorn's worker processes (the "
-        "supervisor excluded); 'all workers' is the peak of their sum.",
+        "supervisor excluded), the peak over every run; 'all workers' is the peak of "
+        "their sum.",
         "wrk keeps every connection busy (a closed loop): mean latency = connections / "
         "req/s, so p95 < 50 ms at 100 connections takes well over 2,000 req/s.",
     ]
     if scale == "small":
         return [
             *common,
-            "delete works through a pool of tasks seeded just before it (ids written by "
-            "the seeder); list runs first, before create adds tasks.",
-            "The mix's reads are get-one; update and create as in their own scenarios.",
+            "delete works through a pool of tasks seeded just before each run (ids written "
+            "by the seeder); what a run leaves of it is removed after it. list runs first, "
+            "after only the warm-up (the mix) has added tasks.",
+            "The mix's calls are those of get, update and create (lua/common.lua).",
             "login+get: logins and get one at the same time, each at the auth connection "
-            "count; its row shows the logins, the targets the reads' latency beside them.",
+            "count; its row shows the logins, the targets the reads' latency beside them "
+            "(the worst of the runs).",
         ]
     return [
         *common,

@@ -25,7 +25,7 @@ _INSERT_USERS = """
 INSERT INTO users (id, email, password_hash, created_at)
 SELECT gen_random_uuid(), format('{prefix}-%s@example.com', lpad(g::text, 5, '0')),
        '{password_hash}', now() - interval '30 days'
-FROM generate_series({first}, {last}) AS g
+FROM generate_series(1, {count}) AS g
 """
 
 # Tasks of each matching user, n per user, one a minute apart; every second one has a
@@ -63,16 +63,17 @@ JOIN owners o ON o.n = g % (SELECT count(*) FROM owners)
 _RECOUNT = """
 INSERT INTO task_counters (user_id, total, completed)
 SELECT user_id, count(*), count(*) FILTER (WHERE is_completed) FROM tasks GROUP BY user_id
-ON CONFLICT (user_id) DO UPDATE SET total = excluded.total, completed = excluded.completed
 """
+DELETE_POOL_TITLE = "Delete me "
 
 
-def insert_uncounted(db_url: str, sql: str) -> list[Any]:
-    """Run one bulk insert into tasks, then recount; returns the insert's rows."""
+def write_uncounted(db_url: str, sql: str) -> list[Any]:
+    """Run one bulk insert into (or delete from) tasks, then recount; returns its rows."""
     return execute(
         db_url,
         "ALTER TABLE tasks DISABLE TRIGGER USER",
         sql,
+        "DELETE FROM task_counters",  # users left with no task keep no stale count
         _RECOUNT,
         "ALTER TABLE tasks ENABLE TRIGGER USER",
     )[1]
@@ -91,19 +92,18 @@ def password_hash(rounds: int) -> str:
     return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
 
 
-def insert_users(db_url: str, prefix: str, count: int, hashed: str, first: int = 1) -> None:
-    last = first + count - 1
-    sql = _INSERT_USERS.format(prefix=prefix, password_hash=hashed, first=first, last=last)
+def insert_users(db_url: str, prefix: str, count: int, hashed: str) -> None:
+    sql = _INSERT_USERS.format(prefix=prefix, password_hash=hashed, count=count)
     execute(db_url, sql)
 
 
 def insert_tasks(db_url: str, prefix: str, per_user: int) -> None:
-    insert_uncounted(db_url, _INSERT_TASKS.format(prefix=prefix, per_user=per_user))
+    write_uncounted(db_url, _INSERT_TASKS.format(prefix=prefix, per_user=per_user))
 
 
 def deal_tasks(db_url: str, prefix: str, count: int) -> None:
     if count > 0:
-        insert_uncounted(db_url, _DEAL_TASKS.format(prefix=prefix, count=count))
+        write_uncounted(db_url, _DEAL_TASKS.format(prefix=prefix, count=count))
 
 
 def vacuum_analyze(db_url: str) -> None:
@@ -134,16 +134,21 @@ def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tup
     users taking turns, as in the other scenarios (not one user's tasks in a row)."""
     per_user = max(1, -(-total // len(users)))
     ids = ",".join(f"'{u.user_id}'" for u in users)
-    rows = insert_uncounted(
+    rows = write_uncounted(
         db_url,
         f"""INSERT INTO tasks (id, user_id, title, created_at, updated_at)
-            SELECT gen_random_uuid(), u, 'Delete me ' || g, now(), now()
+            SELECT gen_random_uuid(), u, '{DELETE_POOL_TITLE}' || g, now(), now()
             FROM unnest(ARRAY[{ids}]::uuid[]) AS u, generate_series(1, {per_user}) AS g
             ORDER BY g, u
             RETURNING user_id, id""",
     )
     line_of = {u.user_id: i for i, u in enumerate(users)}
     return [(line_of[str(user_id)], str(task_id)) for user_id, task_id in rows]
+
+
+def remove_delete_pool(db_url: str) -> None:
+    """The delete pool's tasks that the run did not reach."""
+    write_uncounted(db_url, f"DELETE FROM tasks WHERE title LIKE '{DELETE_POOL_TITLE}%'")
 
 
 def fetch_cursors(base: str, users: list[BenchUser], depth: int) -> None:

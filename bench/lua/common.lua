@@ -108,6 +108,25 @@ function M.request(method, path, user, body)
    return wrk.format(method, path, headers, body)
 end
 
+-- The task calls, one place for each: their scenarios and the mix send the same requests.
+local new_task = '{"title": "Benchmark task", "description": "Created under load by wrk."}'
+local patches = {
+   '{"is_completed": true, "title": "Updated under load"}',
+   '{"is_completed": false, "title": "Updated under load again"}',
+}
+
+function M.get_one(user)
+   return M.request("GET", "/tasks/" .. M.random_id(user), user)
+end
+
+function M.create(user)
+   return M.request("POST", "/tasks", user, new_task)
+end
+
+function M.update(user)
+   return M.request("PATCH", "/tasks/" .. M.random_id(user), user, patches[math.random(#patches)])
+end
+
 local function json_statuses(totals)
    local parts = {}
    for status, count in pairs(totals) do

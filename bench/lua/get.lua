@@ -3,6 +3,5 @@ package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local bench = require("common")
 
 function request()
-   local user = bench.next_user()
-   return bench.request("GET", "/tasks/" .. bench.random_id(user), user)
+   return bench.get_one(bench.next_user())
 end

@@ -1,17 +1,15 @@
--- The mix: 70% read one task, 20% update one, 10% create one, users in turn.
+-- The mix: 70% read one task, 20% update one, 10% create one, users in turn; each call as
+-- in its own scenario.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local bench = require("common")
-
-local create = '{"title": "Benchmark task", "description": "Created under load by wrk."}'
-local update = '{"is_completed": true}'
 
 function request()
    local user = bench.next_user()
    local dice = math.random(100)
    if dice <= 70 then
-      return bench.request("GET", "/tasks/" .. bench.random_id(user), user)
+      return bench.get_one(user)
    elseif dice <= 90 then
-      return bench.request("PATCH", "/tasks/" .. bench.random_id(user), user, update)
+      return bench.update(user)
    end
-   return bench.request("POST", "/tasks", user, create)
+   return bench.create(user)
 end
