@@ -100,7 +100,6 @@ class Bench:
     args: argparse.Namespace
     work: Path
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
-    run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     db_url: str = ""
     server: Server | None = None
     users: list[seed.BenchUser] = field(default_factory=list)
@@ -160,7 +159,8 @@ def load(bench: Bench, scenario: Scenario, duration: int, **extra: str) -> Load:
     env = {
         "BENCH_USERS": str(bench.users_file),
         "BENCH_PASSWORD": seed.PASSWORD,
-        "BENCH_RUN_ID": bench.run_id,
+        # Per wrk run: registration emails must not repeat across the runs of a scenario.
+        "BENCH_RUN_ID": secrets.token_hex(4),
         **scenario.env,
         **extra,
     }
