@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint format lock openapi clean bench
+.PHONY: run test lint format lock openapi clean bench ab
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -56,6 +56,12 @@ SCALE ?= small
 bench: $(VENV)/.dev  ## load-test the service as in production: bench/results/latest.md (SCALE=1m: a million tasks)
 	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python bench/run.py --scale $(SCALE)
+
+AB ?= --only get,list,create
+
+ab: $(VENV)/.dev  ## A/B: HEAD (or --base REV) against the working tree, alternating: make ab AB="--only get --rounds 5"
+	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; }
+	$(BIN)/python bench/ab.py $(AB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -85,12 +85,46 @@ def markdown(path: Path, cpu_ms_per_request: float | None) -> str:
     return "\n".join(lines)
 
 
+def _function(frame: str) -> str:
+    """'name (path/to/module.py:123)' -> 'module.py:name': one row per function, not per line."""
+    name, _, where = frame.partition(" (")
+    place = where.rsplit(":", 1)[0].rsplit("/", 1)[-1].rstrip(")")
+    return f"{place}:{name}"
+
+
+def functions(path: Path, top: int) -> list[tuple[str, float, float]]:
+    """(function, self share, inclusive share): the per-function table, largest self first."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for frames, count in read_samples(path):
+        total += count
+        names = [_function(f) for f in frames]
+        own[names[-1]] += count
+        for name in set(names):
+            inclusive[name] += count
+    total = total or 1
+    return [(n, c / total, inclusive[n] / total) for n, c in own.most_common(top)]
+
+
+def functions_markdown(path: Path, top: int, cpu_ms_per_request: float | None) -> str:
+    lines = ["| function | self | inclusive | self µs per request |", "|---|---|---|---|"]
+    for name, own, inclusive in functions(path, top):
+        cost = f"{own * cpu_ms_per_request * 1000:,.1f}" if cpu_ms_per_request else ""
+        lines.append(f"| `{name}` | {100 * own:.1f}% | {100 * inclusive:.1f}% | {cost} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--cpu-ms-per-request", type=float)
+    parser.add_argument("--functions", type=int, default=0, help="also the top N functions")
     args = parser.parse_args()
     print(markdown(args.profile, args.cpu_ms_per_request))
+    if args.functions:
+        print()
+        print(functions_markdown(args.profile, args.functions, args.cpu_ms_per_request))
 
 
 if __name__ == "__main__":

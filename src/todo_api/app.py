@@ -65,7 +65,7 @@ def create_app(
             await migrate_with_retry(container, settings.DB_CONNECT_TIMEOUT)
             metrics.set_pool_status(container.pool_status)
             if tracing is not None:
-                tracing.instrument_engine(container.engine())
+                tracing.instrument_database()
             log.info("app.started", env=settings.APP_ENV)
             try:
                 async with periodic(

@@ -1,5 +1,5 @@
-"""Optional OpenTelemetry tracing of requests (FastAPI) and SQL statements (SQLAlchemy on
-asyncpg). Off unless the `otel` extra is installed and the standard OTEL_* variables ask
+"""Optional OpenTelemetry tracing of requests (FastAPI) and SQL statements (the asyncpg
+driver). Off unless the `otel` extra is installed and the standard OTEL_* variables ask
 for it (an OTLP endpoint, or OTEL_TRACES_EXPORTER=otlp|console); nothing is imported
 otherwise, so the service pays nothing for it."""
 
@@ -9,7 +9,6 @@ import os
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.logging import get_logger
 
@@ -66,18 +65,16 @@ class Tracing:
         )
         log.info("tracing.enabled")
 
-    def instrument_engine(self, engine: AsyncEngine) -> None:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    def instrument_database(self) -> None:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        # Its package declares SQLAlchemy < 2.1; the engine events it listens to are the same
-        # in 2.1 (tests/integration/test_tracing.py checks the spans), so skip that check.
-        SQLAlchemyInstrumentor().instrument(
-            engine=engine.sync_engine, tracer_provider=self.provider, skip_dep_check=True
-        )
+        # The repositories send their statements on asyncpg's connections directly, so the
+        # driver is where every statement (and the migrations' and probes') can be seen.
+        AsyncPGInstrumentor().instrument(tracer_provider=self.provider)  # type: ignore[no-untyped-call]
 
     def shutdown(self) -> None:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
         # The instrumentor is a process-wide singleton: release it for the next app.
-        SQLAlchemyInstrumentor().uninstrument()
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
         self.provider.shutdown()  # flushes the spans still batched

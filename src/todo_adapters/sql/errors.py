@@ -22,15 +22,29 @@ def _sqlstate(error: BaseException) -> str | None:
     return None
 
 
+# The server or the network ended the connection itself: connection exceptions, and
+# administrator, crash and startup shutdowns.
+_CONNECTION_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+# asyncpg reports a dropped connection as an InterfaceError without a SQLSTATE, and a
+# connection the server terminated between two statements (its FATAL error read, the end of
+# the stream not yet) as an InternalClientError: "another operation is in progress".
+_DROPPED = (sa_exc.InterfaceError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """The connection this error came from is gone (and likely its siblings with it)."""
+    if isinstance(error, (OSError, ConnectionError, *_DROPPED)):
+        return True
+    if isinstance(error.__cause__, (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
+        return True
+    state = _sqlstate(error)
+    return state is not None and state.startswith(_CONNECTION_LOST_STATES)
+
+
 def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    if isinstance(error, (sa_exc.TimeoutError, OSError, asyncio.TimeoutError, ConnectionError)):
+    if isinstance(error, (sa_exc.TimeoutError, asyncio.TimeoutError)) or connection_lost(error):
         return True
     state = _sqlstate(error)
-    if state is not None:
-        return state.startswith(_UNAVAILABLE_STATES)
-    # asyncpg reports a dropped connection as an InterfaceError without a SQLSTATE.
-    return isinstance(error, (sa_exc.InterfaceError, asyncpg.InterfaceError)) or isinstance(
-        error.__cause__, (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)
-    )
+    return state is not None and state.startswith(_UNAVAILABLE_STATES)

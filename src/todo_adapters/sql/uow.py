@@ -1,17 +1,25 @@
-"""The SQL unit of work: one pooled connection, one transaction, rolled back unless
-committed. A Core connection rather than an ORM session: the repositories send Core
-statements and map rows themselves, so the session's identity map and unit-of-work
-bookkeeping were pure per-request overhead."""
+"""The SQL unit of work: one connection from SQLAlchemy's pool, used through its asyncpg
+driver connection, in a transaction unless the use case is a single statement; rolled
+back unless committed.
+
+SQLAlchemy keeps what it is good at here: the pool (sizes, overflow, recycling, the idle
+ping in engine.py, invalidating a dead connection), the schema and the migrations. The
+statements themselves go straight to asyncpg (statements.py)."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from asyncpg import Connection
+from asyncpg.transaction import Transaction
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from todo_adapters.sql.engine import PoolSettings
-from todo_adapters.sql.errors import is_unavailable
+from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.repositories import (
     SqlRefreshTokenRepository,
@@ -22,27 +30,46 @@ from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
 
 
+def _driver(pooled: PoolProxiedConnection) -> Connection:
+    dbapi: DBAPIConnection | None = pooled.dbapi_connection
+    driver: Connection = dbapi.driver_connection  # type: ignore[union-attr]
+    return driver
+
+
 class SqlUnitOfWork(UnitOfWork):
     users: SqlUserRepository
     tasks: SqlTaskRepository
     refresh_tokens: SqlRefreshTokenRepository
 
-    def __init__(self, engine: AsyncEngine, gate: PoolGate) -> None:
+    def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
         self._engine = engine
         self._gate = gate
+        self._wants_transaction = transaction
+        self._transaction: Transaction | None = None
 
     async def __aenter__(self) -> Self:
         await self._gate.enter()
         try:
-            self._connection: AsyncConnection = await self._engine.connect()
+            self._pooled = await self._engine.raw_connection()
         except BaseException as exc:
             self._gate.leave()
             if isinstance(exc, Exception) and is_unavailable(exc):
                 raise StorageUnavailableError() from exc
             raise
-        self.users = SqlUserRepository(self._connection)
-        self.tasks = SqlTaskRepository(self._connection)
-        self.refresh_tokens = SqlRefreshTokenRepository(self._connection)
+        db = _driver(self._pooled)
+        if self._wants_transaction:
+            transaction = db.transaction()
+            try:
+                await transaction.start()
+            except BaseException as exc:
+                await self._release(exc)
+                if _is_exception(exc) and is_unavailable(exc):
+                    raise StorageUnavailableError() from exc
+                raise
+            self._transaction = transaction
+        self.users = SqlUserRepository(db)
+        self.tasks = SqlTaskRepository(db)
+        self.refresh_tokens = SqlRefreshTokenRepository(db)
         return self
 
     async def __aexit__(
@@ -51,21 +78,46 @@ class SqlUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            # close() rolls back whatever was not committed and returns the connection.
-            await self._connection.close()
-        except Exception as close_error:
-            if exc is None and is_unavailable(close_error):
-                raise StorageUnavailableError() from close_error
-            if exc is None:
-                raise
-        finally:
-            self._gate.leave()
-        if exc is not None and is_unavailable(exc):
+        release_error = await self._release(exc)
+        if exc is not None and _is_exception(exc) and is_unavailable(exc):
             raise StorageUnavailableError() from exc
+        if exc is None and release_error is not None:
+            raise StorageUnavailableError() from release_error
 
     async def commit(self) -> None:
-        await self._connection.commit()
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            await transaction.commit()
+
+    async def _release(self, exc: BaseException | None) -> Exception | None:
+        """Roll back what was not committed and give the connection back. A connection the
+        server or the network dropped is discarded with every connection opened before it
+        (SQLAlchemy's own rule on a disconnect: a restart took them all); one left
+        mid-statement by a cancellation is discarded alone."""
+        pooled, db = self._pooled, _driver(self._pooled)
+        lost = exc is not None and (connection_lost(exc) or db.is_closed())
+        cancelled = exc is not None and not _is_exception(exc)
+        failure: Exception | None = None
+        try:
+            if self._transaction is not None and not (lost or cancelled):
+                await self._transaction.rollback()
+        except Exception as rollback_error:
+            lost, failure = True, rollback_error
+        finally:
+            self._transaction = None
+            try:
+                if lost:
+                    await greenlet_spawn(self._engine.sync_engine.pool._invalidate, pooled, exc)
+                else:
+                    await greenlet_spawn(pooled.invalidate if cancelled else pooled.close)
+            finally:
+                self._gate.leave()
+        return failure
+
+
+def _is_exception(error: BaseException) -> bool:
+    """An error of the work, not a cancellation or an interrupt."""
+    return isinstance(error, Exception)
 
 
 DEFAULT_POOL = PoolSettings()
@@ -82,10 +134,10 @@ class SqlUnitOfWorkFactory:
         as the pool holds connections."""
         self._engine = engine
         self.gate = PoolGate(pool.size + pool.max_overflow, pool.timeout_s, pool.max_waiting)
-        # The same pool, without BEGIN/COMMIT around each statement.
-        self._autocommit = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
-        )
+        self._autocommit = autocommit
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine if atomic else self._autocommit, self.gate)
+        """`atomic=False` for a use case of one statement, which PostgreSQL runs atomically
+        on its own: no BEGIN and COMMIT round trips."""
+        transaction = atomic or not self._autocommit
+        return SqlUnitOfWork(self._engine, self.gate, transaction=transaction)

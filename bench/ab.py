@@ -1,0 +1,132 @@
+"""`make ab`: the same scenarios against two versions of the service, in one run, alternating.
+
+A is a git revision (default HEAD: what is committed), B the working tree. Both serve at
+once from one database with the same seeded data and settings; each round runs every
+scenario on A then B (B then A in odd rounds, so neither always goes first), and the
+report gives each side's rates and the median of each, with B's change in percent. This is
+the figure a commit that is meant to be faster carries.
+
+    .venv/bin/python bench/ab.py --base HEAD~1 --only get,list --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pg
+from loadgen import require_wrk
+from procs import service_command, serving
+from run import (
+    BENCH_DIR,
+    SERVICE_DB,
+    WORK_DIR,
+    Bench,
+    Scenario,
+    main_suite,
+    raise_open_files_limit,
+    run_scenario_once,
+    seed_small,
+    service_env,
+)
+
+
+def parse_args() -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--base", default="HEAD", help="the git revision served as A")
+    p.add_argument("--only", default="get,list,create", help="comma-separated scenarios")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 8)))
+    p.add_argument("--connections", type=int, default=100)
+    p.add_argument("--threads", type=int, default=cores)
+    p.add_argument("--workers", type=int, default=cores)
+    p.add_argument("--bcrypt-rounds", type=int, default=12)
+    p.add_argument("--users", type=int, default=100)
+    p.add_argument("--tasks-per-user", type=int, default=60)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--py-spy", default=None)
+    p.add_argument("--profile", default="")
+    return p.parse_args()
+
+
+def checkout(revision: str, into: Path) -> Path:
+    """The revision's src/ as files (no worktree bookkeeping left behind)."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", revision, "src"], cwd=BENCH_DIR.parent, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    rates = [r["rps"] for r in rows]
+    p95 = [r["latency_ms"]["p95"] for r in rows]
+    return {"rates": rates, "rps": statistics.median(rates), "p95": statistics.median(p95)}
+
+
+def render(base: str, results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+    lines = [
+        f"A = {base}, B = working tree; req/s per round, median, p95 median (ms)",
+        "| scenario | A runs | B runs | A median | B median | B vs A | A p95 | B p95 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, sides in results.items():
+        a, b = summary(sides["A"]), summary(sides["B"])
+        change = 100 * (b["rps"] / a["rps"] - 1) if a["rps"] else 0.0
+        lines.append(
+            f"| {name} | {' / '.join(f'{r:,.0f}' for r in a['rates'])} "
+            f"| {' / '.join(f'{r:,.0f}' for r in b['rates'])} | {a['rps']:,.0f} "
+            f"| {b['rps']:,.0f} | {change:+.1f}% | {a['p95']:.1f} | {b['p95']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    require_wrk()
+    raise_open_files_limit()
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir()
+    base_src = checkout(args.base, WORK_DIR / "base")
+    bench = Bench(args, WORK_DIR)
+    names = args.only.split(",")
+    scenarios = [s for s in main_suite(args.connections, 10) if s.name in names]
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {
+        s.name: {"A": [], "B": []} for s in scenarios
+    }
+    with pg.postgres_server() as server_url, pg.fresh_database(server_url, SERVICE_DB) as url:
+        bench.db_url = url
+        env = service_env(bench)
+        a_env = {**env, "PYTHONPATH": str(base_src), "DATA_DIR": str(WORK_DIR / "data-a")}
+        with (
+            serving(service_command(), a_env, "/health/ready", WORK_DIR / "a.log") as side_a,
+            serving(service_command(), env, "/health/ready", WORK_DIR / "b.log") as side_b,
+        ):
+            bench.server = side_b
+            seed_small(bench)
+            for server in (side_a, side_b):
+                bench.server = server
+                run_scenario_once(bench, Scenario("warmup", "warm-up", "mix.lua", 100))
+            for round_ in range(args.rounds):
+                order = [("A", side_a), ("B", side_b)]
+                for scenario in scenarios:
+                    for side, server in order if round_ % 2 == 0 else order[::-1]:
+                        bench.server = server
+                        print(f"round {round_ + 1}, {side}:", end="", flush=True)
+                        results[scenario.name][side].append(run_scenario_once(bench, scenario))
+    print("\n" + render(args.base, results))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH_DIR))
+    main()
