@@ -1,11 +1,16 @@
-"""Request dependencies, declared once: services from the app's container, and the
-caller's identity from the bearer token.
+"""Request dependencies, declared once: services from the app's container, and the caller
+(identity and service together) from the bearer token.
 
 The providers are async functions on purpose: FastAPI runs a plain (sync) dependency in a
 worker thread, and dependency-injector's Provide markers are sync callables, which cost a
-thread hop per dependency per request (measured: four per GET /tasks/{id})."""
+thread hop per dependency per request (measured: four per GET /tasks/{id}). A task route
+has one dependency, the caller: FastAPI's cost grows with every dependency it solves."""
 
-from typing import TYPE_CHECKING, Annotated, Protocol
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -18,12 +23,14 @@ from todo_core.services import AuthService, TaskService
 if TYPE_CHECKING:
     from todo_api.container import Container
 
+S = TypeVar("S")
+
 
 class ReadinessProbe(Protocol):
     async def ready(self) -> bool: ...
 
 
-def _container(request: Request) -> "Container":
+def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -32,35 +39,66 @@ async def _auth_service(request: Request) -> AuthService:
     return _container(request).auth_service()
 
 
-async def _task_service(request: Request) -> TaskService:
-    return _container(request).task_service()
-
-
-async def _cursor_codec(request: Request) -> CursorCodec:
-    return _container(request).cursor_codec()
-
-
 async def _readiness(request: Request) -> ReadinessProbe:
     probe: ReadinessProbe = _container(request).readiness()
     return probe
 
 
 AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
-TaskServiceDep = Annotated[TaskService, Depends(_task_service)]
-CursorCodecDep = Annotated[CursorCodec, Depends(_cursor_codec)]
 ReadinessDep = Annotated[ReadinessProbe, Depends(_readiness)]
 
-# Documents the scheme so /docs' Authorize button logs in through the form login; the
-# token itself is checked below, so that every failure is our 401 problem.
-_bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+
+def _bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header (scheme case-insensitive)."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token if scheme.lower() == "bearer" else None
+    return None
 
 
-async def _current_user_id(
-    token: Annotated[str | None, Depends(_bearer)], auth: AuthServiceDep
-) -> UUID:
-    if not token:
-        raise InvalidTokenError("missing bearer token", token_sent=False)
-    return auth.authenticate(token)
+@dataclass(frozen=True, slots=True)
+class Caller(Generic[S]):
+    """Who calls (checked from the bearer token), and the service that acts for them."""
+
+    user_id: UUID
+    service: S
 
 
-CurrentUserId = Annotated[UUID, Depends(_current_user_id)]
+class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
+    """The OAuth2 scheme as the document shows it (so /docs' Authorize button logs in
+    through the form login), checking the token itself so that every failure is our 401
+    problem, and handing over the service too: one dependency where there were four."""
+
+    def __init__(self, service: Callable[[Container], S]) -> None:
+        super().__init__(
+            tokenUrl="/auth/login", scheme_name="OAuth2PasswordBearer", auto_error=False
+        )
+        self._service = service
+
+    async def __call__(self, request: Request) -> Caller[S]:  # type: ignore[override]
+        token = _bearer_token(request)
+        if not token:
+            raise InvalidTokenError("missing bearer token", token_sent=False)
+        container = _container(request)
+        return Caller(container.token_issuer().verify(token), self._service(container))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTools:
+    """What the task routes work with: the use cases and the cursor codec."""
+
+    tasks: TaskService
+    cursors: CursorCodec
+
+
+def _task_tools(container: Container) -> TaskTools:
+    return TaskTools(container.task_service(), container.cursor_codec())
+
+
+def _auth(container: Container) -> AuthService:
+    return container.auth_service()
+
+
+TaskCaller = Annotated[Caller[TaskTools], Depends(_BearerCaller(_task_tools))]
+AuthCaller = Annotated[Caller[AuthService], Depends(_BearerCaller(_auth))]

@@ -10,8 +10,11 @@ from todo_core.domain import Versions
 
 
 class _Versioned(Protocol):
-    id: UUID
-    version: int
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')

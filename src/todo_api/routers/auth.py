@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from todo_api.deps import AuthServiceDep, CurrentUserId
+from todo_api.deps import AuthCaller, AuthServiceDep
 from todo_api.logging import get_logger
 from todo_api.login_form import LOGIN_REQUEST_BODY, read_credentials
 from todo_api.openapi import problems
@@ -62,13 +62,13 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> AuthResponse:
     response_class=Response,
     responses=problems(400, 401),
 )
-async def logout(body: RefreshRequest, user_id: CurrentUserId, auth: AuthServiceDep) -> None:
+async def logout(body: RefreshRequest, caller: AuthCaller) -> None:
     """End the login the refresh token belongs to: it can no longer refresh."""
-    await auth.logout(user_id, body.refresh_token)
-    log.info("auth.logged_out", user_id=str(user_id))
+    await caller.service.logout(caller.user_id, body.refresh_token)
+    log.info("auth.logged_out", user_id=str(caller.user_id))
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))
-async def me(user_id: CurrentUserId, auth: AuthServiceDep) -> UserResponse:
+async def me(caller: AuthCaller) -> UserResponse:
     """The signed-in user."""
-    return UserResponse.of(await auth.me(user_id))
+    return UserResponse.of(await caller.service.me(caller.user_id))

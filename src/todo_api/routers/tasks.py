@@ -3,11 +3,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from todo_api.deps import CurrentUserId, CursorCodecDep, TaskServiceDep
+from todo_api.deps import TaskCaller
 from todo_api.etags import etag_of, if_match_versions, if_none_match_hits
 from todo_api.logging import get_logger
 from todo_api.openapi import problems
 from todo_api.schemas import TaskCreateRequest, TaskListResponse, TaskResponse, TaskUpdateRequest
+from todo_api.task_json import task_list_response, task_response
 from todo_core.domain import (
     OFFSET_MAX,
     PAGE_LIMIT_DEFAULT,
@@ -27,32 +28,25 @@ IfNoneMatch = Annotated[str | None, Header(description="an ETag: 304 if it is st
 _ETAG_HEADER = {"ETag": {"description": "the task's entity tag", "schema": {"type": "string"}}}
 
 
-def _with_etag(response: Response, task: TaskResponse) -> TaskResponse:
-    response.headers["ETag"] = etag_of(task)
-    return task
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskResponse,
     responses={**problems(400, 401), 201: {"headers": _ETAG_HEADER}},
 )
-async def create_task(
-    body: TaskCreateRequest, user_id: CurrentUserId, tasks: TaskServiceDep, response: Response
-) -> TaskResponse:
+async def create_task(body: TaskCreateRequest, caller: TaskCaller) -> Response:
     """Create a task for the signed-in user."""
-    task = await tasks.create(user_id, body.title, body.description, body.is_completed)
+    user_id = caller.user_id
+    task = await caller.service.tasks.create(
+        user_id, body.title, body.description, body.is_completed
+    )
     log.info("task.created", user_id=str(user_id), task_id=str(task.id))
-    response.headers["Location"] = f"/tasks/{task.id}"
-    return _with_etag(response, TaskResponse.of(task))
+    return task_response(task, status.HTTP_201_CREATED, {"Location": f"/tasks/{task.id}"})
 
 
 @router.get("", response_model=TaskListResponse, responses=problems(400, 401))
 async def list_tasks(
-    user_id: CurrentUserId,
-    tasks: TaskServiceDep,
-    cursors: CursorCodecDep,
+    caller: TaskCaller,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     completed: Literal["true", "false"] | None = None,
@@ -60,15 +54,16 @@ async def list_tasks(
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")
     ] = None,
-) -> TaskListResponse:
+) -> Response:
     """The signed-in user's tasks, one page at a time, with the number that match in all.
     Follow `next_cursor` (keyset paging, as fast at any depth) or use `offset`."""
+    cursors = caller.service.cursors
     order = TaskSort(sort)
     done = None if completed is None else completed == "true"
     after = cursors.decode_for(cursor, order, done) if cursor else None
     query = TaskQuery(limit=limit, offset=offset, completed=done, sort=order, after=after)
-    page = await tasks.list(user_id, query)
-    return TaskListResponse.of(page, cursors.next_cursor(page, query))
+    page = await caller.service.tasks.list(caller.user_id, query)
+    return task_list_response(page, cursors.next_cursor(page, query))
 
 
 @router.get(
@@ -82,18 +77,16 @@ async def list_tasks(
 )
 async def get_task(
     task_id: UUID,
-    user_id: CurrentUserId,
-    tasks: TaskServiceDep,
-    response: Response,
+    caller: TaskCaller,
     if_none_match: IfNoneMatch = None,
     if_match: IfMatch = None,
-) -> TaskResponse | Response:
+) -> Response:
     """One task of the signed-in user."""
     versions = if_match_versions(if_match, task_id)
-    task = TaskResponse.of(await tasks.get(user_id, task_id, versions))
+    task = await caller.service.tasks.get(caller.user_id, task_id, versions)
     if if_none_match_hits(if_none_match, etag_of(task)):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task)})
-    return _with_etag(response, task)
+    return task_response(task)
 
 
 @router.put(
@@ -107,20 +100,16 @@ async def get_task(
     responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
 )
 async def update_task(
-    task_id: UUID,
-    body: TaskUpdateRequest,
-    user_id: CurrentUserId,
-    tasks: TaskServiceDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> TaskResponse:
+    task_id: UUID, body: TaskUpdateRequest, caller: TaskCaller, if_match: IfMatch = None
+) -> Response:
     """Change any non-empty subset of title, description and is_completed; the fields not
     sent keep their value, `"description": null` clears it. PUT and PATCH are the same.
     With `If-Match`, the change applies only while that ETag is current (else 412)."""
     versions = if_match_versions(if_match, task_id)
-    task = await tasks.update(user_id, task_id, body.to_patch(), versions)
+    user_id = caller.user_id
+    task = await caller.service.tasks.update(user_id, task_id, body.to_patch(), versions)
     log.info("task.updated", user_id=str(user_id), task_id=str(task_id), version=task.version)
-    return _with_etag(response, TaskResponse.of(task))
+    return task_response(task)
 
 
 @router.delete(
@@ -129,9 +118,7 @@ async def update_task(
     response_class=Response,
     responses=problems(400, 401, 403, 404, 412),
 )
-async def delete_task(
-    task_id: UUID, user_id: CurrentUserId, tasks: TaskServiceDep, if_match: IfMatch = None
-) -> None:
+async def delete_task(task_id: UUID, caller: TaskCaller, if_match: IfMatch = None) -> None:
     """Delete a task of the signed-in user (with `If-Match`: only if that ETag is current)."""
-    await tasks.delete(user_id, task_id, if_match_versions(if_match, task_id))
-    log.info("task.deleted", user_id=str(user_id), task_id=str(task_id))
+    await caller.service.tasks.delete(caller.user_id, task_id, if_match_versions(if_match, task_id))
+    log.info("task.deleted", user_id=str(caller.user_id), task_id=str(task_id))

@@ -1,0 +1,51 @@
+"""Tasks to JSON bytes in one step: a pydantic TypeAdapter per shape serializes the core's
+dataclasses directly (pydantic-core, no intermediate model or dict), and the route returns
+the bytes as its Response. The routes keep `response_model` for the OpenAPI document; the
+wire format is the same (tests/unit/test_task_json.py compares them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Response
+from pydantic import TypeAdapter
+
+from todo_api.etags import etag_of
+from todo_core.domain import Task, TaskPage
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class _TaskList:
+    # The order of TaskListResponse's fields, which is the order on the wire.
+    tasks: list[Task]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+_TASK = TypeAdapter(Task)
+_TASK_LIST = TypeAdapter(_TaskList)
+
+
+def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """One task, with its ETag."""
+    return Response(
+        _TASK.dump_json(task),
+        status,
+        {"ETag": etag_of(task), **(headers or {})},
+        media_type=JSON,
+    )
+
+
+def task_list_response(page: TaskPage, next_cursor: str | None) -> Response:
+    body = _TaskList(
+        tasks=page.tasks,
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=next_cursor,
+    )
+    return Response(_TASK_LIST.dump_json(body), media_type=JSON)

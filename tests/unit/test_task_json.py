@@ -1,0 +1,58 @@
+"""The task routes serialize core dataclasses straight to JSON; the document still describes
+them with TaskResponse and TaskListResponse. The bytes must be what those models give."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from todo_api.etags import etag_of
+from todo_api.schemas import TaskListResponse, TaskResponse
+from todo_api.task_json import task_list_response, task_response
+from todo_core.domain import Task, TaskPage
+
+WHEN = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def _task(title: str = "Buy milk", description: str | None = "2 litres") -> Task:
+    return Task(uuid.uuid4(), uuid.uuid4(), title, description, True, WHEN, WHEN, 7)
+
+
+@pytest.mark.parametrize(
+    ("title", "description"),
+    [
+        ("Buy milk", None),
+        ('quote " and \\ back', "tab\tnew\nline"),
+        ("é ✓ \u2028 😀", "x" * 10_000),
+    ],
+)
+def test_a_task_is_the_bytes_its_response_model_gives(title, description):
+    task = _task(title, description)
+    response = task_response(task, 201, {"Location": f"/tasks/{task.id}"})
+    assert response.body == TaskResponse.of(task).model_dump_json().encode()
+    assert response.status_code == 201
+    assert response.headers["ETag"] == etag_of(task)
+    assert response.headers["Location"] == f"/tasks/{task.id}"
+    assert response.headers["Content-Type"] == "application/json"
+    assert json.loads(response.body)["created_at"] == "2026-11-24T10:00:00.123456Z"
+
+
+@pytest.mark.parametrize("next_cursor", [None, "opaque-cursor"])
+def test_a_page_is_the_bytes_its_response_model_gives(next_cursor):
+    page = TaskPage([_task(), _task(description=None)], total=9, limit=2, offset=4)
+    response = task_list_response(page, next_cursor)
+    assert response.body == TaskListResponse.of(page, next_cursor).model_dump_json().encode()
+
+
+def test_an_empty_page():
+    response = task_list_response(TaskPage([], total=0, limit=50, offset=0), None)
+    assert json.loads(response.body) == {
+        "tasks": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+    }
