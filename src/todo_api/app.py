@@ -12,18 +12,12 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from pydantic import SecretStr
 
-from todo_api.body_guard import BodyGuardMiddleware
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
-from todo_api.cors import ProblemCORSMiddleware
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
 from todo_api.maintenance import periodic
 from todo_api.metrics import Metrics
-from todo_api.middleware import (
-    REQUEST_ID_HEADER,
-    RequestContextMiddleware,
-    UnexpectedErrorMiddleware,
-)
+from todo_api.middleware import REQUEST_ID_HEADER, RequestEnvelope
 from todo_api.openapi import install_openapi
 from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
@@ -89,30 +83,39 @@ def create_app(
         lifespan=lifespan,
         # /tasks/ is not /tasks: an unknown route is a 404, not a redirect to a guessed URL.
         redirect_slashes=False,
+        # Tracing, when asked for, is OpenTelemetry's instrumentation (tracing.py); FastAPI's
+        # own would look up the providers on every request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics(routes=lambda: app.state.api_routes)
     install_error_handlers(app)
     install_openapi(app)
-    # Added innermost first: RequestContext (with metrics) > CORS > BodyGuard > UnexpectedError.
-    app.add_middleware(UnexpectedErrorMiddleware)
-    app.add_middleware(BodyGuardMiddleware, form_paths=frozenset({"/auth/login"}))
     app.add_middleware(
-        ProblemCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "If-Match",
-            "If-None-Match",
-            REQUEST_ID_HEADER,
-        ],
-        expose_headers=["ETag", "Location", "Retry-After", "WWW-Authenticate", REQUEST_ID_HEADER],
-        max_age=600,
+        RequestEnvelope,
+        metrics=metrics,
+        form_paths=frozenset({"/auth/login"}),
+        cors={
+            "allow_origins": settings.cors_origins,
+            "allow_credentials": True,
+            "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            "allow_headers": [
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                REQUEST_ID_HEADER,
+            ],
+            "expose_headers": [
+                "ETag",
+                "Location",
+                "Retry-After",
+                "WWW-Authenticate",
+                REQUEST_ID_HEADER,
+            ],
+            "max_age": 600,
+        },
     )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     routers = (auth, tasks, health, operations)
     for module in routers:
         app.include_router(module.router)

@@ -70,7 +70,7 @@ class Metrics:
         )
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
-        """One answered request (RequestContextMiddleware calls this, with the time it took)."""
+        """One answered request (the request envelope calls this, with the time it took)."""
         route, method = self._route_of(scope), scope["method"]
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)

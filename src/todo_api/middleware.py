@@ -1,19 +1,26 @@
-"""The request envelope, as plain ASGI middleware (no per-request task or body copy):
-request id in and out and in every log line, security headers, one access log line, and a
-problem+json 500 for anything unexpected, with the stack trace only in the log."""
+"""The request envelope: one plain ASGI middleware around the app, where there were four
+stacked layers each reading the headers again and wrapping `send` again. It reads the
+headers it needs in one pass, then: the request id in and out and in every log line,
+security headers, body limits (body_guard.py), CORS only for requests that carry an
+Origin, a problem+json 500 for anything unexpected (stack trace only in the log), one
+access log line and the request's place in the metrics."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from functools import partial
 from http import HTTPStatus
+from typing import Any
 
 import structlog
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from todo_api.body_guard import BODY_METHODS, MAX_BODY_BYTES, Refusal, limited, refusal, too_large
+from todo_api.cors import ProblemCORSMiddleware
 from todo_api.errors import problem
 from todo_api.logging import get_logger
 from todo_api.metrics import Metrics
@@ -21,54 +28,93 @@ from todo_api.metrics import Metrics
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _NO_STORE_PREFIX = "/auth/"
+_READ = frozenset(
+    {b"x-request-id", b"origin", b"content-length", b"content-type", b"transfer-encoding"}
+)
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
 
 log = get_logger("todo_api.request")
 
 
-def _request_id(scope: Scope) -> str:
+def _first_values(scope: Scope) -> dict[bytes, bytes]:
+    """The first value of each header the envelope reads."""
+    found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            candidate: str = value.decode("latin-1")
-            if _SANE_REQUEST_ID.fullmatch(candidate):
-                return candidate
-            break
+        if name in _READ and name not in found:
+            found[name] = value
+    return found
+
+
+def _request_id(headers: dict[bytes, bytes]) -> str:
+    sent = headers.get(b"x-request-id")
+    if sent is not None:
+        candidate = sent.decode("latin-1")
+        if _SANE_REQUEST_ID.fullmatch(candidate):
+            return candidate
     return uuid.uuid4().hex
 
 
-class RequestContextMiddleware:
-    """Outermost: whatever answers (the app, CORS preflight, the body guard), the response
-    carries the request id and the security headers, and gets one access log line and its
-    place in the metrics."""
+class RequestEnvelope:
+    """Outermost of ours: whatever answers (the app, CORS preflight, a refused body, an
+    unexpected error), the response carries the request id and the security headers (and,
+    for a request with an Origin, CORS headers), and gets one log line and its metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        cors: dict[str, Any],
+        form_paths: frozenset[str] = frozenset(),
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
+        self.cors = ProblemCORSMiddleware(app, **cors)
         self.metrics = metrics
+        self.form_paths = form_paths
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        headers = _first_values(scope)
+        request_id = _request_id(headers)
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         path: str = scope["path"]
+        extra = [(b"x-request-id", request_id.encode("latin-1")), _NOSNIFF]
+        if path.startswith(_NO_STORE_PREFIX):
+            extra.append(_NO_STORE)
         status = 500
-        began = time.perf_counter()
+        started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                headers["X-Content-Type-Options"] = "nosniff"
-                if path.startswith(_NO_STORE_PREFIX):
-                    headers["Cache-Control"] = "no-store"
+                status, started = message["status"], True
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        respond: Send = send_with_headers
+        if b"origin" in headers:
+            # As CORS would answer it: a browser can read a refusal or a 500 too.
+            request_headers = Headers(scope=scope)
+            respond = partial(
+                self.cors.send, send=send_with_headers, request_headers=request_headers
+            )
+        began = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self._guarded(scope, receive, respond, headers, send_with_headers)
+        except Exception:
+            log.exception("request.failed", method=scope["method"], path=path)
+            if started:
+                raise
+            error = problem(
+                Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
+            )
+            await error(scope, receive, respond)
         finally:
             seconds = time.perf_counter() - began
             self.metrics.in_flight.dec()
@@ -82,33 +128,40 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id")
 
-
-class UnexpectedErrorMiddleware:
-    """Innermost: an exception no handler knows becomes a problem+json 500 that says
-    nothing internal; the stack trace goes to the log under the request id. Inside CORS,
-    so that a browser can still read the error."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    async def _guarded(
+        self,
+        scope: Scope,
+        receive: Receive,
+        respond: Send,
+        headers: dict[bytes, bytes],
+        send: Send,
+    ) -> None:
+        """The app (through CORS when there is an Origin), with its body limits."""
+        app = self.cors if b"origin" in headers else self.app
+        if scope["method"] not in BODY_METHODS:
+            await app(scope, receive, send)
             return
-        started = False
+        json_required = scope["path"] not in self.form_paths
+        refused = refusal(headers, self.max_body_bytes, json_required)
+        if refused is not None:
+            await self._refuse(scope, receive, respond, refused)
+            return
+        stopped = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def refuse_once() -> None:
+            nonlocal stopped
+            if not stopped:
+                stopped = True
+                await self._refuse(scope, receive, respond, too_large(self.max_body_bytes))
 
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("request.failed", method=scope["method"], path=scope["path"])
-            if started:
-                raise
-            response = problem(
-                Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
-            )
-            await response(scope, receive, send)
+        async def until_refused(message: Message) -> None:
+            if not stopped:  # after a 413, whatever the app still says is dropped
+                await send(message)
+
+        body = limited(receive, self.max_body_bytes, refuse_once)
+        await app(scope, body, until_refused)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, why: Refusal) -> None:
+        status, detail = why
+        close = {"Connection": "close"} if status is HTTPStatus.REQUEST_ENTITY_TOO_LARGE else {}
+        await problem(Request(scope), status, detail, headers=close)(scope, receive, send)
