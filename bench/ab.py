@@ -68,17 +68,30 @@ def checkout(revision: str, into: Path) -> Path:
     return into / "src"
 
 
+def cpu_us_per_request(row: dict[str, Any]) -> float:
+    """The workers' CPU per answered request: unlike the rate, it holds steady when other
+    programs compete for the cores."""
+    cpu_seconds = sum(row["cpu"]["workers_percent"]) / 100 * row["seconds"]
+    return 1e6 * cpu_seconds / max(1, row["requests"])
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     rates = [r["rps"] for r in rows]
-    p95 = [r["latency_ms"]["p95"] for r in rows]
-    return {"rates": rates, "rps": statistics.median(rates), "p95": statistics.median(p95)}
+    return {
+        "rates": rates,
+        "rps": statistics.median(rates),
+        "p95": statistics.median(r["latency_ms"]["p95"] for r in rows),
+        "cpu": statistics.median(cpu_us_per_request(r) for r in rows),
+    }
 
 
 def render(base: str, results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
     lines = [
-        f"A = {base}, B = working tree; req/s per round, median, p95 median (ms)",
-        "| scenario | A runs | B runs | A median | B median | B vs A | A p95 | B p95 |",
-        "|---|---|---|---|---|---|---|---|",
+        f"A = {base}, B = working tree; req/s per round and median, p95 median (ms), "
+        "workers' CPU per request (median, µs)",
+        "| scenario | A runs | B runs | A median | B median | B vs A | A p95 | B p95 "
+        "| A CPU/req | B CPU/req | B vs A |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, sides in results.items():
         a, b = summary(sides["A"]), summary(sides["B"])
@@ -86,7 +99,8 @@ def render(base: str, results: dict[str, dict[str, list[dict[str, Any]]]]) -> st
         lines.append(
             f"| {name} | {' / '.join(f'{r:,.0f}' for r in a['rates'])} "
             f"| {' / '.join(f'{r:,.0f}' for r in b['rates'])} | {a['rps']:,.0f} "
-            f"| {b['rps']:,.0f} | {change:+.1f}% | {a['p95']:.1f} | {b['p95']:.1f} |"
+            f"| {b['rps']:,.0f} | {change:+.1f}% | {a['p95']:.1f} | {b['p95']:.1f} "
+            f"| {a['cpu']:,.0f} | {b['cpu']:,.0f} | {100 * (b['cpu'] / a['cpu'] - 1):+.1f}% |"
         )
     return "\n".join(lines)
 
