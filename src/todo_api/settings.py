@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8000, ge=0, le=65535)
-    WORKERS: int = Field(default=1, ge=1)
+    # WEB_CONCURRENCY is uvicorn's, gunicorn's and hosting platforms' name for it.
+    WORKERS: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        validation_alias=AliasChoices("WORKERS", "WEB_CONCURRENCY"),
+    )
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["auto", "json", "console"] = "auto"
     DB_POOL_SIZE: int = Field(default=10, ge=1)

@@ -16,7 +16,7 @@ STRONG = "0123456789abcdef0123456789abcdef"  # exactly 32 bytes
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The developer's own shell must not leak into these tests.
-    for name in Settings.model_fields:
+    for name in (*Settings.model_fields, "WEB_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -136,3 +136,30 @@ def test_defaults_for_local_use() -> None:
     assert not settings.is_production
     assert (settings.ACCESS_TOKEN_TTL, settings.BCRYPT_ROUNDS) == (900, 12)
     assert settings.DATABASE_URL is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "workers"),
+    [
+        ({}, "cores"),
+        ({"WEB_CONCURRENCY": "3"}, 3),
+        ({"WEB_CONCURRENCY": "3", "WORKERS": "5"}, 5),
+        ({"WORKERS": "1"}, 1),
+    ],
+)
+def test_workers_default_to_web_concurrency_then_the_cores(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], workers: int | str
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 7)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().WORKERS == (7 if workers == "cores" else workers)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_a_worker_count_below_one_or_not_a_number_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", value)
+    with pytest.raises(pydantic.ValidationError, match="WEB_CONCURRENCY|WORKERS"):
+        Settings()
