@@ -17,6 +17,7 @@ from todo_api.container import Container, migrate_with_retry, resolve_database_u
 from todo_api.cors import ProblemCORSMiddleware
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
+from todo_api.login_form import LOGIN_COMPONENTS
 from todo_api.maintenance import periodic
 from todo_api.metrics import Metrics
 from todo_api.middleware import (
@@ -24,7 +25,7 @@ from todo_api.middleware import (
     RequestContextMiddleware,
     UnexpectedErrorMiddleware,
 )
-from todo_api.openapi import install_openapi
+from todo_api.openapi import install_openapi, operation_id
 from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
 from todo_api.tracing import Tracing
@@ -89,11 +90,12 @@ def create_app(
         lifespan=lifespan,
         # /tasks/ is not /tasks: an unknown route is a 404, not a redirect to a guessed URL.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics(routes=lambda: app.state.api_routes)
     install_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, components=LOGIN_COMPONENTS)
     # Added innermost first: RequestContext (with metrics) > CORS > BodyGuard > UnexpectedError.
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyGuardMiddleware, form_paths=frozenset({"/auth/login"}))
