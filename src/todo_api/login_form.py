@@ -23,8 +23,13 @@ LOGIN_FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["username", "password"],
     "properties": {
-        "username": {"type": "string", "description": "the email", "examples": ["ada@example.com"]},
-        "password": {"type": "string", "format": "password"},
+        "username": {
+            "type": "string",
+            "minLength": 1,
+            "description": "the email",
+            "examples": ["ada@example.com"],
+        },
+        "password": {"type": "string", "minLength": 1, "format": "password"},
         "grant_type": {"type": "string", "enum": ["password"]},
     },
 }
