@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.integration import conftest as integration
-from tests.integration.processes import Service, served
+from tests.integration.processes import Service, served_for_tests
 
 # The integration suite's fixtures, made visible here: a database of this session's own,
 # emptied before each test (autouse). Assigned rather than imported by name, which linters
@@ -80,15 +80,8 @@ def service(
 ) -> Iterator[Service]:
     """`todo-api serve`, allowing the page's origin (and only it) by CORS_ORIGINS."""
     data_dir = tmp_path_factory.mktemp("e2e-service")
-    env = {
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(data_dir),
-        "JWT_SECRET": integration.TEST_JWT_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "DB_POOL_SIZE": "2",
-        "CORS_ORIGINS": frontend_origin,
-    }
-    with served(env, data_dir / "service.log") as running:
+    extra = {"DB_POOL_SIZE": "2", "CORS_ORIGINS": frontend_origin, "LOG_LEVEL": "INFO"}
+    with served_for_tests(database_url, data_dir, **extra) as running:
         yield running
 
 

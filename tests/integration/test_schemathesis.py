@@ -17,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import TEST_JWT_SECRET
-from tests.integration.processes import served
+from tests.integration.processes import served_for_tests
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "60"))
 CONFIG = Path(__file__).parents[2] / "schemathesis.toml"
@@ -27,15 +26,7 @@ CONFIG = Path(__file__).parents[2] / "schemathesis.toml"
 @pytest.fixture(scope="session")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("schemathesis")
-    env = {
-        "DATABASE_URL": database_url,
-        "DB_PGBOUNCER": os.environ.get("TEST_PGBOUNCER", "0"),
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "LOG_LEVEL": "WARNING",
-        "DATA_DIR": str(directory),
-    }
-    with served(env, directory / "service.log") as service:
+    with served_for_tests(database_url, directory) as service:
         yield service.base
 
 
