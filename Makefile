@@ -21,10 +21,22 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install --require-hashes -r requirements-dev.txt
 	@touch $@
 
+# The TypeScript client check's npm packages (tests/clients/typescript), pinned by its
+# lock file, installed into .node/ (ignored by git).
+NODE_DIR := .node
+NPM_SPEC := tests/clients/typescript/package.json tests/clients/typescript/package-lock.json
+
+$(NODE_DIR)/.installed: $(NPM_SPEC)
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Node.js and npm are missing: sudo apt-get install nodejs npm (Debian/Ubuntu) or brew install node (macOS)"; exit 1; }
+	mkdir -p $(NODE_DIR)
+	cp $(NPM_SPEC) $(NODE_DIR)/
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/todo-api serve
 
-test: lint  ## lint, then every test (unit, contract, integration) on real PostgreSQL
+test: lint $(NODE_DIR)/.installed  ## lint, then every test (unit, contract, integration, clients, browser) on real PostgreSQL
 	$(BIN)/pytest
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
 		echo "== the integration suite again, through PgBouncer in transaction mode =="; \
@@ -58,4 +70,4 @@ bench: $(VENV)/.dev  ## load-test the service as in production: bench/results/la
 	$(BIN)/python bench/run.py --scale $(SCALE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache
