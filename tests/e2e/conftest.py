@@ -4,6 +4,7 @@ every test. A small static page, served from another port, plays the web fronten
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -47,10 +48,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     starts PostgreSQL. `-ra` (in addopts) prints the reason in the summary."""
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(
-        reason=f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing; install Debian's packages "
+    missing = (
+        f"{CHROMIUM} is missing; install Debian's packages "
         "`apt-get install chromium chromium-driver` (.ci/run does)"
     )
+    if os.environ.get("CI") == "true" and any(HERE in item.path.parents for item in items):
+        raise pytest.UsageError(f"browser tests cannot run on CI: {missing}")
+    skip = pytest.mark.skip(reason=f"BROWSER TESTS NOT RUN: {missing}")
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(skip)
