@@ -9,8 +9,15 @@ COPY pyproject.toml README.md /build/
 COPY src /build/src
 RUN /venv/bin/pip install --no-deps /build
 
-# Runtime stage: the virtualenv only, no compilers, as an unprivileged user.
+# Runtime stage: the virtualenv only, no compilers, as an unprivileged user. No embedded
+# PostgreSQL (an extra that requirements.txt leaves out): set DATABASE_URL.
 FROM python:3.11-slim
+# The version of pyproject.toml (a test keeps them equal); override with --build-arg.
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="todo-api" \
+      org.opencontainers.image.description="Task-management REST API over PostgreSQL" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT"
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin todo
 COPY --from=build /venv /venv
 ENV PATH=/venv/bin:$PATH \

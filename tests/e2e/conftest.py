@@ -4,6 +4,7 @@ every test. A small static page, served from another port, plays the web fronten
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.integration import conftest as integration
-from tests.integration.processes import Service, served
+from tests.integration.processes import Service, served_for_tests
 
 # The integration suite's fixtures, made visible here: a database of this session's own,
 # emptied before each test (autouse). Assigned rather than imported by name, which linters
@@ -47,10 +48,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     starts PostgreSQL. `-ra` (in addopts) prints the reason in the summary."""
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(
-        reason=f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing; install Debian's packages "
+    missing = (
+        f"{CHROMIUM} is missing; install Debian's packages "
         "`apt-get install chromium chromium-driver` (.ci/run does)"
     )
+    if os.environ.get("CI") == "true" and any(HERE in item.path.parents for item in items):
+        raise pytest.UsageError(f"browser tests cannot run on CI: {missing}")
+    skip = pytest.mark.skip(reason=f"BROWSER TESTS NOT RUN: {missing}")
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(skip)
@@ -80,15 +84,8 @@ def service(
 ) -> Iterator[Service]:
     """`todo-api serve`, allowing the page's origin (and only it) by CORS_ORIGINS."""
     data_dir = tmp_path_factory.mktemp("e2e-service")
-    env = {
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(data_dir),
-        "JWT_SECRET": integration.TEST_JWT_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "DB_POOL_SIZE": "2",
-        "CORS_ORIGINS": frontend_origin,
-    }
-    with served(env, data_dir / "service.log") as running:
+    extra = {"DB_POOL_SIZE": "2", "CORS_ORIGINS": frontend_origin, "LOG_LEVEL": "INFO"}
+    with served_for_tests(database_url, data_dir, **extra) as running:
         yield running
 
 

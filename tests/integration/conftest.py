@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tests.integration.processes import TEST_JWT_SECRET
 from tests.postgres import (
     fresh_database_name,
     pgbouncer_in_front,
@@ -28,8 +29,6 @@ from todo_adapters.sql.migrate import upgrade_schema
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.app import create_app
 from todo_api.settings import Settings
-
-TEST_JWT_SECRET = "integration-test-secret-of-at-least-32-bytes"
 
 
 @pytest.fixture(scope="session")

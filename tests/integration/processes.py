@@ -18,6 +18,9 @@ import pytest
 
 from tests.postgres import free_port
 
+# The secret every test server signs with.
+TEST_JWT_SECRET = "integration-test-secret-of-at-least-32-bytes"
+
 CLI = str(Path(sys.executable).with_name("todo-api"))
 
 
@@ -53,6 +56,23 @@ def served(env: dict[str, str], log: Path, ready_within: float = 60) -> Iterator
         finally:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def served_for_tests(database_url: str, directory: Path, **extra: str) -> Iterator[Service]:
+    """`todo-api serve` on the tests' database (through PgBouncer when TEST_PGBOUNCER=1),
+    with the tests' secret and a cheap bcrypt; its log in `directory`."""
+    env = {
+        "DATABASE_URL": database_url,
+        "DB_PGBOUNCER": os.environ.get("TEST_PGBOUNCER", "0"),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        "LOG_LEVEL": "WARNING",
+        "DATA_DIR": str(directory),
+        **extra,
+    }
+    with served(env, directory / "service.log") as service:
+        yield service
 
 
 def _ready(base: str) -> bool:

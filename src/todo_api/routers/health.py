@@ -9,7 +9,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live", response_model=HealthResponse)
-async def live() -> HealthResponse:
+async def liveness() -> HealthResponse:
     """200 while the process runs."""
     return HealthResponse(status="ok")
 
@@ -19,7 +19,7 @@ async def live() -> HealthResponse:
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "The database does not answer"}},
 )
-async def ready(probe: ReadinessDep) -> JSONResponse | HealthResponse:
+async def readiness(probe: ReadinessDep) -> JSONResponse | HealthResponse:
     """200 when the database answers a query, 503 otherwise."""
     if await probe.ready():
         return HealthResponse(status="ok")

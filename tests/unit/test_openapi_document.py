@@ -1,0 +1,125 @@
+"""The committed openapi.json as client generators and docs pages read it (the drift test
+keeps it equal to the app's): valid OpenAPI, every `$ref` resolvable, readable operationIds,
+both login bodies, and the conditional-request headers and cursor described."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+DOCUMENT: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "openapi.json").read_text(encoding="utf-8")
+)
+
+
+def _refs(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    """(where, target) of every $ref in the document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield where, node["$ref"]
+        for key, value in node.items():
+            yield from _refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, f"{where}/{index}")
+
+
+def resolve(pointer: str) -> Any:
+    assert pointer.startswith("#/"), f"{pointer}: only local references are expected"
+    node: Any = DOCUMENT
+    for token in pointer[2:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict), f"{pointer}: {token!r} is not in an object"
+        assert token in node, f"{pointer}: no {token!r}"
+        node = node[token]
+    return node
+
+
+def test_every_reference_resolves():
+    refs = list(_refs(DOCUMENT))
+    assert len(refs) > 50, "the walk should find the document's references"
+    dangling = []
+    for where, target in refs:
+        try:
+            resolve(target)
+        except AssertionError as exc:
+            dangling.append(f"{where}: {exc}")
+    assert not dangling, "dangling $ref:\n" + "\n".join(dangling)
+
+
+def test_a_dangling_reference_is_caught():
+    with pytest.raises(AssertionError, match="no 'CredentialsRequest2'"):
+        resolve("#/components/schemas/CredentialsRequest2")
+
+
+def test_the_document_is_valid_openapi():
+    validate(DOCUMENT)  # raises on any violation of the OpenAPI 3.1 schema
+
+
+def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            yield method.upper(), path, operation
+
+
+def test_each_operation_has_a_unique_readable_id():
+    ids = {(method, path): op["operationId"] for method, path, op in _operations()}
+    assert ids == {
+        ("POST", "/auth/register"): "register",
+        ("POST", "/auth/login"): "login",
+        ("POST", "/auth/refresh"): "refresh",
+        ("POST", "/auth/logout"): "logout",
+        ("GET", "/auth/me"): "me",
+        ("GET", "/tasks"): "listTasks",
+        ("POST", "/tasks"): "createTask",
+        ("GET", "/tasks/{task_id}"): "getTask",
+        ("PUT", "/tasks/{task_id}"): "updateTask",
+        ("PATCH", "/tasks/{task_id}"): "patchTask",
+        ("DELETE", "/tasks/{task_id}"): "deleteTask",
+        ("GET", "/health/live"): "liveness",
+        ("GET", "/health/ready"): "readiness",
+        ("GET", "/metrics"): "metrics",
+    }
+    assert len(set(ids.values())) == len(ids)
+
+
+def test_login_takes_json_credentials_or_the_oauth2_form():
+    body = DOCUMENT["paths"]["/auth/login"]["post"]["requestBody"]
+    assert body["required"] is True
+    json_schema = resolve(body["content"]["application/json"]["schema"]["$ref"])
+    form_schema = resolve(body["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"])
+    assert set(json_schema["required"]) == {"email", "password"}
+    assert json_schema["properties"]["email"]["examples"] == ["ada@example.com"]
+    assert set(form_schema["required"]) == {"username", "password"}
+
+
+def test_conditional_request_headers_say_the_quotes_belong_to_the_value():
+    etag = resolve("#/components/headers/ETag")
+    assert re.fullmatch(etag["schema"]["pattern"], etag["example"])
+    for name in ("IfMatch", "IfNoneMatch"):
+        parameter = resolve(f"#/components/parameters/{name}")
+        assert parameter["in"] == "header"
+        assert parameter["example"] == etag["example"]
+        assert "double quotes" in parameter["description"]
+    operations = {op["operationId"]: op for _, _, op in _operations()}
+    for operation_id in ("getTask", "updateTask", "patchTask", "deleteTask"):
+        names = {
+            p.get("$ref", "").rsplit("/", 1)[-1] for p in operations[operation_id]["parameters"]
+        }
+        assert "IfMatch" in names, operation_id
+    for operation_id, status in (("createTask", "201"), ("getTask", "200"), ("patchTask", "200")):
+        headers = operations[operation_id]["responses"][status]["headers"]
+        assert headers["ETag"] == {"$ref": "#/components/headers/ETag"}
+
+
+def test_the_cursor_is_described_as_opaque():
+    listing = DOCUMENT["paths"]["/tasks"]["get"]
+    (cursor,) = [p for p in listing["parameters"] if p.get("name") == "cursor"]
+    assert cursor["description"].startswith("Opaque")
+    assert "same `sort` and `completed`" in cursor["description"]
