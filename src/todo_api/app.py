@@ -118,7 +118,9 @@ def create_app(
             "max_age": 600,
         },
     )
-    routers = (auth, tasks, health, operations)
+    # The task routes first: routing tries each route's pattern in turn, and they answer
+    # most of the requests.
+    routers = (tasks, auth, health, operations)
     for module in routers:
         app.include_router(module.router)
     app.state.api_routes = [r for m in routers for r in m.router.routes]

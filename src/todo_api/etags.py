@@ -6,6 +6,8 @@ import re
 from typing import Protocol
 from uuid import UUID
 
+from starlette.requests import Request
+
 from todo_core.domain import Versions
 
 
@@ -16,6 +18,25 @@ class _Versioned(Protocol):
     @property
     def version(self) -> int: ...
 
+
+class RequestHeader:
+    """A header read straight from the request: the first value sent, or None."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name.lower().encode("latin-1")
+
+    def of(self, request: Request) -> str | None:
+        for name, value in request.scope["headers"]:
+            if name == self._name:
+                text: str = value.decode("latin-1")
+                return text
+        return None
+
+
+IF_MATCH = RequestHeader("If-Match")
+IF_NONE_MATCH = RequestHeader("If-None-Match")
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 

@@ -36,6 +36,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._pool_status = pool_status
         self._routes = routes
+        # Each (method, route template, status)'s children, found once: labels() validated
+        # and looked them up again on every request. Bounded by the routes' templates.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         r = self.registry
         self.requests = Counter(
             "http_requests", "HTTP requests answered", ["method", "route", "status"], registry=r
@@ -71,9 +74,18 @@ class Metrics:
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """One answered request (the request envelope calls this, with the time it took)."""
-        route, method = self._route_of(scope), scope["method"]
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (scope["method"], self._route_of(scope), status)
+        series = self._series.get(key)
+        if series is None:
+            method, route, _ = key
+            series = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._series[key] = series
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def _route_of(self, scope: Scope) -> str:
         """The matched route's template; for requests refused before routing (413, 415,

@@ -176,6 +176,8 @@ def _refine(operation: dict[str, Any]) -> None:
                 response["headers"][name] = {"$ref": f"#/components/headers/{name}"}
     parameters = operation.get("parameters", [])
     for index, parameter in enumerate(parameters):
+        if "$ref" in parameter:  # named by the route itself (openapi_extra)
+            continue
         if parameter["in"] == "header" and parameter["name"] in PARAMETERS:
             component, _ = PARAMETERS[parameter["name"]]
             parameters[index] = {"$ref": f"#/components/parameters/{component}"}

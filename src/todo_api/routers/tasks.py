@@ -1,10 +1,16 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.deps import TaskCaller
-from todo_api.etags import etag_of, if_match_versions, if_none_match_hits
+from todo_api.etags import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    etag_of,
+    if_match_versions,
+    if_none_match_hits,
+)
 from todo_api.logging import get_logger
 from todo_api.openapi import problems
 from todo_api.schemas import TaskCreateRequest, TaskListResponse, TaskResponse, TaskUpdateRequest
@@ -21,10 +27,15 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = get_logger("todo_api.tasks")
 
 SortParam = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
-IfMatch = Annotated[
-    str | None, Header(description="an ETag of the task: write only if it is still current")
-]
-IfNoneMatch = Annotated[str | None, Header(description="an ETag: 304 if it is still current")]
+# The conditional headers are read from the request (etags.py), not declared as Header
+# parameters: FastAPI validated each one on every call. The document names them here.
+_IF_MATCH = {"parameters": [{"$ref": "#/components/parameters/IfMatch"}]}
+_BOTH = {
+    "parameters": [
+        {"$ref": "#/components/parameters/IfNoneMatch"},
+        {"$ref": "#/components/parameters/IfMatch"},
+    ]
+}
 _ETAG_HEADER = {"ETag": {"description": "the task's entity tag", "schema": {"type": "string"}}}
 
 
@@ -74,17 +85,13 @@ async def list_tasks(
         200: {"headers": _ETAG_HEADER},
         304: {"description": "Not Modified"},
     },
+    openapi_extra=_BOTH,
 )
-async def get_task(
-    task_id: UUID,
-    caller: TaskCaller,
-    if_none_match: IfNoneMatch = None,
-    if_match: IfMatch = None,
-) -> Response:
+async def get_task(task_id: UUID, caller: TaskCaller, request: Request) -> Response:
     """One task of the signed-in user."""
-    versions = if_match_versions(if_match, task_id)
+    versions = if_match_versions(IF_MATCH.of(request), task_id)
     task = await caller.service.tasks.get(caller.user_id, task_id, versions)
-    if if_none_match_hits(if_none_match, etag_of(task)):
+    if if_none_match_hits(IF_NONE_MATCH.of(request), etag_of(task)):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task)})
     return task_response(task)
 
@@ -93,19 +100,21 @@ async def get_task(
     "/{task_id}",
     response_model=TaskResponse,
     responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
+    openapi_extra=_IF_MATCH,
 )
 @router.patch(
     "/{task_id}",
     response_model=TaskResponse,
     responses={**problems(400, 401, 403, 404, 412), 200: {"headers": _ETAG_HEADER}},
+    openapi_extra=_IF_MATCH,
 )
 async def update_task(
-    task_id: UUID, body: TaskUpdateRequest, caller: TaskCaller, if_match: IfMatch = None
+    task_id: UUID, body: TaskUpdateRequest, caller: TaskCaller, request: Request
 ) -> Response:
     """Change any non-empty subset of title, description and is_completed; the fields not
     sent keep their value, `"description": null` clears it. PUT and PATCH are the same.
     With `If-Match`, the change applies only while that ETag is current (else 412)."""
-    versions = if_match_versions(if_match, task_id)
+    versions = if_match_versions(IF_MATCH.of(request), task_id)
     user_id = caller.user_id
     task = await caller.service.tasks.update(user_id, task_id, body.to_patch(), versions)
     log.info("task.updated", user_id=str(user_id), task_id=str(task_id), version=task.version)
@@ -117,8 +126,10 @@ async def update_task(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problems(400, 401, 403, 404, 412),
+    openapi_extra=_IF_MATCH,
 )
-async def delete_task(task_id: UUID, caller: TaskCaller, if_match: IfMatch = None) -> None:
+async def delete_task(task_id: UUID, caller: TaskCaller, request: Request) -> None:
     """Delete a task of the signed-in user (with `If-Match`: only if that ETag is current)."""
-    await caller.service.tasks.delete(caller.user_id, task_id, if_match_versions(if_match, task_id))
+    versions = if_match_versions(IF_MATCH.of(request), task_id)
+    await caller.service.tasks.delete(caller.user_id, task_id, versions)
     log.info("task.deleted", user_id=str(caller.user_id), task_id=str(task_id))
