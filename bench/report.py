@@ -16,6 +16,7 @@ P95_LIMIT_MS = {"list": 100.0}  # every other task scenario: 50 ms
 LOGIN_SHARE_OF_BCRYPT = 85
 RSS_LIMIT_MB = 150
 READS_BESIDE_LOGINS_P95_MS = 100.0
+DEFAULTS_P95_MS = 200.0  # SC-002
 
 Row = dict[str, Any]
 
@@ -130,9 +131,21 @@ def evaluate(results: dict[str, Any]) -> list[Row]:
     checks: list[Callable[[dict[str, Any]], list[Row]]] = [
         _share_targets, _latency_targets, _error_targets, _login_target,
         _reads_beside_logins_target, _rss_target,
-        _burst_target,
+        _burst_target, _defaults_target,
     ]  # fmt: skip
     return [row for check in checks for row in check(results)]
+
+
+def _defaults_target(results: dict[str, Any]) -> list[Row]:
+    defaults = _by_name(results).get("defaults")
+    if defaults is None:
+        return []
+    p95, limit = defaults["latency_ms"]["p95"], DEFAULTS_P95_MS
+    return [_target(
+        f"make run's defaults, {defaults['connections']} clients creating and listing "
+        f"(SC-002): p95 < {limit:g} ms",
+        f"{p95:.1f} ms ({defaults['rps']:,.0f} req/s)", p95 < limit, f"{p95 - limit:+.1f} ms over",
+    )]  # fmt: skip
 
 
 def _statuses(statuses: dict[int, int]) -> str:

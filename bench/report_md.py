@@ -103,6 +103,8 @@ def _profile(profile: dict[str, Any]) -> str:
         f"## Profile of one worker during {profile['scenario']} (py-spy, `{profile['file']}`)\n\n"
         f"Workers' CPU per request: {profile['cpu_ms_per_request']:.2f} ms (py-spy running).\n\n"
         + str(profile["table"])
+        + "\n\nPer function (the 40 with the most self time; inclusive: anywhere in the stack):"
+        "\n\n" + str(profile.get("functions", ""))
     )
 
 
@@ -116,8 +118,7 @@ def render_small(results: dict[str, Any]) -> str:
     ]
     if "burst" in results:
         parts.append(_burst(results["burst"]))
-    if "profile" in results:
-        parts.append(_profile(results["profile"]))
+    parts.extend(_profile(profile) for profile in results.get("profiles", []))
     parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]))
     return "\n\n".join(parts) + "\n"
 

@@ -134,7 +134,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--burst-timeout", type=int, default=10, help="wrk's per-request timeout")
     p.add_argument("--only", help="comma-separated scenario names (default: all)")
     p.add_argument("--py-spy", help="py-spy binary: profile one worker during one scenario")
-    p.add_argument("--profile", default="get", help="the scenario --py-spy profiles")
+    p.add_argument(
+        "--profile", default="get,list", help="the scenarios --py-spy profiles (comma-separated)"
+    )
     return p.parse_args()
 
 
@@ -235,7 +237,7 @@ def median_run(runs: list[dict[str, Any]], rate: str = "rps") -> dict[str, Any]:
 
 def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
     # py-spy slows the worker it samples: the profiled run is one more, and not counted.
-    profiled = bench.args.py_spy and scenario.name == bench.args.profile
+    profiled = bench.args.py_spy and scenario.name in bench.args.profile.split(",")
     profiled_run = run_scenario_once(bench, scenario, profile=True) if profiled else None
     rows = [run_scenario_once(bench, scenario) for _ in range(bench.args.runs)]
     row = median_run(rows)
@@ -314,20 +316,22 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
         profiler.wait(timeout=60)
 
 
-def profile_section(results: dict[str, Any], name: str) -> None:
-    """With --py-spy: the profile in buckets, priced in CPU per request."""
+def profile_section(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """With --py-spy: the profile of one scenario in buckets and per function, priced in
+    CPU per request."""
     scenario = next((s for s in results.get("scenarios", []) if s["name"] == name), None)
     out = report.RESULTS_DIR / f"profile-{name}.txt"
     if scenario is None or "profiled_run" not in scenario or not out.exists():
-        return
+        return None
     row = scenario["profiled_run"]  # the profile's own run: its CPU, its requests
     cpu_seconds = sum(row["cpu"]["workers_percent"]) / 100 * row["seconds"]
     per_request_ms = 1000 * cpu_seconds / max(1, row["requests"])
-    results["profile"] = {
+    return {
         "scenario": name,
         "file": str(out.relative_to(BENCH_DIR.parent)),
         "cpu_ms_per_request": round(per_request_ms, 3),
         "table": profile_summary.markdown(out, per_request_ms),
+        "functions": profile_summary.functions_markdown(out, 40, per_request_ms),
     }
 
 
@@ -422,18 +426,45 @@ def measure_ceilings(bench: Bench, server_url: str) -> dict[str, Any]:
     return ceilings
 
 
+def run_defaults(bench: Bench) -> dict[str, Any]:
+    """SC-002 and SC-003 as a new user meets them: `make run` with no settings but where
+    the database is and the secret the seeded tokens are signed with (development mode,
+    INFO logs, WORKERS by its default), 100 clients creating and listing."""
+    env = {
+        "DATABASE_URL": bench.db_url,
+        "DATA_DIR": str(bench.work / "data-defaults"),
+        "JWT_SECRET": bench.secret,
+        "HOST": "127.0.0.1",
+        "PORT": "{port}",
+    }
+    scenario = Scenario("defaults", DEFAULTS_TITLE, "sc002.lua", bench.args.connections)
+    production, log = bench.server, bench.work / "defaults.log"
+    try:
+        with serving(service_command(), env, "/health/ready", log) as bench.server:
+            return run_scenario(bench, scenario)
+    finally:
+        bench.server = production
+
+
+DEFAULTS_TITLE = "SC-002: create, then list 20 three times; make run's defaults"
+
+
 def run_small(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
     args = bench.args
     seed_small(bench)
     results["ceilings"] = measure_ceilings(bench, server_url)
     print(f"scenarios, {args.duration} s each:", flush=True)
     results["scenarios"] = run_suite(bench, main_suite(args.connections, args.auth_connections))
+    if not args.only or "defaults" in args.only.split(","):
+        print("the default configuration (make run):", flush=True)
+        results["scenarios"].append(run_defaults(bench))
     if not args.only or "burst" in args.only.split(","):
         print(f"{args.burst_connections:,} connections:", flush=True)
         results["burst"] = run_burst(bench)
     results["targets"] = report.evaluate(results)
     if args.py_spy:
-        profile_section(results, args.profile)
+        profiles = [profile_section(results, name) for name in args.profile.split(",")]
+        results["profiles"] = [p for p in profiles if p is not None]
 
 
 def run_large(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
@@ -530,6 +561,10 @@ def notes(scale: str) -> list[str]:
             "login+get: logins and get one at the same time, each at the auth connection "
             "count; its row shows the logins, the targets the reads' latency beside them "
             "(the worst of the runs).",
+            "defaults: a second service started as `make run` starts it (development, INFO "
+            "logs to a file, WORKERS by default one per core), with only the database and "
+            "the seeded tokens' secret set; per wrk thread the clients create a task, then "
+            "list 20 three times.",
         ]
     return [
         *common,
