@@ -21,16 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pg
-from loadgen import require_wrk
 from procs import service_command, serving
 from run import (
     BENCH_DIR,
     SERVICE_DB,
     WORK_DIR,
-    Bench,
     Scenario,
     main_suite,
-    raise_open_files_limit,
+    prepare,
     run_scenario_once,
     seed_small,
     service_env,
@@ -107,12 +105,8 @@ def render(base: str, results: dict[str, dict[str, list[dict[str, Any]]]]) -> st
 
 def main() -> None:
     args = parse_args()
-    require_wrk()
-    raise_open_files_limit()
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    WORK_DIR.mkdir()
+    bench = prepare(args)
     base_src = checkout(args.base, WORK_DIR / "base")
-    bench = Bench(args, WORK_DIR)
     names = args.only.split(",")
     scenarios = [s for s in main_suite(args.connections, 10) if s.name in names]
     results: dict[str, dict[str, list[dict[str, Any]]]] = {

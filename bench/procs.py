@@ -127,6 +127,8 @@ class Watch:
     per_worker: dict[int, int] = field(default_factory=dict)
     cpu_start: dict[int, float] = field(default_factory=dict)
     cpu_end: dict[int, float] = field(default_factory=dict)
+    db_start: dict[int, float] = field(default_factory=dict)
+    db_end: dict[int, float] = field(default_factory=dict)
     _done: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
@@ -147,8 +149,18 @@ class Watch:
         while not self._done.wait(self.interval):
             self._sample()
 
+    @staticmethod
+    def _database_cpu() -> dict[int, float]:
+        times = {}
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+                cpu = process.info["cpu_times"]
+                times[process.pid] = cpu.user + cpu.system
+        return times
+
     @contextmanager
     def watching(self) -> Iterator[Watch]:
+        self.db_start = self._database_cpu()
         self._sample()
         psutil.cpu_percent()  # starts the machine-wide measurement
         began = time.monotonic()
@@ -160,8 +172,17 @@ class Watch:
             self._done.set()
             thread.join()
             self._sample()
+            self.db_end = self._database_cpu()
             self.seconds = time.monotonic() - began
             self.machine_cpu_percent = psutil.cpu_percent()
+
+    def database_cpu_percent(self) -> float:
+        """PostgreSQL's processes' CPU over the run, in % of one core (its backends live as
+        long as the pooled connections, so the processes seen at both ends cover it)."""
+        used = sum(
+            self.db_end[pid] - self.db_start[pid] for pid in self.db_end if pid in self.db_start
+        )
+        return 100 * used / self.seconds if self.seconds else 0.0
 
     def worker_cpu_percent(self) -> list[float]:
         """Each worker's CPU use over the run, in % of one core, busiest first."""

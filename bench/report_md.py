@@ -60,8 +60,15 @@ def _scenario_row(s: dict[str, Any], ceilings: dict[str, Any] | None) -> list[st
         f"{lat['p50']:.1f}", f"{lat['p95']:.1f}", f"{lat['p99']:.1f}", f"{lat['max']:.0f}",
         f"{err['non_2xx']:,} / {err['socket']:,}", _statuses(s["statuses"]),
         f"{rss['peak_total_mb']:.0f}", f"{rss['peak_worker_mb']:.0f}",
-        " + ".join(map(str, s["cpu"]["workers_percent"])), f"{s['cpu']['machine_percent']}",
+        " + ".join(map(str, s["cpu"]["workers_percent"])), _cpu_per_request(s),
+        str(s["cpu"].get("database_percent", "")), f"{s['cpu']['machine_percent']}",
     ]  # fmt: skip
+
+
+def _cpu_per_request(s: dict[str, Any]) -> str:
+    """The workers' CPU per answered request: what the service itself costs."""
+    cores = sum(s["cpu"]["workers_percent"]) / 100
+    return f"{1e6 * cores / s['rps']:,.0f}" if s["rps"] else ""
 
 
 def _scenarios(scenarios: list[dict[str, Any]], ceilings: dict[str, Any] | None) -> str:
@@ -69,7 +76,7 @@ def _scenarios(scenarios: list[dict[str, Any]], ceilings: dict[str, Any] | None)
         "scenario", "what", "conns", "req/s", "of framework", "of database", "p50 ms",
         "p95 ms", "p99 ms", "max ms", "non-2xx / socket errors", "statuses",
         "peak RSS all workers MB", "peak RSS per worker MB", "CPU % per worker",
-        "machine CPU %",
+        "workers' CPU µs per request", "PostgreSQL CPU %", "machine CPU %",
     ]  # fmt: skip
     rows = [_scenario_row(s, ceilings) for s in scenarios]
     return _table(header, rows)

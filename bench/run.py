@@ -225,6 +225,7 @@ def watched(watch: Watch) -> dict[str, Any]:
         "cpu": {
             "workers_percent": [round(p) for p in watch.worker_cpu_percent()],
             "machine_percent": round(watch.machine_cpu_percent),
+            "database_percent": round(watch.database_cpu_percent()),
         },
     }
 
@@ -291,7 +292,8 @@ def progress_line(row: dict[str, Any]) -> str:
         f"  {row['name']:<15} {row['rps']:>9,.1f} req/s  p50 {lat['p50']:>7.1f}  "
         f"p95 {lat['p95']:>7.1f}  p99 {lat['p99']:>7.1f} ms  errors {row['errors']['total']:,}"
         f"  statuses {row['statuses']}  peak RSS/worker {row['rss']['peak_worker_mb']} MB"
-        f"  CPU workers {row['cpu']['workers_percent']}% machine {row['cpu']['machine_percent']}%"
+        f"  CPU workers {row['cpu']['workers_percent']}% PostgreSQL "
+        f"{row['cpu'].get('database_percent', 0)}% machine {row['cpu']['machine_percent']}%"
     )
 
 
@@ -578,13 +580,18 @@ def raise_open_files_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def main() -> None:
-    args = parse_args()
+def prepare(args: argparse.Namespace) -> Bench:
+    """wrk at hand, room for many sockets, an empty scratch directory."""
     require_wrk()
     raise_open_files_limit()
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     WORK_DIR.mkdir()
-    bench = Bench(args, WORK_DIR)
+    return Bench(args, WORK_DIR)
+
+
+def main() -> None:
+    args = parse_args()
+    bench = prepare(args)
     results: dict[str, Any] = {"scale": args.scale}
     with pg.postgres_server() as server_url:
         results["meta"], results["config"] = describe(bench, server_url)
