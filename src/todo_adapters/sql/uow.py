@@ -95,7 +95,7 @@ class SqlUnitOfWork(UnitOfWork):
         (SQLAlchemy's own rule on a disconnect: a restart took them all); one left
         mid-statement by a cancellation is discarded alone."""
         pooled, db = self._pooled, _driver(self._pooled)
-        lost = exc is not None and (connection_lost(exc) or db.is_closed())
+        lost = db.is_closed() or (exc is not None and connection_lost(exc))
         cancelled = exc is not None and not _is_exception(exc)
         failure: Exception | None = None
         try:
