@@ -22,6 +22,7 @@ from todo_adapters.sql.database_url import parse_database_url
 from todo_adapters.sql.embedded import EmbeddedPostgres, EmbeddedPostgresMissingError
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import (
+    UnknownRevisionError,
     current_revision,
     downgrade_schema,
     head_revision,
@@ -97,7 +98,10 @@ def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[Non
         asyncio.run(run(url))
 
 
-def migrate(settings: Settings, action: str, revision: str | None) -> None:
+def migrate(settings: Settings, action: str, revision: str | None, *, yes: bool = False) -> None:
+    if action == "downgrade" and not yes:
+        _confirm_downgrade(revision or "-1")
+
     async def work(engine: AsyncEngine) -> None:
         if action == "upgrade":
             await upgrade_schema(engine, revision or "head")
@@ -105,7 +109,25 @@ def migrate(settings: Settings, action: str, revision: str | None) -> None:
             await downgrade_schema(engine, revision or "-1")
         print(f"database at revision {await current_revision(engine) or '(empty)'}")
 
-    _with_engine(settings, work)
+    try:
+        _with_engine(settings, work)
+    except UnknownRevisionError as exc:  # say so in one line, no traceback
+        print(f"todo-api migrate: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _confirm_downgrade(target: str) -> None:
+    """A downgrade drops the later revisions' tables and columns with their data: it goes
+    on only with --yes, or with "yes" typed at a terminal."""
+    warning = (
+        f"downgrading to {target} drops the tables and columns of later revisions, data and all"
+    )
+    if not sys.stdin.isatty():
+        print(f"todo-api migrate: {warning}; refused without --yes", file=sys.stderr)
+        sys.exit(2)
+    if input(f"todo-api migrate: {warning}. Type yes to go on: ").strip() != "yes":
+        print("todo-api migrate: nothing changed", file=sys.stderr)
+        sys.exit(2)
 
 
 def check(settings: Settings) -> None:
@@ -144,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     migration = commands.add_parser("migrate", help="change or show the schema revision")
     migration.add_argument("action", choices=["upgrade", "downgrade", "current"])
     migration.add_argument("revision", nargs="?", help="target (upgrade: head, downgrade: -1)")
+    migration.add_argument(
+        "--yes", action="store_true", help="downgrade without asking (it drops data)"
+    )
     commands.add_parser("check", help="validate the configuration and reach the database")
     document = commands.add_parser("openapi", help="write the OpenAPI document")
     document.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -159,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":
-        migrate(settings, args.action, args.revision)
+        migrate(settings, args.action, args.revision, yes=args.yes)
     elif args.command == "check":
         check(settings)
 

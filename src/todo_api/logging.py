@@ -5,6 +5,7 @@ fields (request_id) come from contextvars bound by the request middleware."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -43,7 +44,7 @@ def configure_logging(level: str, json_lines: bool) -> None:
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if json_lines else _keep,
+            structlog.processors.format_exc_info if json_lines else _escape_control_characters,
             renderer,
         ],
     )
@@ -63,7 +64,15 @@ def configure_logging(level: str, json_lines: bool) -> None:
     logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def _keep(_: Any, __: str, event: Any) -> Any:
+# C0 and C1 controls and DEL: in a console line a raw NUL, escape sequence or newline (a
+# request path, a header) could hide text or forge a line. JSON escapes them itself.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape_control_characters(_: Any, __: str, event: Any) -> Any:
+    for key, value in event.items():
+        if isinstance(value, str) and _CONTROL.search(value):
+            event[key] = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return event
 
 

@@ -7,13 +7,20 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.integration.processes import CLI
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "APP_ENV"}}
     return subprocess.run(
-        [CLI, *args], env={**environment, **env}, capture_output=True, text=True, timeout=60
+        [CLI, *args],
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,  # not a terminal: nothing can be asked
     )
 
 
@@ -24,10 +31,30 @@ def test_migrate_walks_the_revisions_and_check_reports_them(empty_database: str)
     assert checked.returncode == 0, checked.stderr
     assert "will migrate to 0003 at startup" in checked.stdout
     assert "revision 0003" in _run("migrate", "upgrade", **url).stdout
-    assert "revision 0001" in _run("migrate", "downgrade", "0001", **url).stdout
-    assert "revision (empty)" in _run("migrate", "downgrade", "base", **url).stdout
+    assert "revision 0001" in _run("migrate", "downgrade", "0001", "--yes", **url).stdout
+    assert "revision (empty)" in _run("migrate", "downgrade", "base", "--yes", **url).stdout
     assert "revision 0003" in _run("migrate", "upgrade", **url).stdout
     assert "up to date" in _run("check", **url).stdout
+
+
+def test_a_downgrade_without_yes_is_refused_and_changes_nothing(empty_database: str):
+    url = {"DATABASE_URL": empty_database}
+    head = _run("migrate", "upgrade", **url).stdout
+    refused = _run("migrate", "downgrade", "base", **url)
+    assert refused.returncode == 2
+    assert "refused without --yes" in refused.stderr
+    assert "drops the tables" in refused.stderr
+    assert _run("migrate", "current", **url).stdout == head
+
+
+@pytest.mark.parametrize("arguments", [["upgrade", "nope"], ["downgrade", "0002x", "--yes"]])
+def test_an_unknown_revision_is_one_line_and_exit_code_2(empty_database: str, arguments):
+    result = _run("migrate", *arguments, DATABASE_URL=empty_database)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"todo-api migrate: Can't locate revision identified by '{arguments[1]}'"
+    ]
 
 
 def test_check_fails_clearly_on_an_unreachable_database():

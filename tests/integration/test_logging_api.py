@@ -247,3 +247,17 @@ async def test_a_failed_insert_does_not_log_the_hash_it_was_given(
     assert response.status_code == 500
     assert "No space left on device" in logs.text  # the failure is logged
     assert not BCRYPT_HASH.search(logs.text)
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+async def test_control_characters_in_logged_values_are_escaped(settings, logs, log_format):
+    app = create_app(settings.model_copy(update={"LOG_FORMAT": log_format}))
+    async with serving_with_logs(app, logs) as http:
+        # No white space: structlog's console renderer quotes only values that have some.
+        response = await http.get("/nowhere/%00evil%1B[31m")
+
+    assert response.status_code == 404
+    assert "\x00" not in logs.text
+    assert "\x1b" not in logs.text
+    (line,) = [line for line in logs.text.splitlines() if "request.completed" in line]
+    assert "\\x00evil" in line or "\\u0000evil" in line

@@ -11,11 +11,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class UnknownRevisionError(ValueError):
+    """The revision asked for does not exist, or cannot be reached from where we are."""
+
+
 # An arbitrary constant that names "the todo schema migration" among advisory locks.
 _MIGRATION_LOCK_KEY = 0x70D0_5C4E
 
@@ -44,7 +51,10 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], rev
         await connection.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
         )
-        await connection.run_sync(lambda sync: step(alembic_config(sync), revision))
+        try:
+            await connection.run_sync(lambda sync: step(alembic_config(sync), revision))
+        except CommandError as exc:
+            raise UnknownRevisionError(str(exc)) from exc
 
 
 def head_revision() -> str | None:
