@@ -55,11 +55,15 @@ def _database_url(settings: Settings) -> Iterator[str]:
         server = EmbeddedPostgres(settings.DATA_DIR)
     except EmbeddedPostgresMissingError as exc:
         sys.exit(f"todo-api: {exc}")
-    print(f"todo-api: started embedded PostgreSQL under {settings.DATA_DIR}", file=sys.stderr)
+    print(f"todo-api: embedded PostgreSQL under {settings.DATA_DIR} is up", file=sys.stderr)
     try:
         yield server.url()
     finally:
-        server.stop()
+        if not server.stop():
+            print(
+                "todo-api: embedded PostgreSQL left running for the others using it",
+                file=sys.stderr,
+            )
 
 
 def serve(settings: Settings) -> None:

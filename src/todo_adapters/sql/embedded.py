@@ -4,6 +4,7 @@ else installed. Its data lives under the data directory and survives restarts.""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import shutil
 import subprocess
 import warnings
@@ -21,8 +22,15 @@ class EmbeddedPostgresMissingError(RuntimeError):
 
 class EmbeddedPostgres:
     """Starts the server for `data_dir/pgdata` (initializing it on first use, reusing it when
-    already running) and stops it on `stop()`. The package's own reference counting across
-    processes is bypassed: a process that died uncleanly would keep it from ever stopping."""
+    already running, recovering from a postmaster.pid a crash left behind) and stops it on
+    `stop()`, unless another process still uses it.
+
+    Several processes may use one data directory (a second `make run`, `todo-api check`):
+    each holds a shared lock on `data_dir/postgres.users` while it uses the server, and
+    only a process that can turn it into an exclusive lock, the last one, stops the server.
+    The kernel drops a dead process's lock, so a crash never keeps the server from stopping
+    (the package's own count of users, a file of pids, could). Starting waits while a last
+    user is stopping the server, then starts it again."""
 
     def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
         with warnings.catch_warnings():
@@ -36,7 +44,14 @@ class EmbeddedPostgres:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._pgdata = data_dir.resolve() / "pgdata"
         self._delete = delete_on_stop
-        self._server: Any = get_server(self._pgdata, cleanup_mode=None)
+        self._users_file = data_dir / "postgres.users"
+        self._users = self._users_file.open("a")
+        fcntl.flock(self._users, fcntl.LOCK_SH)
+        try:
+            self._server: Any = get_server(self._pgdata, cleanup_mode=None)
+        except BaseException:
+            self._users.close()
+            raise
 
     def url(self) -> str:
         uri: str = self._server.get_uri()
@@ -45,6 +60,9 @@ class EmbeddedPostgres:
     def start(self) -> None:
         """Start it again after `stop()`, as it was first started: on its unix socket only.
         (The package's own start allows 10 s, too little on a busy machine.)"""
+        if self._users.closed:
+            self._users = self._users_file.open("a")
+            fcntl.flock(self._users, fcntl.LOCK_SH)
         socket_dir = self._server.get_postmaster_info().socket_dir
         _pg_ctl()(
             [
@@ -62,7 +80,25 @@ class EmbeddedPostgres:
             timeout=120,
         )
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop the server unless another process still uses it; whether it stopped. This
+        process no longer counts as a user either way."""
+        if self._users.closed:
+            return False
+        try:
+            # Not atomic: the shared lock goes first. Of several last users leaving at once,
+            # one gets the exclusive lock.
+            fcntl.flock(self._users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._users.close()
+            return False
+        try:
+            self._stop_server()
+        finally:
+            self._users.close()
+        return True
+
+    def _stop_server(self) -> None:
         pg_ctl = _pg_ctl()
         # A failure means it is already stopped, or stopping: nothing more to do here.
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
