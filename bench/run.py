@@ -149,6 +149,7 @@ def service_env(bench: Bench) -> dict[str, str]:
         "JWT_AUDIENCE": seed.AUDIENCE,
         "WORKERS": str(bench.args.workers),
         "LOG_LEVEL": "WARNING",
+        "SHUTDOWN_DRAIN_SECONDS": "0",  # no load balancer to tell: stop at once
         "BCRYPT_ROUNDS": str(bench.args.bcrypt_rounds),
         "DATABASE_URL": bench.db_url,
         "DATA_DIR": str(bench.work / "data"),

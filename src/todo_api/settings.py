@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("WORKERS", "WEB_CONCURRENCY"),
     )
+    SHUTDOWN_DRAIN_SECONDS: float = Field(
+        default=5.0, ge=0, le=300, description="seconds of 503 readiness before stopping"
+    )
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["auto", "json", "console"] = "auto"
     DB_POOL_SIZE: int = Field(default=10, ge=1)

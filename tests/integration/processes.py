@@ -35,7 +35,14 @@ def served(env: dict[str, str], log: Path, ready_within: float = 60) -> Iterator
     """Start `todo-api serve` with this environment (PORT is chosen here), yield it once
     ready, and stop it with SIGTERM (unless the test did), which must end it cleanly."""
     port = free_port()
-    environment = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
+    # No drain unless a test asks for one: every stop would wait for it.
+    environment = {
+        **os.environ,
+        "SHUTDOWN_DRAIN_SECONDS": "0",
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
     with log.open("ab") as sink:
         # A file, not a pipe: an unread pipe fills up and stalls the server.
         process = subprocess.Popen(

@@ -92,3 +92,35 @@ def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path: Path):
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{service.base}/health/live", timeout=2)
     assert not _postmasters(tmp_path)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_drains_readiness_first_then_finishes_in_flight_and_exits(
+    tmp_path: Path, workers: str
+):
+    env = {
+        **_environment(tmp_path),
+        "BCRYPT_ROUNDS": "14",  # about a second per hash
+        "SHUTDOWN_DRAIN_SECONDS": "3",
+        "WORKERS": workers,
+    }
+    with served(env, tmp_path / "service.log") as service, ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(
+            httpx.post,
+            f"{service.base}/auth/register",
+            json={"email": "slow@example.com", "password": "long enough"},
+            timeout=30,
+        )
+        time.sleep(0.3)  # the request is hashing now
+        began = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        # A load balancer's check sees the instance leaving; new connections are still
+        # accepted and served meanwhile.
+        for _ in range(4):
+            assert httpx.get(f"{service.base}/health/ready", timeout=5).status_code == 503
+            assert httpx.get(f"{service.base}/health/live", timeout=5).status_code == 200
+        assert in_flight.result().status_code == 201
+        assert service.process.wait(timeout=30) == 0
+        assert time.monotonic() - began >= 3, "stopped before the drain time"
+    assert not _postmasters(tmp_path)

@@ -1,4 +1,4 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from todo_api.deps import ReadinessDep
@@ -19,9 +19,11 @@ async def liveness() -> HealthResponse:
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "The database does not answer"}},
 )
-async def readiness(probe: ReadinessDep) -> JSONResponse | HealthResponse:
-    """200 when the database answers a query, 503 otherwise."""
-    if await probe.ready():
+async def readiness(probe: ReadinessDep, request: Request) -> JSONResponse | HealthResponse:
+    """200 when the database answers a query, 503 otherwise, and 503 from the moment a
+    shutdown begins (SIGTERM), so that a load balancer stops sending new requests."""
+    drain = request.app.state.drain
+    if (drain is None or not drain.draining) and await probe.ready():
         return HealthResponse(status="ok")
     return JSONResponse(
         {"status": "unavailable"}, status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
