@@ -28,6 +28,7 @@ from todo_adapters.sql.migrate import (
     head_revision,
     upgrade_schema,
 )
+from todo_api.http_server import HTTP_PROTOCOL
 from todo_api.settings import Settings
 
 
@@ -83,6 +84,7 @@ def serve(settings: Settings) -> None:
             host=settings.HOST,
             port=settings.PORT,
             workers=settings.WORKERS,
+            http=HTTP_PROTOCOL,
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=10,

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("WORKERS", "WEB_CONCURRENCY"),
     )
+    MAX_HEADER_BYTES: int = Field(
+        default=64 * 1024, ge=1024, description="request line and headers, bytes"
+    )
+    HEADER_TIMEOUT: float = Field(
+        default=10.0, gt=0, description="seconds to send a request head, or for a body to stall"
+    )
+    MAX_CONNECTIONS: int = Field(default=1024, ge=1, description="open connections per worker")
     SHUTDOWN_DRAIN_SECONDS: float = Field(
         default=5.0, ge=0, le=300, description="seconds of 503 readiness before stopping"
     )
