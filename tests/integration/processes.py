@@ -31,10 +31,12 @@ class Service:
 
 
 @contextmanager
-def served(env: dict[str, str], log: Path, ready_within: float = 60) -> Iterator[Service]:
+def served(
+    env: dict[str, str], log: Path, ready_within: float = 60, port: int | None = None
+) -> Iterator[Service]:
     """Start `todo-api serve` with this environment (PORT is chosen here), yield it once
     ready, and stop it with SIGTERM (unless the test did), which must end it cleanly."""
-    port = free_port()
+    port = port or free_port()
     # No drain unless a test asks for one: every stop would wait for it.
     environment = {
         **os.environ,
