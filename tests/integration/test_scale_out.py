@@ -31,11 +31,6 @@ from tests.postgres import free_port, pgbouncer_in_front
 HAPROXY_CONFIG = Path(__file__).parents[2] / "deploy" / "haproxy.cfg"
 DRAIN_SECONDS = "2"
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("TEST_PGBOUNCER") == "1",
-    reason="runs in the main pass, with a PgBouncer of its own",
-)
-
 
 def _environment(database_url: str, directory: Path) -> dict[str, str]:
     return {
