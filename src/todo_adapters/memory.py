@@ -12,8 +12,12 @@ from uuid import UUID
 
 from todo_core.domain import (
     UNSET,
+    IdempotencyKey,
     RefreshToken,
+    Reply,
+    StoredReply,
     Task,
+    TaskCounts,
     TaskKey,
     TaskPage,
     TaskPatch,
@@ -21,9 +25,10 @@ from todo_core.domain import (
     User,
     Versions,
 )
-from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.errors import EmailTakenError, IdempotencyKeyInUseError, UnknownUserError
 from todo_core.ports import (
     Clock,
+    IdempotencyRepository,
     PasswordHasher,
     RefreshTokenRepository,
     TaskRepository,
@@ -39,6 +44,10 @@ class InMemoryStore:
         self.users: dict[UUID, User] = {}
         self.tasks: dict[UUID, Task] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.idempotency: dict[tuple[UUID, str], StoredKey] = {}
+        # Keys claimed by a unit of work that has not ended: as a row lock would, they make
+        # every other claim of the same key wait (here: fail with "in use").
+        self.claims_in_flight: set[tuple[UUID, str]] = set()
 
 
 class InMemoryUserRepository(UserRepository):
@@ -76,13 +85,13 @@ class InMemoryTaskRepository(TaskRepository):
     async def get(self, task_id: UUID) -> Task | None:
         return self._tasks.get(task_id)
 
+    def _of(self, user_id: UUID) -> list[Task]:
+        return [t for t in self._tasks.values() if t.user_id == user_id]
+
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        mine = [
-            t
-            for t in self._tasks.values()
-            if t.user_id == user_id and query.completed in (None, t.is_completed)
-        ]
-        total = len(mine)
+        everything = self._of(user_id)
+        counts = TaskCounts.of(len(everything), sum(t.is_completed for t in everything))
+        mine = [t for t in everything if query.completed in (None, t.is_completed)]
         sort = query.sort
 
         def position(task: Task) -> tuple[datetime, UUID]:
@@ -97,7 +106,8 @@ class InMemoryTaskRepository(TaskRepository):
             ]
         page = mine[query.offset : query.offset + query.limit + 1]
         next_key = TaskKey.of(page[query.limit - 1], sort) if len(page) > query.limit else None
-        return TaskPage(page[: query.limit], total, query.limit, query.offset, next_key)
+        total = counts.matching(query.completed)
+        return TaskPage(page[: query.limit], total, query.limit, query.offset, next_key, counts)
 
     def _matching(self, task_id: UUID, user_id: UUID, if_version: Versions) -> Task | None:
         task = self._tasks.get(task_id)
@@ -136,6 +146,65 @@ class InMemoryTaskRepository(TaskRepository):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         task = self._tasks.get(task_id)
         return task.user_id if task else None
+
+    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+        changing = [t for t in self._of(user_id) if t.is_completed != is_completed]
+        for task in changing:
+            self._tasks[task.id] = dataclasses.replace(
+                task, is_completed=is_completed, updated_at=now, version=task.version + 1
+            )
+        return len(changing)
+
+    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+        doomed = [t.id for t in self._of(user_id) if t.is_completed == completed]
+        for task_id in doomed:
+            del self._tasks[task_id]
+        return len(doomed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredKey:
+    stored: StoredReply
+    expires_at: datetime
+
+
+class InMemoryIdempotencyRepository(IdempotencyRepository):
+    def __init__(
+        self,
+        store: InMemoryStore,
+        keys: dict[tuple[UUID, str], StoredKey],
+        users: dict[UUID, User],
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._users = users
+        self.claimed: set[tuple[UUID, str]] = set()
+
+    async def claim(
+        self, user_id: UUID, key: IdempotencyKey, reply: Reply, now: datetime, expires_at: datetime
+    ) -> StoredReply | None:
+        if user_id not in self._users:
+            raise UnknownUserError()
+        name = (user_id, key.key)
+        if name in self._store.claims_in_flight and name not in self.claimed:
+            raise IdempotencyKeyInUseError()
+        found = self._keys.get(name)
+        if found is not None and found.expires_at > now:
+            return found.stored
+        self._store.claims_in_flight.add(name)
+        self.claimed.add(name)
+        self._keys[name] = StoredKey(StoredReply(key.fingerprint, reply), expires_at)
+        return None
+
+    def release(self) -> None:
+        self._store.claims_in_flight -= self.claimed
+        self.claimed.clear()
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        doomed = [name for name, k in self._keys.items() if k.expires_at < now][:batch_size]
+        for name in doomed:
+            del self._keys[name]
+        return len(doomed)
 
 
 class InMemoryRefreshTokenRepository(RefreshTokenRepository):
@@ -177,23 +246,28 @@ class InMemoryUnitOfWork(UnitOfWork):
     users: InMemoryUserRepository
     tasks: InMemoryTaskRepository
     refresh_tokens: InMemoryRefreshTokenRepository
+    idempotency: InMemoryIdempotencyRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self.committed = False
 
     async def __aenter__(self) -> Self:
-        self._snapshot = (
-            dict(self._store.users),
-            dict(self._store.tasks),
-            dict(self._store.refresh_tokens),
-        )
-        self._users = dict(self._store.users)
-        self._tasks = dict(self._store.tasks)
-        self._refresh_tokens = dict(self._store.refresh_tokens)
-        self.users = InMemoryUserRepository(self._users)
-        self.tasks = InMemoryTaskRepository(self._tasks, self._users)
-        self.refresh_tokens = InMemoryRefreshTokenRepository(self._refresh_tokens)
+        store = self._store
+        users, tasks = dict(store.users), dict(store.tasks)
+        tokens, keys = dict(store.refresh_tokens), dict(store.idempotency)
+        self._tables: list[dict[Any, Any]] = [
+            store.users,
+            store.tasks,
+            store.refresh_tokens,
+            store.idempotency,
+        ]
+        self._snapshot = [dict(table) for table in self._tables]
+        self._copies: list[dict[Any, Any]] = [users, tasks, tokens, keys]
+        self.users = InMemoryUserRepository(users)
+        self.tasks = InMemoryTaskRepository(tasks, users)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
+        self.idempotency = InMemoryIdempotencyRepository(store, keys, users)
         return self
 
     async def __aexit__(
@@ -202,15 +276,13 @@ class InMemoryUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self.idempotency.release()
 
     async def commit(self) -> None:
         # Publish only what this unit of work changed, as a database would: another unit
         # of work that committed meanwhile keeps its changes.
-        before_users, before_tasks, before_tokens = self._snapshot
-        _publish(self._store.users, before_users, self._users)
-        _publish(self._store.tasks, before_tasks, self._tasks)
-        _publish(self._store.refresh_tokens, before_tokens, self._refresh_tokens)
+        for table, before, after in zip(self._tables, self._snapshot, self._copies, strict=True):
+            _publish(table, before, after)
         self.committed = True
 
 

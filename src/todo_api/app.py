@@ -69,9 +69,18 @@ def create_app(
             log.info("app.started", env=settings.APP_ENV)
             give_back_sigterm = drain.install(asyncio.get_running_loop()) if drain else None
             try:
-                async with periodic(
-                    settings.REFRESH_PURGE_INTERVAL,
-                    lambda: container.auth_service().purge_expired_refresh_tokens(),
+                every = settings.REFRESH_PURGE_INTERVAL
+                async with (
+                    periodic(
+                        every,
+                        lambda: container.auth_service().purge_expired_refresh_tokens(),
+                        "maintenance.refresh_tokens_purged",
+                    ),
+                    periodic(
+                        every,
+                        lambda: container.task_service().purge_expired_idempotency_keys(),
+                        "maintenance.idempotency_keys_purged",
+                    ),
                 ):
                     yield
             finally:

@@ -92,7 +92,11 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         policy=auth_policy,
     )
-    task_service = providers.Factory(TaskService, uow=uow_factory, clock=clock)
+    # A Singleton: the task service is made per request, the TTL once.
+    idempotency_ttl = providers.Singleton(_seconds, settings.provided.IDEMPOTENCY_TTL)
+    task_service = providers.Factory(
+        TaskService, uow=uow_factory, clock=clock, idempotency_ttl=idempotency_ttl
+    )
 
 
 @asynccontextmanager

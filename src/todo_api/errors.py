@@ -31,6 +31,8 @@ STATUS_OF: dict[type[domain.DomainError], HTTPStatus] = {
     domain.TaskAccessDeniedError: HTTPStatus.FORBIDDEN,
     domain.TaskNotFoundError: HTTPStatus.NOT_FOUND,
     domain.TaskVersionMismatchError: HTTPStatus.PRECONDITION_FAILED,
+    domain.IdempotencyKeyInUseError: HTTPStatus.CONFLICT,
+    domain.IdempotencyKeyReusedError: HTTPStatus.UNPROCESSABLE_ENTITY,
     domain.StorageUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
@@ -172,12 +174,15 @@ _HTTP_DETAILS = {
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
+    """Every method some route serves at this path (Starlette names only the first route's);
+    HEAD wherever GET is (the request envelope answers it)."""
     methods: set[str] = set()
     plain_routes = [r for r in request.app.routes if hasattr(r, "path_regex")]  # docs, openapi
     for route in [*getattr(request.app.state, "api_routes", ()), *plain_routes]:
         if route.path_regex.fullmatch(request.url.path):
             methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

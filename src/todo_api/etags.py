@@ -37,6 +37,7 @@ class RequestHeader:
 
 IF_MATCH = RequestHeader("If-Match")
 IF_NONE_MATCH = RequestHeader("If-None-Match")
+IDEMPOTENCY_KEY_HEADER = RequestHeader("Idempotency-Key")
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 

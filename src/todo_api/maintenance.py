@@ -1,5 +1,5 @@
-"""Background upkeep that must never hold up a request: expired refresh tokens are deleted
-in small batches, on a timer, off the request path."""
+"""Background upkeep that must never hold up a request: expired refresh tokens and
+idempotency keys are deleted in small batches, on a timer, off the request path."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from todo_core.errors import StorageUnavailableError
 log = get_logger("todo_api.maintenance")
 
 
-async def _every(interval_s: float, job: Callable[[], Awaitable[int]]) -> None:
+async def _every(interval_s: float, job: Callable[[], Awaitable[int]], event: str) -> None:
     # Jitter spreads the workers of one deployment so they do not all purge at once.
     await asyncio.sleep(interval_s * random.uniform(0.1, 1.0))  # noqa: S311 - not security
     while True:
         try:
             if purged := await job():
-                log.info("maintenance.refresh_tokens_purged", count=purged)
+                log.info(event, count=purged)
         except StorageUnavailableError:
             log.warning("maintenance.skipped", reason="database unavailable")
         except Exception:
@@ -29,8 +29,11 @@ async def _every(interval_s: float, job: Callable[[], Awaitable[int]]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def periodic(interval_s: float, job: Callable[[], Awaitable[int]]) -> AsyncIterator[None]:
-    task = asyncio.create_task(_every(interval_s, job), name="maintenance")
+async def periodic(
+    interval_s: float, job: Callable[[], Awaitable[int]], event: str
+) -> AsyncIterator[None]:
+    """Run `job` every `interval_s` seconds while the block runs; `event` logs what it did."""
+    task = asyncio.create_task(_every(interval_s, job, event), name="maintenance")
     try:
         yield
     finally:

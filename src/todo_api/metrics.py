@@ -72,12 +72,12 @@ class Metrics:
             "auth_login_failures", "Logins refused for bad credentials", registry=r
         )
 
-    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+    def observe(self, scope: Scope, status: int, seconds: float, method: str) -> None:
         """One answered request (the request envelope calls this, with the time it took)."""
-        key = (scope["method"], self._route_of(scope), status)
+        key = (method, self._route_of(scope), status)
         series = self._series.get(key)
         if series is None:
-            method, route, _ = key
+            _, route, _ = key
             series = (
                 self.requests.labels(method, route, str(status)),
                 self.latency.labels(method, route),

@@ -3,7 +3,8 @@ stacked layers each reading the headers again and wrapping `send` again. It read
 headers it needs in one pass, then: the request id in and out and in every log line,
 security headers, body limits (body_guard.py), CORS only for requests that carry an
 Origin, a problem+json 500 for anything unexpected (stack trace only in the log), one
-access log line and the request's place in the metrics."""
+access log line and the request's place in the metrics. It also answers HEAD for every GET
+route: the GET's own work, status and headers, with the body dropped."""
 
 from __future__ import annotations
 
@@ -78,6 +79,29 @@ class RequestEnvelope:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            await self._head(scope, receive, send)
+            return
+        await self._answer(scope, receive, send)
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HEAD is a GET whose body is not sent (RFC 9110 9.3.2). The server's scope keeps
+        saying HEAD (uvicorn drops the body of a HEAD response by it); the app sees GET.
+        The log line and metrics keep the method the client sent."""
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self._answer({**scope, "method": "GET"}, receive, without_body, "HEAD")
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, method: str | None = None
+    ) -> None:
+        method = method or scope["method"]
         headers = _first_values(scope)
         request_id = _request_id(headers)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -108,7 +132,7 @@ class RequestEnvelope:
         try:
             await self._guarded(scope, receive, respond, headers, send_with_headers)
         except Exception:
-            log.exception("request.failed", method=scope["method"], path=path)
+            log.exception("request.failed", method=method, path=path)
             if started:
                 raise
             error = problem(
@@ -118,10 +142,10 @@ class RequestEnvelope:
         finally:
             seconds = time.perf_counter() - began
             self.metrics.in_flight.dec()
-            self.metrics.observe(scope, status, seconds)
+            self.metrics.observe(scope, status, seconds, method)
             log.info(
                 "request.completed",
-                method=scope["method"],
+                method=method,
                 path=path,
                 status=status,
                 duration_ms=round(seconds * 1000, 2),

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from todo_api.schemas import ProblemResponse
+from todo_core.domain import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemResponse"}
 
@@ -23,9 +24,11 @@ _WHEN = {
     403: "The task belongs to another user",
     404: "No such task",
     405: "The resource does not take this method; Allow lists those it takes",
+    409: "A request with this Idempotency-Key is still in progress; retry it shortly",
     412: "If-Match names a version the task no longer has",
     413: "Request body over 1 MiB",
     415: "The body is not JSON",
+    422: "This Idempotency-Key was first sent with a different body",
     503: "The database is unavailable; retry after Retry-After seconds",
 }
 
@@ -44,6 +47,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "It changes with every update of the task.",
         "schema": {"type": "string", "pattern": r'^"[0-9a-f]{32}-[0-9]+"$'},
         "example": _ETAG_EXAMPLE,
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored reply to an earlier request with the "
+        "same Idempotency-Key: nothing was created this time. Absent otherwise.",
+        "schema": {"type": "string", "enum": ["true"]},
     },
 }
 # Header parameters by their lower-case name, as FastAPI lists them.
@@ -74,6 +82,30 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
+PARAMETERS["idempotency-key"] = (
+    "IdempotencyKey",
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Makes a retry safe: any unique string of yours (a UUID is a good one) "
+        "for this request. The first request with a key is processed and its reply kept for "
+        "a day (`IDEMPOTENCY_TTL`); the same request again with the same key gets that reply "
+        "again, with `Idempotent-Replayed: true`, and creates nothing. The same key with "
+        "another body is a 422; while the first is still in progress, a 409. Keys are per "
+        "user. 1 to 255 printable ASCII characters, else a 400.",
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+            "pattern": IDEMPOTENCY_KEY_PATTERN,
+        },
+        "example": "6f1c2d3e-0a4b-4c5d-8e9f-a0b1c2d3e4f5",
+    },
+)
+# For routes that read these from the request (openapi_extra): the components, named.
+IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/IdempotencyKey"}
+REPLAYED = {"Idempotent-Replayed": HEADERS["Idempotent-Replayed"]}
 _CURSOR = {
     "description": "Opaque: the `next_cursor` of the previous page, passed back unchanged, "
     "with the same `sort` and `completed` it was made for. Do not build or parse one: a "
@@ -163,7 +195,8 @@ def install_openapi(app: FastAPI, components: dict[str, Any] | None = None) -> N
 def _refine(operation: dict[str, Any]) -> None:
     body_refusals = problems(405, 413, 415)
     responses = operation.setdefault("responses", {})
-    responses.pop("422", None)
+    if responses.get("422", {}).get("description") == "Validation Error":  # FastAPI's own
+        del responses["422"]
     responses.setdefault("405", body_refusals[405])
     if "requestBody" in operation:  # the body guard answers for every one of them
         for status in ("413", "415"):

@@ -23,6 +23,7 @@ from todo_core.domain import (
     TITLE_PATTERN,
     UNSET,
     Task,
+    TaskCounts,
     TaskPage,
     TaskPatch,
     User,
@@ -114,6 +115,14 @@ class TaskUpdateRequest(_Request):
         )
 
 
+class TaskBulkUpdateRequest(_Request):
+    """The state every matching task is to have."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"is_completed": True}]})
+
+    is_completed: bool
+
+
 class UserResponse(BaseModel):
     id: UUID
     email: str
@@ -165,6 +174,18 @@ class TaskResponse(BaseModel):
         )
 
 
+class TaskCountsResponse(BaseModel):
+    """How many tasks the caller has, whatever the filter."""
+
+    all: int
+    active: int
+    completed: int
+
+    @classmethod
+    def of(cls, counts: TaskCounts) -> TaskCountsResponse:
+        return cls(all=counts.all, active=counts.active, completed=counts.completed)
+
+
 class TaskListResponse(BaseModel):
     tasks: list[TaskResponse]
     total: int = Field(description="how many tasks match the filter in all")
@@ -173,6 +194,9 @@ class TaskListResponse(BaseModel):
     next_cursor: str | None = Field(
         description="pass as `cursor` (with the same sort and completed) for the next page; "
         "null on the last page"
+    )
+    counts: TaskCountsResponse = Field(
+        description="all of the caller's tasks, active and completed, whatever the filter"
     )
 
     @classmethod
@@ -183,7 +207,16 @@ class TaskListResponse(BaseModel):
             limit=page.limit,
             offset=page.offset,
             next_cursor=next_cursor,
+            counts=TaskCountsResponse.of(page.counts),
         )
+
+
+class TasksUpdatedResponse(BaseModel):
+    updated: int = Field(description="how many tasks changed")
+
+
+class TasksDeletedResponse(BaseModel):
+    deleted: int = Field(description="how many tasks were deleted")
 
 
 class FieldErrorResponse(BaseModel):

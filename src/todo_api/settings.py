@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_TTL: int = Field(default=900, ge=1, description="seconds")
     REFRESH_TOKEN_TTL: int = Field(default=30 * 24 * 3600, ge=1, description="seconds")
     REFRESH_PURGE_INTERVAL: float = Field(default=3600.0, gt=0, description="seconds")
+    IDEMPOTENCY_TTL: int = Field(default=24 * 3600, ge=1, description="seconds")
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
     CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
     HOST: str = "127.0.0.1"

@@ -5,15 +5,18 @@ wire format is the same (tests/unit/test_task_json.py compares them)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from uuid import UUID
 
 from fastapi import Response
 from pydantic import TypeAdapter
 
 from todo_api.etags import etag_of
-from todo_core.domain import Task, TaskPage
+from todo_core.domain import Reply, Task, TaskCounts, TaskPage
 
 JSON = "application/json"
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class _TaskList:
     limit: int
     offset: int
     next_cursor: str | None
+    counts: TaskCounts
 
 
 _TASK = TypeAdapter(Task)
@@ -47,5 +51,29 @@ def task_list_response(page: TaskPage, next_cursor: str | None) -> Response:
         limit=page.limit,
         offset=page.offset,
         next_cursor=next_cursor,
+        counts=page.counts,
     )
     return Response(_TASK_LIST.dump_json(body), media_type=JSON)
+
+
+def created_reply(task: Task) -> Reply:
+    """What POST /tasks answers, as kept under an Idempotency-Key."""
+    return Reply(201, _TASK.dump_json(task))
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The id and version of the task a stored reply shows: its ETag and Location."""
+
+    id: UUID
+    version: int
+
+
+def reply_response(reply: Reply, replayed: bool) -> Response:
+    """A created task's reply, first or replayed, with the headers it had the first time."""
+    shown = json.loads(reply.body)
+    stored = _Stored(UUID(shown["id"]), shown["version"])
+    headers = {"ETag": etag_of(stored), "Location": f"/tasks/{stored.id}"}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(reply.body, reply.status, headers, media_type=JSON)

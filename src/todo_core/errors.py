@@ -114,3 +114,15 @@ class StorageUnavailableError(DomainError):
     """The store cannot be reached right now; the caller may retry later."""
 
     message = "The database is unavailable, try again shortly"
+
+
+class IdempotencyKeyInUseError(DomainError):
+    """A request with the same idempotency key is still being processed."""
+
+    message = "A request with this Idempotency-Key is still in progress; retry shortly"
+
+
+class IdempotencyKeyReusedError(DomainError):
+    """The idempotency key was first used for a request with another body."""
+
+    message = "This Idempotency-Key was used for a request with a different body"

@@ -9,7 +9,10 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from todo_core.domain import (
+    IdempotencyKey,
     RefreshToken,
+    Reply,
+    StoredReply,
     Task,
     TaskPage,
     TaskPatch,
@@ -61,6 +64,27 @@ class TaskRepository(Protocol):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
+    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+        """Set `is_completed` on every task of the user that does not have it yet, in one
+        atomic write; only those get a new version and `updated_at`. How many changed."""
+
+    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+        """Delete every task of the user whose `is_completed` is `completed`, in one atomic
+        write; how many were deleted."""
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(
+        self, user_id: UUID, key: IdempotencyKey, reply: Reply, now: datetime, expires_at: datetime
+    ) -> StoredReply | None:
+        """Store the reply under the user's key, unless the key is taken: None when stored
+        (the caller then writes what the reply reports, in the same unit of work), else what
+        was stored first. An expired key counts as free. Raises IdempotencyKeyInUseError
+        while another unit of work holds the key, UnknownUserError for an unknown user."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` keys expired before `now`; how many were deleted."""
+
 
 class RefreshTokenRepository(Protocol):
     async def add(self, token: RefreshToken) -> None: ...
@@ -85,6 +109,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     tasks: TaskRepository
     refresh_tokens: RefreshTokenRepository
+    idempotency: IdempotencyRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -139,6 +164,7 @@ class Clock(Protocol):
 __all__ = [
     "AccessToken",
     "Clock",
+    "IdempotencyRepository",
     "PasswordHasher",
     "RefreshTokenRepository",
     "TaskRepository",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import NoReturn
 from uuid import UUID
 
 from todo_core.domain import (
+    NewTask,
     RefreshToken,
+    Reply,
     Task,
     TaskPage,
     TaskPatch,
@@ -20,11 +23,13 @@ from todo_core.domain import (
     check_page,
     check_patch,
     check_registration,
+    idempotency_key,
     new_refresh_secret,
     normalize_email,
     refresh_token_hash,
 )
 from todo_core.errors import (
+    IdempotencyKeyReusedError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RefreshTokenReuseError,
@@ -44,7 +49,21 @@ from todo_core.ports import (
     UnitOfWorkFactory,
 )
 
-REFRESH_PURGE_BATCH = 1000
+PURGE_BATCH = 1000
+
+
+async def _purge_in_batches(
+    uow_factory: UnitOfWorkFactory, purge: Callable[[UnitOfWork], Awaitable[int]]
+) -> int:
+    """Delete expired rows in small transactions, so no lock is held long."""
+    purged = 0
+    while True:
+        async with uow_factory() as uow:
+            deleted = await purge(uow)
+            await uow.commit()
+        purged += deleted
+        if deleted < PURGE_BATCH:
+            return purged
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,17 +182,9 @@ class AuthService:
             await uow.commit()
 
     async def purge_expired_refresh_tokens(self) -> int:
-        """Delete expired refresh tokens in small transactions, so no lock is held long."""
-        purged = 0
-        while True:
-            async with self._uow() as uow:
-                deleted = await uow.refresh_tokens.purge_expired(
-                    self._clock.now(), REFRESH_PURGE_BATCH
-                )
-                await uow.commit()
-            purged += deleted
-            if deleted < REFRESH_PURGE_BATCH:
-                return purged
+        return await _purge_in_batches(
+            self._uow, lambda uow: uow.refresh_tokens.purge_expired(self._clock.now(), PURGE_BATCH)
+        )
 
     def authenticate(self, token: str) -> UUID:
         """The id of the user the access token was issued to; raises InvalidTokenError."""
@@ -187,26 +198,87 @@ class AuthService:
         return user
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The reply to a create with an idempotency key; `replayed` when it is the first
+    request's reply, sent again, and nothing was written."""
+
+    reply: Reply
+    replayed: bool
+
+
 class TaskService:
     """Task use cases. A user only ever sees and changes their own tasks: another user's
     task is a TaskAccessDeniedError, a missing one a TaskNotFoundError."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, idempotency_ttl: timedelta = timedelta(days=1)
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._idempotency_ttl = idempotency_ttl
+
+    def _new_task(self, user_id: UUID, draft: NewTask) -> Task:
+        new = check_new_task(draft.title, draft.description, draft.is_completed)
+        now = self._clock.now()
+        task_id = uuid.uuid4()
+        return Task(task_id, user_id, new.title, new.description, new.is_completed, now, now, 1)
 
     async def create(
         self, user_id: UUID, title: str, description: str | None = None, is_completed: bool = False
     ) -> Task:
-        new = check_new_task(title, description, is_completed)
-        now = self._clock.now()
-        task = Task(
-            uuid.uuid4(), user_id, new.title, new.description, new.is_completed, now, now, 1
-        )
+        task = self._new_task(user_id, NewTask(title, description, is_completed))
         async with self._uow(atomic=False) as uow:
             await uow.tasks.add(task)
             await uow.commit()
         return task
+
+    async def create_once(
+        self, user_id: UUID, draft: NewTask, key: str, render: Callable[[Task], Reply]
+    ) -> Created:
+        """Create the task unless this user already sent this key: then the first request's
+        reply, with nothing written (IdempotencyKeyReusedError if its body differed;
+        IdempotencyKeyInUseError while it is still being processed). The reply is stored in
+        the same transaction as the task: both are kept, or neither."""
+        request = idempotency_key(key, **asdict(draft))
+        task = self._new_task(user_id, draft)
+        reply = render(task)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.idempotency.claim(
+                user_id, request, reply, now, now + self._idempotency_ttl
+            )
+            if stored is None:
+                await uow.tasks.add(task)
+                await uow.commit()
+                return Created(reply, replayed=False)
+        if stored.fingerprint != request.fingerprint:
+            raise IdempotencyKeyReusedError()
+        return Created(stored.reply, replayed=True)
+
+    async def purge_expired_idempotency_keys(self) -> int:
+        return await _purge_in_batches(
+            self._uow, lambda uow: uow.idempotency.purge_expired(self._clock.now(), PURGE_BATCH)
+        )
+
+    async def set_all_completed(
+        self, user_id: UUID, is_completed: bool, only: bool | None = None
+    ) -> int:
+        """Mark every task of the user complete (or active), or only those whose state is
+        `only`; how many changed. Tasks already in that state keep their version."""
+        if only == is_completed:
+            return 0  # the filter lets through only tasks that would not change
+        async with self._uow(atomic=False) as uow:
+            changed = await uow.tasks.set_completed(user_id, is_completed, self._clock.now())
+            await uow.commit()
+        return changed
+
+    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+        """Delete every completed (or every active) task of the user; how many."""
+        async with self._uow(atomic=False) as uow:
+            deleted = await uow.tasks.delete_all(user_id, completed)
+            await uow.commit()
+        return deleted
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         check_page(query)

@@ -85,7 +85,7 @@ async def test_completed_takes_only_true_or_false(client, alice, value):
 async def test_405_on_the_docs_lists_what_they_allow(client):
     response = await client.delete("/docs")
     assert_problem(response, 405)
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_every_operation_documents_405(client):

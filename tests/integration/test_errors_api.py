@@ -52,7 +52,7 @@ async def test_every_error_status_has_the_problem_shape(client, alice, bob):
         (403, "GET", f"/tasks/{task_id}", {"headers": bob}),
         (404, "GET", f"/tasks/{uuid.uuid4()}", {"headers": alice}),
         (404, "GET", "/no/such/route", {}),
-        (405, "DELETE", "/tasks", {"headers": alice}),
+        (405, "PUT", "/tasks", {"headers": alice}),
     ]
     for status, method, path, options in cases:
         response = await client.request(method, path, **options)
@@ -75,7 +75,7 @@ async def test_an_unknown_route_is_a_404_problem(client, alice):
 
 
 async def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(client, alice):
-    for method, path in [("DELETE", "/tasks"), ("GET", "/auth/login"), ("POST", "/health/live")]:
+    for method, path in [("PUT", "/tasks"), ("GET", "/auth/login"), ("POST", "/health/live")]:
         response = await client.request(method, path, headers=alice)
         assert_problem(response, 405, path)
         assert response.headers["allow"]

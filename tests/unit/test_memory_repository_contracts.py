@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from todo_adapters.memory import InMemoryUnitOfWorkFactory
@@ -19,4 +20,8 @@ class TestInMemoryUserRepository(UserRepositoryContract):
 
 
 class TestInMemoryTaskRepository(TaskRepositoryContract):
+    pass
+
+
+class TestInMemoryIdempotencyRepository(IdempotencyRepositoryContract):
     pass

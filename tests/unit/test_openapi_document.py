@@ -78,6 +78,8 @@ def test_each_operation_has_a_unique_readable_id():
         ("GET", "/auth/me"): "me",
         ("GET", "/tasks"): "listTasks",
         ("POST", "/tasks"): "createTask",
+        ("PATCH", "/tasks"): "markTasks",
+        ("DELETE", "/tasks"): "clearTasks",
         ("GET", "/tasks/{task_id}"): "getTask",
         ("PUT", "/tasks/{task_id}"): "updateTask",
         ("PATCH", "/tasks/{task_id}"): "patchTask",
@@ -123,3 +125,30 @@ def test_the_cursor_is_described_as_opaque():
     (cursor,) = [p for p in listing["parameters"] if p.get("name") == "cursor"]
     assert cursor["description"].startswith("Opaque")
     assert "same `sort` and `completed`" in cursor["description"]
+
+
+def test_the_idempotency_key_and_its_statuses_are_described():
+    create = DOCUMENT["paths"]["/tasks"]["post"]
+    assert {"$ref": "#/components/parameters/IdempotencyKey"} in create["parameters"]
+    key = resolve("#/components/parameters/IdempotencyKey")
+    assert key["in"] == "header"
+    assert key["name"] == "Idempotency-Key"
+    assert re.fullmatch(key["schema"]["pattern"], key["example"])
+    assert key["schema"]["maxLength"] == 255
+    created = create["responses"]["201"]["headers"]
+    assert created["Idempotent-Replayed"] == {"$ref": "#/components/headers/Idempotent-Replayed"}
+    for status in ("409", "422"):
+        problem = create["responses"][status]["content"]["application/problem+json"]
+        assert problem["schema"] == {"$ref": "#/components/schemas/ProblemResponse"}
+        assert "Idempotency-Key" in create["responses"][status]["description"]
+
+
+def test_a_listing_documents_the_counts():
+    listing = resolve("#/components/schemas/TaskListResponse")
+    assert "counts" in listing["required"]
+    counts = resolve(listing["properties"]["counts"]["$ref"])
+    assert set(counts["required"]) == {"all", "active", "completed"}
+
+
+def test_no_get_route_is_doubled_by_a_head_operation():
+    assert not [path for _, path, _ in _operations() if "head" in DOCUMENT["paths"][path]]

@@ -11,8 +11,8 @@ import pytest
 
 from todo_api.etags import etag_of
 from todo_api.schemas import TaskListResponse, TaskResponse
-from todo_api.task_json import task_list_response, task_response
-from todo_core.domain import Task, TaskPage
+from todo_api.task_json import created_reply, reply_response, task_list_response, task_response
+from todo_core.domain import Reply, Task, TaskCounts, TaskPage
 
 WHEN = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
 
@@ -42,7 +42,8 @@ def test_a_task_is_the_bytes_its_response_model_gives(title, description):
 
 @pytest.mark.parametrize("next_cursor", [None, "opaque-cursor"])
 def test_a_page_is_the_bytes_its_response_model_gives(next_cursor):
-    page = TaskPage([_task(), _task(description=None)], total=9, limit=2, offset=4)
+    counts = TaskCounts.of(total=12, completed=9)
+    page = TaskPage([_task(), _task(description=None)], 9, limit=2, offset=4, counts=counts)
     response = task_list_response(page, next_cursor)
     assert response.body == TaskListResponse.of(page, next_cursor).model_dump_json().encode()
 
@@ -55,4 +56,18 @@ def test_an_empty_page():
         "limit": 50,
         "offset": 0,
         "next_cursor": None,
+        "counts": {"all": 0, "active": 0, "completed": 0},
     }
+
+
+@pytest.mark.parametrize("replayed", [False, True])
+def test_a_stored_reply_is_sent_with_the_headers_it_had(replayed):
+    task = _task()
+    reply = created_reply(task)
+    response = reply_response(Reply(reply.status, reply.body), replayed)
+    first = task_response(task, 201, {"Location": f"/tasks/{task.id}"})
+    assert response.status_code == 201
+    assert response.body == first.body
+    assert response.headers["ETag"] == first.headers["ETag"]
+    assert response.headers["Location"] == first.headers["Location"]
+    assert response.headers.get("Idempotent-Replayed") == ("true" if replayed else None)

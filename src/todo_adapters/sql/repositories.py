@@ -5,7 +5,7 @@ constraint violations become domain errors."""
 from __future__ import annotations
 
 import functools
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
 from uuid import UUID
 
@@ -28,15 +28,14 @@ from todo_adapters.sql.statements import Statement
 from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
     TASK_OWNER_FOREIGN_KEY,
-    refresh_tokens,
     task_counters,
     tasks,
     users,
 )
 from todo_core.domain import (
     UNSET,
-    RefreshToken,
     Task,
+    TaskCounts,
     TaskKey,
     TaskPage,
     TaskPatch,
@@ -46,10 +45,10 @@ from todo_core.domain import (
     Versions,
 )
 from todo_core.errors import EmailTakenError, UnknownUserError
-from todo_core.ports import RefreshTokenRepository, TaskRepository, UserRepository
+from todo_core.ports import TaskRepository, UserRepository
 
 
-def _same_order(table: Table, entity: type) -> Table:
+def same_order(table: Table, entity: type) -> Table:
     """Rows are built positionally: the table's columns must be the entity's fields."""
     columns, names = [c.name for c in table.columns], [f.name for f in fields(entity)]
     if columns != names:
@@ -57,25 +56,24 @@ def _same_order(table: Table, entity: type) -> Table:
     return table
 
 
-def _param(column: ColumnElement[object], name: str | None = None) -> ColumnElement[object]:
+def param(column: ColumnElement[object], name: str | None = None) -> ColumnElement[object]:
     return bindparam(name or column.key, type_=column.type)
 
 
-def _attributes(entity: object, table: Table) -> dict[str, object]:
+def attributes(entity: object, table: Table) -> dict[str, object]:
     return {c.name: getattr(entity, c.name) for c in table.columns}
 
 
-_same_order(users, User)
-_same_order(tasks, Task)
-_same_order(refresh_tokens, RefreshToken)
+same_order(users, User)
+same_order(tasks, Task)
 
 _ADD_USER = Statement(insert(users))
-_USER_BY_EMAIL = Statement(select(users).where(users.c.email == _param(users.c.email)))
-_USER_BY_ID = Statement(select(users).where(users.c.id == _param(users.c.id)))
+_USER_BY_EMAIL = Statement(select(users).where(users.c.email == param(users.c.email)))
+_USER_BY_ID = Statement(select(users).where(users.c.id == param(users.c.id)))
 _SET_PASSWORD_HASH = Statement(
     update(users)
-    .where(users.c.id == _param(users.c.id))
-    .values(password_hash=_param(users.c.password_hash))
+    .where(users.c.id == param(users.c.id))
+    .values(password_hash=param(users.c.password_hash))
 )
 
 
@@ -85,7 +83,7 @@ class SqlUserRepository(UserRepository):
 
     async def add(self, user: User) -> None:
         try:
-            await _ADD_USER.rowcount(self._db, **_attributes(user, users))
+            await _ADD_USER.rowcount(self._db, **attributes(user, users))
         except UniqueViolationError as exc:
             if exc.constraint_name == EMAIL_UNIQUE_CONSTRAINT:
                 raise EmailTakenError() from exc
@@ -103,58 +101,77 @@ class SqlUserRepository(UserRepository):
 
 def _mine(versioned: bool) -> list[ColumnElement[bool]]:
     """The task of this id if this user owns it (and, versioned, in one of `versions`)."""
-    conditions = [tasks.c.id == _param(tasks.c.id), tasks.c.user_id == _param(tasks.c.user_id)]
+    conditions = [tasks.c.id == param(tasks.c.id), tasks.c.user_id == param(tasks.c.user_id)]
     if versioned:
         conditions.append(tasks.c.version == any_(bindparam("versions", type_=ARRAY(Integer))))
     return conditions
 
 
 _ADD_TASK = Statement(insert(tasks))
-_TASK_BY_ID = Statement(select(tasks).where(tasks.c.id == _param(tasks.c.id)))
-_OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == _param(tasks.c.id)))
+_TASK_BY_ID = Statement(select(tasks).where(tasks.c.id == param(tasks.c.id)))
+_OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == param(tasks.c.id)))
 _DELETE_TASK = {
     versioned: Statement(delete(tasks).where(*_mine(versioned))) for versioned in (False, True)
 }
 
 
-def _counted(completed: bool | None) -> ColumnElement[int]:
-    """How many of the user's tasks match the filter, from the user's counter row."""
-    counter = task_counters.c
-    if completed is None:
-        return counter.total
-    return counter.completed if completed else counter.total - counter.completed
+_counter = task_counters.c
+# No counter row yet means no task yet: no row (or NULLs), read as zeros.
+_COUNTS = Statement(
+    select(_counter.total, _counter.completed).where(_counter.user_id == param(tasks.c.user_id))
+)
 
 
-@functools.cache
-def _count_statement(completed: bool | None) -> Statement:
-    # No counter row yet means no task yet: NULL, read as 0.
-    user = task_counters.c.user_id == _param(tasks.c.user_id)
-    return Statement(select(_counted(completed)).where(user))
+def _counter_of_user(column: ColumnElement[int]) -> ColumnElement[int]:
+    mine = _counter.user_id == param(tasks.c.user_id)
+    return select(column).where(mine).scalar_subquery()
 
 
 @functools.cache
 def _page_statement(sort: TaskSort, completed: bool | None, after: bool) -> Statement:
-    """One page in one round trip and one snapshot: the counter read rides along as an
-    InitPlan, and the caller asks one row more than it shows to tell whether more follow."""
+    """One page in one round trip and one snapshot: the user's counter row rides along as
+    two InitPlans (one primary-key lookup each), and the caller asks one row more than it
+    shows to tell whether more follow."""
     column = tasks.c[sort.column]
-    conditions = [tasks.c.user_id == _param(tasks.c.user_id)]
+    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
     if completed is not None:
-        conditions.append(tasks.c.is_completed == _param(tasks.c.is_completed))
+        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
     if after:
         # Row comparison walks the (user_id, column, id) index from the key onwards.
         key = tuple_(column, tasks.c.id)
-        bound = tuple_(_param(column, "after_value"), _param(tasks.c.id, "after_id"))
+        bound = tuple_(param(column, "after_value"), param(tasks.c.id, "after_id"))
         conditions.append(key < bound if sort.descending else key > bound)
     order = (column.desc(), tasks.c.id.desc()) if sort.descending else (column, tasks.c.id)
-    user = task_counters.c.user_id == _param(tasks.c.user_id)
-    total = select(_counted(completed)).where(user).scalar_subquery()
+    counts = (_counter_of_user(_counter.total), _counter_of_user(_counter.completed))
     return Statement(
-        select(*tasks.columns, total)
+        select(*tasks.columns, *counts)
         .where(*conditions)
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
+
+
+# Only the tasks that change: the others keep their version and updated_at. Matched by
+# the (user_id, is_completed, ...) index.
+_SET_COMPLETED = Statement(
+    update(tasks)
+    .where(
+        tasks.c.user_id == param(tasks.c.user_id),
+        tasks.c.is_completed == param(tasks.c.is_completed, "was"),
+    )
+    .values(
+        is_completed=param(tasks.c.is_completed),
+        updated_at=param(tasks.c.updated_at),
+        version=tasks.c.version + 1,
+    )
+)
+_DELETE_ALL = Statement(
+    delete(tasks).where(
+        tasks.c.user_id == param(tasks.c.user_id),
+        tasks.c.is_completed == param(tasks.c.is_completed),
+    )
+)
 
 
 _PATCHABLE = ("title", "description", "is_completed")
@@ -164,7 +181,7 @@ _PATCHABLE = ("title", "description", "is_completed")
 def _update_statement(changed: tuple[str, ...], versioned: bool) -> Statement:
     # One statement: the row lock serializes concurrent updates, and each sets only the
     # columns it changes, so updates of different fields never overwrite each other.
-    values = {name: _param(tasks.c[name]) for name in (*changed, "updated_at")}
+    values = {name: param(tasks.c[name]) for name in (*changed, "updated_at")}
     return Statement(
         update(tasks)
         .where(*_mine(versioned))
@@ -179,7 +196,7 @@ class SqlTaskRepository(TaskRepository):
 
     async def add(self, task: Task) -> None:
         try:
-            await _ADD_TASK.rowcount(self._db, **_attributes(task, tasks))
+            await _ADD_TASK.rowcount(self._db, **attributes(task, tasks))
         except ForeignKeyViolationError as exc:
             if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
                 raise UnknownUserError() from exc
@@ -200,14 +217,20 @@ class SqlTaskRepository(TaskRepository):
             limit=query.limit + 1,
             offset=query.offset,
         )
-        if rows:
-            total = rows[0][-1]
-        else:
-            total = await _count_statement(query.completed).value(self._db, user_id=user_id)
-        found = [Task(*row[:-1]) for row in rows]
+        counted = rows[0][-2:] if rows else await _COUNTS.fetchrow(self._db, user_id=user_id)
+        total, completed = counted or (0, 0)
+        counts = TaskCounts.of(total or 0, completed or 0)
+        found = [Task(*row[:-2]) for row in rows]
         more = len(found) > query.limit
         next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
-        return TaskPage(found[: query.limit], total or 0, query.limit, query.offset, next_key)
+        return TaskPage(
+            found[: query.limit],
+            counts.matching(query.completed),
+            query.limit,
+            query.offset,
+            next_key,
+            counts,
+        )
 
     async def update(
         self,
@@ -241,58 +264,14 @@ class SqlTaskRepository(TaskRepository):
         owner: UUID | None = await _OWNER_OF.value(self._db, id=task_id)
         return owner
 
-
-_token = refresh_tokens.c
-_ADD_TOKEN = Statement(insert(refresh_tokens))
-_TOKEN_BY_HASH = Statement(
-    select(refresh_tokens).where(_token.token_hash == _param(_token.token_hash))
-)
-# The WHERE makes spending atomic: of two concurrent uses, exactly one matches.
-_SPEND_TOKEN = Statement(
-    update(refresh_tokens)
-    .where(
-        _token.token_hash == _param(_token.token_hash),
-        _token.spent_at.is_(None),
-        _token.revoked_at.is_(None),
-        _token.expires_at > _param(_token.expires_at, "now"),
-    )
-    .values(spent_at=_param(_token.spent_at, "now"))
-    .returning(*refresh_tokens.columns)
-)
-_REVOKE_FAMILY = Statement(
-    update(refresh_tokens)
-    .where(_token.family_id == _param(_token.family_id), _token.revoked_at.is_(None))
-    .values(revoked_at=_param(_token.revoked_at, "now"))
-)
-_PURGE_EXPIRED = Statement(
-    delete(refresh_tokens).where(
-        _token.token_hash.in_(
-            select(_token.token_hash)
-            .where(_token.expires_at < _param(_token.expires_at, "now"))
-            .limit(bindparam("batch_size", type_=Integer()))
-            .with_for_update(skip_locked=True)
+    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+        return await _SET_COMPLETED.rowcount(
+            self._db,
+            user_id=user_id,
+            was=not is_completed,
+            is_completed=is_completed,
+            updated_at=now,
         )
-    )
-)
 
-
-class SqlRefreshTokenRepository(RefreshTokenRepository):
-    def __init__(self, db: Connection) -> None:
-        self._db = db
-
-    async def add(self, token: RefreshToken) -> None:
-        await _ADD_TOKEN.rowcount(self._db, **_attributes(token, refresh_tokens))
-
-    async def get(self, token_hash: str) -> RefreshToken | None:
-        return await _TOKEN_BY_HASH.first(self._db, RefreshToken, token_hash=token_hash)
-
-    async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
-        token = await _SPEND_TOKEN.first(self._db, RefreshToken, token_hash=token_hash, now=now)
-        # As it was before this call spent it.
-        return replace(token, spent_at=None) if token else None
-
-    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
-        return await _REVOKE_FAMILY.rowcount(self._db, family_id=family_id, now=now)
-
-    async def purge_expired(self, now: datetime, batch_size: int) -> int:
-        return await _PURGE_EXPIRED.rowcount(self._db, now=now, batch_size=batch_size)
+    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+        return await _DELETE_ALL.rowcount(self._db, user_id=user_id, is_completed=completed)

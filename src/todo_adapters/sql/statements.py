@@ -47,6 +47,9 @@ class Statement:
         row = await db.fetchrow(self.sql, *self.args(values))
         return entity(*row) if row is not None else None
 
+    async def fetchrow(self, db: Connection, **values: Any) -> Any:
+        return await db.fetchrow(self.sql, *self.args(values))
+
     async def value(self, db: Connection, **values: Any) -> Any:
         return await db.fetchval(self.sql, *self.args(values))
 

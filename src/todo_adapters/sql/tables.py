@@ -11,7 +11,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -19,7 +21,12 @@ from sqlalchemy import (
     text,
 )
 
-from todo_core.domain import DESCRIPTION_MAX_LENGTH, EMAIL_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_core.domain import (
+    DESCRIPTION_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -62,7 +69,7 @@ tasks = Table(
     Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
 )
 
-# How many tasks each user has, kept exact by triggers on tasks (migration 0003), so that a
+# How many tasks each user has, kept exact by triggers on tasks (migrations 0003, 0005), so that a
 # list's total costs one row read however many tasks match.
 task_counters = Table(
     "task_counters",
@@ -89,5 +96,21 @@ refresh_tokens = Table(
     Index("ix_refresh_tokens_user_id", "user_id"),
 )
 
+# The reply each (user, Idempotency-Key) got, written in the transaction that did the work.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(IDEMPOTENCY_KEY_MAX_LENGTH), primary_key=True),
+    # SHA-256 of the request's canonical JSON, hex.
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"
+IDEMPOTENCY_KEY_USER_FOREIGN_KEY = "fk_idempotency_keys_user_id_users"

@@ -21,11 +21,9 @@ from sqlalchemy.util import greenlet_spawn
 from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.gate import PoolGate
-from todo_adapters.sql.repositories import (
-    SqlRefreshTokenRepository,
-    SqlTaskRepository,
-    SqlUserRepository,
-)
+from todo_adapters.sql.idempotency import SqlIdempotencyRepository
+from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
+from todo_adapters.sql.repositories import SqlTaskRepository, SqlUserRepository
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
 
@@ -40,6 +38,7 @@ class SqlUnitOfWork(UnitOfWork):
     users: SqlUserRepository
     tasks: SqlTaskRepository
     refresh_tokens: SqlRefreshTokenRepository
+    idempotency: SqlIdempotencyRepository
 
     def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
         self._engine = engine
@@ -70,6 +69,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.users = SqlUserRepository(db)
         self.tasks = SqlTaskRepository(db)
         self.refresh_tokens = SqlRefreshTokenRepository(db)
+        self.idempotency = SqlIdempotencyRepository(db)
         return self
 
     async def __aexit__(

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.deps import TaskCaller
 from todo_api.etags import (
+    IDEMPOTENCY_KEY_HEADER,
     IF_MATCH,
     IF_NONE_MATCH,
     etag_of,
@@ -12,13 +13,22 @@ from todo_api.etags import (
     if_none_match_hits,
 )
 from todo_api.logging import get_logger
-from todo_api.openapi import problems
-from todo_api.schemas import TaskCreateRequest, TaskListResponse, TaskResponse, TaskUpdateRequest
-from todo_api.task_json import task_list_response, task_response
+from todo_api.openapi import IDEMPOTENCY_KEY, REPLAYED, problems
+from todo_api.schemas import (
+    TaskBulkUpdateRequest,
+    TaskCreateRequest,
+    TaskListResponse,
+    TaskResponse,
+    TasksDeletedResponse,
+    TasksUpdatedResponse,
+    TaskUpdateRequest,
+)
+from todo_api.task_json import created_reply, reply_response, task_list_response, task_response
 from todo_core.domain import (
     OFFSET_MAX,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
+    NewTask,
     TaskQuery,
     TaskSort,
 )
@@ -27,6 +37,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = get_logger("todo_api.tasks")
 
 SortParam = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+Completed = Literal["true", "false"]
 # The conditional headers are read from the request (etags.py), not declared as Header
 # parameters: FastAPI validated each one on every call. The document names them here.
 _IF_MATCH = {"parameters": [{"$ref": "#/components/parameters/IfMatch"}]}
@@ -43,11 +54,24 @@ _ETAG_HEADER = {"ETag": {"description": "the task's entity tag", "schema": {"typ
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskResponse,
-    responses={**problems(400, 401), 201: {"headers": _ETAG_HEADER}},
+    responses={
+        **problems(400, 401, 409, 422),
+        201: {"headers": {**_ETAG_HEADER, **REPLAYED}},
+    },
+    # Read from the request, not declared: a declared header would cost every create.
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
 )
-async def create_task(body: TaskCreateRequest, caller: TaskCaller) -> Response:
-    """Create a task for the signed-in user."""
+async def create_task(body: TaskCreateRequest, caller: TaskCaller, request: Request) -> Response:
+    """Create a task for the signed-in user. With an `Idempotency-Key`, a retry of the
+    same request gets the first reply again (`Idempotent-Replayed: true`) and creates
+    nothing."""
     user_id = caller.user_id
+    key = IDEMPOTENCY_KEY_HEADER.of(request)
+    if key is not None:
+        draft = NewTask(body.title, body.description, body.is_completed)
+        created = await caller.service.tasks.create_once(user_id, draft, key, created_reply)
+        log.info("task.created", user_id=str(user_id), replayed=created.replayed)
+        return reply_response(created.reply, created.replayed)
     task = await caller.service.tasks.create(
         user_id, body.title, body.description, body.is_completed
     )
@@ -60,21 +84,56 @@ async def list_tasks(
     caller: TaskCaller,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
-    completed: Literal["true", "false"] | None = None,
+    completed: Completed | None = None,
     sort: SortParam = "-created_at",
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")
     ] = None,
 ) -> Response:
-    """The signed-in user's tasks, one page at a time, with the number that match in all.
-    Follow `next_cursor` (keyset paging, as fast at any depth) or use `offset`."""
+    """The signed-in user's tasks, one page at a time, with the number that match in all
+    and the counts of all, active and completed tasks whatever the filter. Follow
+    `next_cursor` (keyset paging, as fast at any depth) or use `offset`."""
     cursors = caller.service.cursors
     order = TaskSort(sort)
-    done = None if completed is None else completed == "true"
+    done = _completed(completed)
     after = cursors.decode_for(cursor, order, done) if cursor else None
     query = TaskQuery(limit=limit, offset=offset, completed=done, sort=order, after=after)
     page = await caller.service.tasks.list(caller.user_id, query)
     return task_list_response(page, cursors.next_cursor(page, query))
+
+
+def _completed(value: Completed | None) -> bool | None:
+    return None if value is None else value == "true"
+
+
+@router.patch("", response_model=TasksUpdatedResponse, responses=problems(400, 401))
+async def mark_tasks(
+    body: TaskBulkUpdateRequest, caller: TaskCaller, completed: Completed | None = None
+) -> TasksUpdatedResponse:
+    """Mark every task of the signed-in user complete (or active), or only those that
+    `completed` selects, in one statement. Only tasks that change get a new version."""
+    user_id = caller.user_id
+    updated = await caller.service.tasks.set_all_completed(
+        user_id, body.is_completed, _completed(completed)
+    )
+    log.info("tasks.marked", user_id=str(user_id), is_completed=body.is_completed, count=updated)
+    return TasksUpdatedResponse(updated=updated)
+
+
+@router.delete("", response_model=TasksDeletedResponse, responses=problems(400, 401))
+async def clear_tasks(
+    caller: TaskCaller,
+    completed: Annotated[
+        Completed,
+        Query(description="which tasks to delete: `true` the completed ones, `false` the active"),
+    ],
+) -> TasksDeletedResponse:
+    """Delete every completed (or every active) task of the signed-in user in one
+    statement. `completed` is required, so that no call deletes everything by accident."""
+    user_id = caller.user_id
+    deleted = await caller.service.tasks.delete_all(user_id, completed == "true")
+    log.info("tasks.cleared", user_id=str(user_id), completed=completed == "true", count=deleted)
+    return TasksDeletedResponse(deleted=deleted)
 
 
 @router.get(

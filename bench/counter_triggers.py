@@ -1,0 +1,137 @@
+"""What the per-user task counters cost: row triggers (migration 0003) against statement
+triggers with transition tables (0005), on a database of its own.
+
+    .venv/bin/python bench/counter_triggers.py postgresql://postgres@127.0.0.1:5432/postgres
+
+For each kind: clearing 10,000 completed tasks, marking 10,000 tasks complete (one
+statement each, rolled back so every run sees the same rows), and one-row statements as the
+API sends them (a title edit, a toggle, a delete), as the median of several runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
+
+from todo_adapters.sql.engine import PoolSettings, build_engine  # noqa: E402
+from todo_adapters.sql.migrate import downgrade_schema, upgrade_schema  # noqa: E402
+
+BULK = 10_000
+ONE_ROW = 2_000
+RUNS = 7
+
+_SEED = """
+INSERT INTO tasks (id, user_id, title, is_completed, created_at, updated_at)
+SELECT gen_random_uuid(), $1, 'task ' || g, $3, now(), now() FROM generate_series(1, $2) g
+"""
+
+
+async def _timed(db: asyncpg.Connection, sql: str, *args: object) -> float:
+    """Milliseconds for one statement, inside a transaction that is rolled back."""
+    async with db.transaction():
+        began = time.perf_counter()
+        await db.execute(sql, *args)
+        elapsed = (time.perf_counter() - began) * 1000
+        raise _Rollback(elapsed)
+
+
+class _Rollback(Exception):
+    def __init__(self, elapsed: float) -> None:
+        self.elapsed = elapsed
+
+
+async def _median(db: asyncpg.Connection, sql: str, *args: object) -> float:
+    runs = []
+    for _ in range(RUNS):
+        try:
+            await _timed(db, sql, *args)
+        except _Rollback as done:
+            runs.append(done.elapsed)
+    return statistics.median(runs)
+
+
+async def _one_row_us(db: asyncpg.Connection, sql: str, ids: list[uuid.UUID]) -> float:
+    """Microseconds per one-row statement (each its own transaction, as the API runs it)."""
+    statement = await db.prepare(sql)
+    began = time.perf_counter()
+    for task_id in ids:
+        await statement.fetchval(task_id)
+    return (time.perf_counter() - began) / len(ids) * 1e6
+
+
+async def measure(db: asyncpg.Connection) -> dict[str, float]:
+    user = uuid.uuid4()
+    await db.execute("TRUNCATE users, tasks, task_counters CASCADE")
+    await db.execute("INSERT INTO users VALUES ($1, $2, 'hash', now())", user, f"{user}@x")
+    await db.execute(_SEED, user, BULK, True)
+    figures = {
+        "clear 10,000 completed (ms)": await _median(
+            db, "DELETE FROM tasks WHERE user_id = $1 AND is_completed", user
+        ),
+        "mark 10,000 active (ms)": await _median(
+            db,
+            "UPDATE tasks SET is_completed = false, version = version + 1, updated_at = now()"
+            " WHERE user_id = $1 AND is_completed",
+            user,
+        ),
+    }
+    ids = [r[0] for r in await db.fetch("SELECT id FROM tasks LIMIT $1", ONE_ROW)]
+    figures["title edit (µs)"] = await _one_row_us(
+        db, "UPDATE tasks SET title = 'x', version = version + 1 WHERE id = $1", ids
+    )
+    figures["toggle (µs)"] = await _one_row_us(
+        db, "UPDATE tasks SET is_completed = NOT is_completed WHERE id = $1", ids
+    )
+    figures["delete (µs)"] = await _one_row_us(db, "DELETE FROM tasks WHERE id = $1", ids)
+    counted = await db.fetchrow(
+        "SELECT total, completed FROM task_counters WHERE user_id = $1", user
+    )
+    actual = await db.fetchrow(
+        "SELECT count(*), count(*) FILTER (WHERE is_completed) FROM tasks WHERE user_id = $1", user
+    )
+    assert tuple(counted) == tuple(actual), (counted, actual)
+    return figures
+
+
+async def main(url: str) -> None:
+    admin = await asyncpg.connect(url)
+    name = f"counter_triggers_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    target = url.rsplit("/", 1)[0] + f"/{name}"
+    engine = build_engine(target, PoolSettings(size=1))
+    try:
+        results = {}
+        for kind, revision in (
+            ("statement triggers (0005)", "head"),
+            ("row triggers (0003)", "0004"),
+        ):
+            await upgrade_schema(engine)
+            if revision != "head":
+                await downgrade_schema(engine, revision)
+            db = await asyncpg.connect(target)
+            try:
+                results[kind] = await measure(db)
+            finally:
+                await db.close()
+        for kind, figures in results.items():
+            print(kind)
+            for what, value in figures.items():
+                print(f"  {what}: {value:,.1f}")
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="a PostgreSQL server the script may create a database on")
+    asyncio.run(main(parser.parse_args().url))
