@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -129,6 +130,70 @@ async def test_postgres_restart_under_load_loses_nothing(service, own_postgres):
     stored = await _stored_titles(service)
     assert len(stored) == len(set(stored)), "a task was stored twice"
     assert stream.acknowledged <= set(stored), "an acknowledged task was lost"
+
+
+class KeyedStream:
+    """Writers that create tasks under an Idempotency-Key each, as a mobile client would:
+    every failure is retried with the same key and body until a 201 comes back."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.statuses: list[int] = []
+        self.replies: dict[str, list[dict]] = {}
+        self.running = True
+
+    async def _create(self, key: str) -> None:
+        while True:
+            try:
+                response = await self.client.post(
+                    "/tasks", json={"title": key}, headers={"Idempotency-Key": key}
+                )
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+                continue
+            self.statuses.append(response.status_code)
+            if response.status_code == 201:
+                self.replies.setdefault(key, []).append(response.json())
+                return
+            await asyncio.sleep(0.05)
+
+    async def _writer(self) -> None:
+        while self.running:
+            key = uuid.uuid4().hex
+            await self._create(key)
+            # and once more, as a client that never saw the first answer would
+            await self._create(key)
+
+    async def run(self, writers: int, during: object) -> None:
+        tasks = [asyncio.create_task(self._writer()) for _ in range(writers)]
+        try:
+            await during  # type: ignore[misc]
+        finally:
+            self.running = False
+            await asyncio.gather(*tasks)
+
+
+async def test_retries_with_keys_across_a_restart_create_each_task_once(service, own_postgres):
+    stream = KeyedStream(service)
+
+    async def restart() -> None:
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(own_postgres.stop)
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(own_postgres.start)
+        await _seconds_until_ready(service, 5.0)
+        await asyncio.sleep(1.0)
+
+    await stream.run(writers=4, during=restart())
+
+    assert set(stream.statuses) <= {201, 409, 503}, sorted(set(stream.statuses))
+    assert 503 in stream.statuses, "the outage should have been seen"
+    assert len(stream.replies) > 20
+    for key, replies in stream.replies.items():
+        assert len(replies) == 2, key
+        assert replies[0] == replies[1], "a retry got another reply than the first"
+    stored = Counter(await _stored_titles(service))
+    assert stored == Counter(set(stream.replies)), "each key must end with exactly one task"
 
 
 async def test_connections_killed_mid_request_give_503_never_500(service, own_postgres):
