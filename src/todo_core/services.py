@@ -200,11 +200,15 @@ class AuthService:
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """The reply to a create with an idempotency key; `replayed` when it is the first
-    request's reply, sent again, and nothing was written."""
+    """The reply to a create with an idempotency key, and the task it created; no task
+    when the reply is the first request's, sent again, and nothing was written."""
 
     reply: Reply
-    replayed: bool
+    task: Task | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.task is None
 
 
 class TaskService:
@@ -251,10 +255,10 @@ class TaskService:
             if stored is None:
                 await uow.tasks.add(task)
                 await uow.commit()
-                return Created(reply, replayed=False)
+                return Created(reply, task)
         if stored.fingerprint != request.fingerprint:
             raise IdempotencyKeyReusedError()
-        return Created(stored.reply, replayed=True)
+        return Created(stored.reply, None)
 
     async def purge_expired_idempotency_keys(self) -> int:
         return await _purge_in_batches(

@@ -154,6 +154,25 @@ async def test_each_task_operation_is_logged_with_user_and_task(client, logs):
         assert (event["user_id"], event["task_id"]) == (user_id, task_id), name
 
 
+async def test_bulk_writes_and_keyed_creates_are_logged_once_with_their_count(client, logs):
+    headers = bearer(await register(client))
+    user_id = (await client.get("/auth/me", headers=headers)).json()["id"]
+    keyed = {**headers, "Idempotency-Key": "k-1"}
+    created = await client.post("/tasks", json={"title": "t"}, headers=keyed)
+    replayed = await client.post("/tasks", json={"title": "t"}, headers=keyed)
+    await client.post("/tasks", json={"title": "u"}, headers=headers)
+    marked = await client.patch("/tasks", json={"is_completed": True}, headers=headers)
+    cleared = await client.delete("/tasks", params={"completed": "true"}, headers=headers)
+
+    event = logs.one("task.created", created)
+    assert (event["user_id"], event["task_id"]) == (user_id, created.json()["id"])
+    assert logs.one("task.create_replayed", replayed)["user_id"] == user_id
+    event = logs.one("tasks.marked", marked)
+    assert (event["user_id"], event["count"], event["is_completed"]) == (user_id, 2, True)
+    event = logs.one("tasks.cleared", cleared)
+    assert (event["user_id"], event["count"], event["completed"]) == (user_id, 2, True)
+
+
 async def test_a_refused_access_to_another_users_task_is_logged(client, logs):
     owner = bearer(await register(client, "owner@example.com"))
     intruder = bearer(await register(client, "intruder@example.com"))

@@ -70,7 +70,10 @@ async def create_task(body: TaskCreateRequest, caller: TaskCaller, request: Requ
     if key is not None:
         draft = NewTask(body.title, body.description, body.is_completed)
         created = await caller.service.tasks.create_once(user_id, draft, key, created_reply)
-        log.info("task.created", user_id=str(user_id), replayed=created.replayed)
+        if created.task is None:
+            log.info("task.create_replayed", user_id=str(user_id))
+        else:
+            log.info("task.created", user_id=str(user_id), task_id=str(created.task.id))
         return reply_response(created.reply, created.replayed)
     task = await caller.service.tasks.create(
         user_id, body.title, body.description, body.is_completed
