@@ -97,7 +97,8 @@ def create_app(
     app = FastAPIOffline(
         title="Todo API",
         version="1.0.0",
-        description="Register, log in with JWTs, and manage your own tasks.",
+        description="Register, log in with JWTs, and manage your own tasks. Every GET route "
+        "also answers HEAD: the same status and headers, no body.",
         lifespan=lifespan,
         # /tasks/ is not /tasks: an unknown route is a 404, not a redirect to a guessed URL.
         redirect_slashes=False,
@@ -124,10 +125,12 @@ def create_app(
                 "Content-Type",
                 "If-Match",
                 "If-None-Match",
+                "Idempotency-Key",
                 REQUEST_ID_HEADER,
             ],
             "expose_headers": [
                 "ETag",
+                "Idempotent-Replayed",
                 "Location",
                 "Retry-After",
                 "WWW-Authenticate",

@@ -111,7 +111,11 @@ def _completed(value: Completed | None) -> bool | None:
 
 @router.patch("", response_model=TasksUpdatedResponse, responses=problems(400, 401))
 async def mark_tasks(
-    body: TaskBulkUpdateRequest, caller: TaskCaller, completed: Completed | None = None
+    body: TaskBulkUpdateRequest,
+    caller: TaskCaller,
+    completed: Annotated[
+        Completed | None, Query(description="only the tasks whose `is_completed` is this")
+    ] = None,
 ) -> TasksUpdatedResponse:
     """Mark every task of the signed-in user complete (or active), or only those that
     `completed` selects, in one statement. Only tasks that change get a new version."""
