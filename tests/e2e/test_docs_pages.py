@@ -59,7 +59,7 @@ def test_swagger_ui_renders_every_operation_and_the_json_login_example(
     page.goto(f"{service.base}/docs")
     operations = page.locator(".opblock")
     expect(operations.first).to_be_visible()
-    assert operations.count() == 14
+    assert operations.count() == 16
 
     login = page.locator(".opblock-post").filter(
         has=page.locator(".opblock-summary-path", has_text="/auth/login")

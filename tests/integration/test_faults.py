@@ -132,15 +132,13 @@ async def test_postgres_restart_under_load_loses_nothing(service, own_postgres):
     assert stream.acknowledged <= set(stored), "an acknowledged task was lost"
 
 
-class KeyedStream:
+class KeyedStream(Stream):
     """Writers that create tasks under an Idempotency-Key each, as a mobile client would:
     every failure is retried with the same key and body until a 201 comes back."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.statuses: list[int] = []
+        super().__init__(client)
         self.replies: dict[str, list[dict]] = {}
-        self.running = True
 
     async def _create(self, key: str) -> None:
         while True:
@@ -163,14 +161,6 @@ class KeyedStream:
             await self._create(key)
             # and once more, as a client that never saw the first answer would
             await self._create(key)
-
-    async def run(self, writers: int, during: object) -> None:
-        tasks = [asyncio.create_task(self._writer()) for _ in range(writers)]
-        try:
-            await during  # type: ignore[misc]
-        finally:
-            self.running = False
-            await asyncio.gather(*tasks)
 
 
 async def test_retries_with_keys_across_a_restart_create_each_task_once(service, own_postgres):
