@@ -10,12 +10,10 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from todo_adapters.memory_idempotency import InMemoryIdempotencyRepository, StoredKey
 from todo_core.domain import (
     UNSET,
-    IdempotencyKey,
     RefreshToken,
-    Reply,
-    StoredReply,
     Task,
     TaskCounts,
     TaskKey,
@@ -25,10 +23,9 @@ from todo_core.domain import (
     User,
     Versions,
 )
-from todo_core.errors import EmailTakenError, IdempotencyKeyInUseError, UnknownUserError
+from todo_core.errors import EmailTakenError, UnknownUserError
 from todo_core.ports import (
     Clock,
-    IdempotencyRepository,
     PasswordHasher,
     RefreshTokenRepository,
     TaskRepository,
@@ -45,8 +42,6 @@ class InMemoryStore:
         self.tasks: dict[UUID, Task] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.idempotency: dict[tuple[UUID, str], StoredKey] = {}
-        # Keys claimed by a unit of work that has not ended: as a row lock would, they make
-        # every other claim of the same key wait (here: fail with "in use").
         self.claims_in_flight: set[tuple[UUID, str]] = set()
 
 
@@ -162,51 +157,6 @@ class InMemoryTaskRepository(TaskRepository):
         return len(doomed)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoredKey:
-    stored: StoredReply
-    expires_at: datetime
-
-
-class InMemoryIdempotencyRepository(IdempotencyRepository):
-    def __init__(
-        self,
-        store: InMemoryStore,
-        keys: dict[tuple[UUID, str], StoredKey],
-        users: dict[UUID, User],
-    ) -> None:
-        self._store = store
-        self._keys = keys
-        self._users = users
-        self.claimed: set[tuple[UUID, str]] = set()
-
-    async def claim(
-        self, user_id: UUID, key: IdempotencyKey, reply: Reply, now: datetime, expires_at: datetime
-    ) -> StoredReply | None:
-        if user_id not in self._users:
-            raise UnknownUserError()
-        name = (user_id, key.key)
-        if name in self._store.claims_in_flight and name not in self.claimed:
-            raise IdempotencyKeyInUseError()
-        found = self._keys.get(name)
-        if found is not None and found.expires_at > now:
-            return found.stored
-        self._store.claims_in_flight.add(name)
-        self.claimed.add(name)
-        self._keys[name] = StoredKey(StoredReply(key.fingerprint, reply), expires_at)
-        return None
-
-    def release(self) -> None:
-        self._store.claims_in_flight -= self.claimed
-        self.claimed.clear()
-
-    async def purge_expired(self, now: datetime, batch_size: int) -> int:
-        doomed = [name for name, k in self._keys.items() if k.expires_at < now][:batch_size]
-        for name in doomed:
-            del self._keys[name]
-        return len(doomed)
-
-
 class InMemoryRefreshTokenRepository(RefreshTokenRepository):
     def __init__(self, tokens: dict[str, RefreshToken]) -> None:
         self._tokens = tokens
@@ -267,7 +217,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.users = InMemoryUserRepository(users)
         self.tasks = InMemoryTaskRepository(tasks, users)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
-        self.idempotency = InMemoryIdempotencyRepository(store, keys, users)
+        self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
         return self
 
     async def __aexit__(

@@ -23,7 +23,8 @@ from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.cursors import CursorCodec
 from todo_api.logging import get_logger
 from todo_api.settings import Settings
-from todo_core.services import AuthPolicy, AuthService, TaskService
+from todo_core.services import AuthPolicy, AuthService
+from todo_core.task_service import TaskService
 
 log = get_logger("todo_api.database")
 

@@ -18,7 +18,8 @@ from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.cursors import CursorCodec
 from todo_core.errors import InvalidTokenError
-from todo_core.services import AuthService, TaskService
+from todo_core.services import AuthService
+from todo_core.task_service import TaskService
 
 if TYPE_CHECKING:
     from todo_api.container import Container

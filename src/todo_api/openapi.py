@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from todo_api.schemas import ProblemResponse
-from todo_core.domain import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
+from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemResponse"}
 

@@ -13,7 +13,8 @@ from fastapi import Response
 from pydantic import TypeAdapter
 
 from todo_api.etags import etag_of
-from todo_core.domain import Reply, Task, TaskCounts, TaskPage
+from todo_core.domain import Task, TaskCounts, TaskPage
+from todo_core.idempotency import Reply
 
 JSON = "application/json"
 REPLAYED_HEADER = "Idempotent-Replayed"

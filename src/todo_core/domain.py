@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -24,10 +23,6 @@ PAGE_LIMIT_DEFAULT: Final = 50
 PAGE_LIMIT_MAX: Final = 200
 OFFSET_MAX: Final = 1_000_000_000  # deep pages belong to cursors; this keeps it an integer
 REFRESH_TOKEN_BYTES: Final = 32  # 256 bits of randomness
-IDEMPOTENCY_KEY_MAX_LENGTH: Final = 255
-# For documents: printable ASCII, and no space at either end (HTTP trims those away).
-IDEMPOTENCY_KEY_PATTERN: Final = r"^[!-~]([ -~]*[!-~])?$"
-_PRINTABLE_ASCII = re.compile(r"[ -~]+")
 
 # The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
 # letter too), and a domain of one or more dots between letters, digits and hyphens.
@@ -193,32 +188,6 @@ class TaskPage:
     counts: TaskCounts = NO_TASKS
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """The answer a request got, exactly as sent, kept to be sent again: opaque to the core
-    (the HTTP layer renders it and reads it back)."""
-
-    status: int
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
-    """A client's key for one request, and the fingerprint of that request: the same key
-    with another fingerprint is a different request reusing the key."""
-
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReply:
-    """What was kept for a key: the first request's fingerprint and the reply it got."""
-
-    fingerprint: str
-    reply: Reply
-
-
 def _text_problem(raw: str) -> str | None:
     # JSON can carry an unpaired surrogate ("\ud800"), which is no text and cannot be stored.
     if _SURROGATE.search(raw):
@@ -323,24 +292,6 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
         description=description,
         is_completed=patch.is_completed,
     )
-
-
-def idempotency_key_problem(key: str) -> str | None:
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-        return f"must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"
-    if not _PRINTABLE_ASCII.fullmatch(key):
-        return "must be printable ASCII"
-    return None
-
-
-def idempotency_key(key: str, **request: object) -> IdempotencyKey:
-    """The key, checked, with the fingerprint of the request's fields: SHA-256 of their
-    canonical JSON, so key order and white space in the body do not matter."""
-    if (problem := idempotency_key_problem(key)) is not None:
-        raise ValidationError([FieldError("Idempotency-Key", problem)])
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    fingerprint = hashlib.sha256(canonical.encode("ascii")).hexdigest()
-    return IdempotencyKey(key, fingerprint)
 
 
 def check_page(query: TaskQuery) -> None:

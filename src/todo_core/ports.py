@@ -8,18 +8,8 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from todo_core.domain import (
-    IdempotencyKey,
-    RefreshToken,
-    Reply,
-    StoredReply,
-    Task,
-    TaskPage,
-    TaskPatch,
-    TaskQuery,
-    User,
-    Versions,
-)
+from todo_core.domain import RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User, Versions
+from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 
 
 class UserRepository(Protocol):

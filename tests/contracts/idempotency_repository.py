@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tests.contracts.builders import T0, make_user, store_user
-from todo_core.domain import IdempotencyKey, Reply, StoredReply, User
+from todo_core.domain import User
 from todo_core.errors import IdempotencyKeyInUseError, UnknownUserError
+from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 from todo_core.ports import UnitOfWorkFactory
 
 KEY = IdempotencyKey("retry-me 1", "f" * 64)

@@ -12,7 +12,8 @@ import pytest
 from todo_api.etags import etag_of
 from todo_api.schemas import TaskListResponse, TaskResponse
 from todo_api.task_json import created_reply, reply_response, task_list_response, task_response
-from todo_core.domain import Reply, Task, TaskCounts, TaskPage
+from todo_core.domain import Task, TaskCounts, TaskPage
+from todo_core.idempotency import Reply
 
 WHEN = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
 

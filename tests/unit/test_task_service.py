@@ -16,7 +16,7 @@ from todo_core.errors import (
     UnknownUserError,
     ValidationError,
 )
-from todo_core.services import TaskService
+from todo_core.task_service import TaskService
 
 
 @pytest.fixture

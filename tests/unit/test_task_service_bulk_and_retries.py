@@ -8,14 +8,16 @@ import pytest
 
 from tests.contracts.builders import make_user, store_user
 from todo_adapters.memory import FixedClock, InMemoryUnitOfWorkFactory
-from todo_core.domain import NewTask, Reply, Task, TaskCounts, TaskQuery, User, idempotency_key
+from todo_core.domain import NewTask, Task, TaskCounts, TaskQuery, User
 from todo_core.errors import (
     IdempotencyKeyInUseError,
     IdempotencyKeyReusedError,
     UnknownUserError,
     ValidationError,
 )
-from todo_core.services import PURGE_BATCH, TaskService
+from todo_core.idempotency import Reply, idempotency_key
+from todo_core.services import PURGE_BATCH
+from todo_core.task_service import TaskService
 
 TTL = timedelta(hours=1)
 

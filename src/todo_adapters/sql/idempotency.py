@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert
 from todo_adapters.sql.repositories import param
 from todo_adapters.sql.statements import Statement
 from todo_adapters.sql.tables import IDEMPOTENCY_KEY_USER_FOREIGN_KEY, idempotency_keys
-from todo_core.domain import IdempotencyKey, Reply, StoredReply
 from todo_core.errors import IdempotencyKeyInUseError, UnknownUserError
+from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 from todo_core.ports import IdempotencyRepository
 
 _key = idempotency_keys.c

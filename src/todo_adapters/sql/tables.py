@@ -21,12 +21,8 @@ from sqlalchemy import (
     text,
 )
 
-from todo_core.domain import (
-    DESCRIPTION_MAX_LENGTH,
-    EMAIL_MAX_LENGTH,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    TITLE_MAX_LENGTH,
-)
+from todo_core.domain import DESCRIPTION_MAX_LENGTH, EMAIL_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 
 metadata = MetaData(
     naming_convention={

@@ -1,0 +1,163 @@
+"""The task use cases. Each public method is one use case in one unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import NoReturn
+from uuid import UUID
+
+from todo_core.domain import (
+    NewTask,
+    Task,
+    TaskPage,
+    TaskPatch,
+    TaskQuery,
+    Versions,
+    check_new_task,
+    check_page,
+    check_patch,
+)
+from todo_core.errors import (
+    IdempotencyKeyReusedError,
+    TaskAccessDeniedError,
+    TaskNotFoundError,
+    TaskVersionMismatchError,
+)
+from todo_core.idempotency import Reply, idempotency_key
+from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
+from todo_core.services import PURGE_BATCH, purge_in_batches
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The reply to a create with an idempotency key, and the task it created; no task
+    when the reply is the first request's, sent again, and nothing was written."""
+
+    reply: Reply
+    task: Task | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.task is None
+
+
+class TaskService:
+    """Task use cases. A user only ever sees and changes their own tasks: another user's
+    task is a TaskAccessDeniedError, a missing one a TaskNotFoundError."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, idempotency_ttl: timedelta = timedelta(days=1)
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._idempotency_ttl = idempotency_ttl
+
+    def _new_task(self, user_id: UUID, draft: NewTask) -> Task:
+        new = check_new_task(draft.title, draft.description, draft.is_completed)
+        now = self._clock.now()
+        task_id = uuid.uuid4()
+        return Task(task_id, user_id, new.title, new.description, new.is_completed, now, now, 1)
+
+    async def create(
+        self, user_id: UUID, title: str, description: str | None = None, is_completed: bool = False
+    ) -> Task:
+        task = self._new_task(user_id, NewTask(title, description, is_completed))
+        async with self._uow(atomic=False) as uow:
+            await uow.tasks.add(task)
+            await uow.commit()
+        return task
+
+    async def create_once(
+        self, user_id: UUID, draft: NewTask, key: str, render: Callable[[Task], Reply]
+    ) -> Created:
+        """Create the task unless this user already sent this key: then the first request's
+        reply, with nothing written (IdempotencyKeyReusedError if its body differed;
+        IdempotencyKeyInUseError while it is still being processed). The reply is stored in
+        the same transaction as the task: both are kept, or neither."""
+        request = idempotency_key(key, **asdict(draft))
+        task = self._new_task(user_id, draft)
+        reply = render(task)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.idempotency.claim(
+                user_id, request, reply, now, now + self._idempotency_ttl
+            )
+            if stored is None:
+                await uow.tasks.add(task)
+                await uow.commit()
+                return Created(reply, task)
+        if stored.fingerprint != request.fingerprint:
+            raise IdempotencyKeyReusedError()
+        return Created(stored.reply, None)
+
+    async def purge_expired_idempotency_keys(self) -> int:
+        return await purge_in_batches(
+            self._uow, lambda uow: uow.idempotency.purge_expired(self._clock.now(), PURGE_BATCH)
+        )
+
+    async def set_all_completed(
+        self, user_id: UUID, is_completed: bool, only: bool | None = None
+    ) -> int:
+        """Mark every task of the user complete (or active), or only those whose state is
+        `only`; how many changed. Tasks already in that state keep their version."""
+        if only == is_completed:
+            return 0  # the filter lets through only tasks that would not change
+        async with self._uow(atomic=False) as uow:
+            changed = await uow.tasks.set_completed(user_id, is_completed, self._clock.now())
+            await uow.commit()
+        return changed
+
+    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+        """Delete every completed (or every active) task of the user; how many."""
+        async with self._uow(atomic=False) as uow:
+            deleted = await uow.tasks.delete_all(user_id, completed)
+            await uow.commit()
+        return deleted
+
+    async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        check_page(query)
+        async with self._uow(atomic=False) as uow:
+            return await uow.tasks.list(user_id, query)
+
+    async def get(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> Task:
+        async with self._uow(atomic=False) as uow:
+            task = await uow.tasks.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        if not task.is_owned_by(user_id):
+            raise TaskAccessDeniedError(task_id, user_id)
+        if if_version is not None and task.version not in if_version:
+            raise TaskVersionMismatchError(task_id)
+        return task
+
+    async def update(
+        self, user_id: UUID, task_id: UUID, patch: TaskPatch, if_version: Versions = None
+    ) -> Task:
+        """`if_version`: apply only while the task's version is one of these (else
+        TaskVersionMismatchError), checked by the same statement that writes."""
+        patch = check_patch(patch)
+        async with self._uow(atomic=False) as uow:
+            task = await uow.tasks.update(task_id, user_id, patch, self._clock.now(), if_version)
+            if task is None:
+                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+            await uow.commit()
+        return task
+
+    async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
+        async with self._uow(atomic=False) as uow:
+            if not await uow.tasks.delete(task_id, user_id, if_version):
+                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+            await uow.commit()
+
+
+async def _raise_why_unmatched(tasks: TaskRepository, task_id: UUID, user_id: UUID) -> NoReturn:
+    """Called only after a write matched nothing, so the common path costs one statement."""
+    owner = await tasks.owner_of(task_id)
+    if owner is None:
+        raise TaskNotFoundError(task_id)
+    if owner != user_id:
+        raise TaskAccessDeniedError(task_id, user_id)
+    raise TaskVersionMismatchError(task_id)
