@@ -127,8 +127,8 @@ class Watch:
     per_worker: dict[int, int] = field(default_factory=dict)
     cpu_start: dict[int, float] = field(default_factory=dict)
     cpu_end: dict[int, float] = field(default_factory=dict)
-    db_start: dict[int, float] = field(default_factory=dict)
-    db_end: dict[int, float] = field(default_factory=dict)
+    db_start: float = 0.0
+    db_end: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
@@ -150,13 +150,16 @@ class Watch:
             self._sample()
 
     @staticmethod
-    def _database_cpu() -> dict[int, float]:
-        times = {}
+    def _database_cpu() -> float:
+        """CPU seconds used so far by PostgreSQL: its live processes, and the backends that
+        have ended (their time is the postmaster's children's), so that connections opened
+        and closed during a run count too."""
+        used = 0.0
         for process in psutil.process_iter(["name", "cpu_times"]):
-            if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
-                cpu = process.info["cpu_times"]
-                times[process.pid] = cpu.user + cpu.system
-        return times
+            cpu = process.info["cpu_times"]
+            if process.info["name"] == "postgres" and cpu is not None:
+                used += cpu.user + cpu.system + cpu.children_user + cpu.children_system
+        return used
 
     @contextmanager
     def watching(self) -> Iterator[Watch]:
@@ -177,12 +180,8 @@ class Watch:
             self.machine_cpu_percent = psutil.cpu_percent()
 
     def database_cpu_percent(self) -> float:
-        """PostgreSQL's processes' CPU over the run, in % of one core (its backends live as
-        long as the pooled connections, so the processes seen at both ends cover it)."""
-        used = sum(
-            self.db_end[pid] - self.db_start[pid] for pid in self.db_end if pid in self.db_start
-        )
-        return 100 * used / self.seconds if self.seconds else 0.0
+        """PostgreSQL's CPU over the run, in % of one core."""
+        return 100 * (self.db_end - self.db_start) / self.seconds if self.seconds else 0.0
 
     def worker_cpu_percent(self) -> list[float]:
         """Each worker's CPU use over the run, in % of one core, busiest first."""

@@ -131,9 +131,12 @@ class SqlUnitOfWorkFactory:
         transaction may be parsed on one server connection and executed on another
         ("prepared statement ... does not exist"), so every unit of work is a transaction.
         `pool` is what the engine was built with: the gate admits as many units of work
-        as the pool holds connections."""
+        as the pool keeps connections. Admitting its overflow too made the pool open and
+        close overflow connections all the time under sustained load (a server process
+        forked, asyncpg's statement cache and type lookups built again, for each); the
+        overflow is left for what does not pass the gate (readiness probes, migrations)."""
         self._engine = engine
-        self.gate = PoolGate(pool.size + pool.max_overflow, pool.timeout_s, pool.max_waiting)
+        self.gate = PoolGate(pool.size, pool.timeout_s, pool.max_waiting)
         self._autocommit = autocommit
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
