@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,16 +75,22 @@ def test_production_without_a_strong_secret_refuses_to_start(tmp_path: Path):
         assert not (tmp_path / "pgdata").exists(), "nothing should start before the check"
 
 
+def _slow_register(base: str, pool: ThreadPoolExecutor) -> Future[httpx.Response]:
+    """A registration still hashing (BCRYPT_ROUNDS=14: about a second) when this returns."""
+    in_flight = pool.submit(
+        httpx.post,
+        f"{base}/auth/register",
+        json={"email": "slow@example.com", "password": "long enough"},
+        timeout=30,
+    )
+    time.sleep(0.3)
+    return in_flight
+
+
 def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path: Path):
     env = {**_environment(tmp_path), "BCRYPT_ROUNDS": "14"}  # about a second per hash
     with served(env, tmp_path / "service.log") as service, ThreadPoolExecutor(1) as pool:
-        in_flight = pool.submit(
-            httpx.post,
-            f"{service.base}/auth/register",
-            json={"email": "slow@example.com", "password": "long enough"},
-            timeout=30,
-        )
-        time.sleep(0.3)  # the request is hashing now
+        in_flight = _slow_register(service.base, pool)
         assert not in_flight.done()
         service.process.send_signal(signal.SIGTERM)
         assert in_flight.result().status_code == 201
@@ -105,13 +111,7 @@ def test_sigterm_drains_readiness_first_then_finishes_in_flight_and_exits(
         "WORKERS": workers,
     }
     with served(env, tmp_path / "service.log") as service, ThreadPoolExecutor(1) as pool:
-        in_flight = pool.submit(
-            httpx.post,
-            f"{service.base}/auth/register",
-            json={"email": "slow@example.com", "password": "long enough"},
-            timeout=30,
-        )
-        time.sleep(0.3)  # the request is hashing now
+        in_flight = _slow_register(service.base, pool)
         began = time.monotonic()
         service.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
