@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -22,11 +22,8 @@ from todo_core.domain import (
     TITLE_MAX_LENGTH,
     TITLE_PATTERN,
     UNSET,
-    Task,
-    TaskCounts,
     TaskPage,
     TaskPatch,
-    User,
     description_problem,
     email_problem,
     password_problem,
@@ -123,14 +120,20 @@ class TaskBulkUpdateRequest(_Request):
     is_completed: bool
 
 
-class UserResponse(BaseModel):
+class _View(BaseModel):
+    """A response that shows a core dataclass field for field, read off its attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, entity: object) -> Self:
+        return cls.model_validate(entity)
+
+
+class UserResponse(_View):
     id: UUID
     email: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserResponse:
-        return cls(id=user.id, email=user.email, created_at=user.created_at)
 
 
 class AuthResponse(BaseModel):
@@ -150,7 +153,7 @@ class AuthResponse(BaseModel):
         )
 
 
-class TaskResponse(BaseModel):
+class TaskResponse(_View):
     id: UUID
     user_id: UUID
     title: str
@@ -160,30 +163,13 @@ class TaskResponse(BaseModel):
     updated_at: datetime
     version: int
 
-    @classmethod
-    def of(cls, task: Task) -> TaskResponse:
-        return cls(
-            id=task.id,
-            user_id=task.user_id,
-            title=task.title,
-            description=task.description,
-            is_completed=task.is_completed,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-            version=task.version,
-        )
 
-
-class TaskCountsResponse(BaseModel):
+class TaskCountsResponse(_View):
     """How many tasks the caller has, whatever the filter."""
 
     all: int
     active: int
     completed: int
-
-    @classmethod
-    def of(cls, counts: TaskCounts) -> TaskCountsResponse:
-        return cls(all=counts.all, active=counts.active, completed=counts.completed)
 
 
 class TaskListResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""Idempotency keys in PostgreSQL (see repositories.py for how statements are run).
+"""Idempotency keys in PostgreSQL (see statements.py for how statements are run).
 
 A key is claimed by inserting its row, reply included, in the transaction that then does
 the work: the row and the work commit together or not at all. A second request with the
@@ -13,11 +13,10 @@ from datetime import datetime
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError
-from sqlalchemy import Integer, String, bindparam, cast, delete, func, literal, select, tuple_
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
-from todo_adapters.sql.repositories import param
-from todo_adapters.sql.statements import Statement
+from todo_adapters.sql.statements import Statement, param, purge_expired
 from todo_adapters.sql.tables import IDEMPOTENCY_KEY_USER_FOREIGN_KEY, idempotency_keys
 from todo_core.errors import IdempotencyKeyInUseError, UnknownUserError
 from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
@@ -48,16 +47,7 @@ _STORED = Statement(
         _key.expires_at > param(_key.expires_at, "now"),
     )
 )
-_PURGE_EXPIRED = Statement(
-    delete(idempotency_keys).where(
-        tuple_(_key.user_id, _key.key).in_(
-            select(_key.user_id, _key.key)
-            .where(_key.expires_at < param(_key.expires_at, "now"))
-            .limit(bindparam("batch_size", type_=Integer()))
-            .with_for_update(skip_locked=True)
-        ),
-    )
-)
+_PURGE_EXPIRED = purge_expired(idempotency_keys, [_key.user_id, _key.key], _key.expires_at)
 
 
 class SqlIdempotencyRepository(IdempotencyRepository):

@@ -1,4 +1,4 @@
-"""The refresh token repository (see repositories.py for how statements are run)."""
+"""The refresh token repository (see statements.py for how statements are run)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from datetime import datetime
 from uuid import UUID
 
 from asyncpg import Connection
-from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from sqlalchemy import insert, select, update
 
-from todo_adapters.sql.repositories import attributes, param, same_order
-from todo_adapters.sql.statements import Statement
+from todo_adapters.sql.statements import (
+    Statement,
+    attributes,
+    param,
+    purge_expired,
+    same_order,
+)
 from todo_adapters.sql.tables import refresh_tokens
 from todo_core.domain import RefreshToken
 from todo_core.ports import RefreshTokenRepository
@@ -38,16 +43,7 @@ _REVOKE_FAMILY = Statement(
     .where(_token.family_id == param(_token.family_id), _token.revoked_at.is_(None))
     .values(revoked_at=param(_token.revoked_at, "now"))
 )
-_PURGE_EXPIRED = Statement(
-    delete(refresh_tokens).where(
-        _token.token_hash.in_(
-            select(_token.token_hash)
-            .where(_token.expires_at < param(_token.expires_at, "now"))
-            .limit(bindparam("batch_size", type_=Integer()))
-            .with_for_update(skip_locked=True)
-        )
-    )
-)
+_PURGE_EXPIRED = purge_expired(refresh_tokens, [_token.token_hash], _token.expires_at)
 
 
 class SqlRefreshTokenRepository(RefreshTokenRepository):

@@ -5,7 +5,6 @@ constraint violations become domain errors."""
 from __future__ import annotations
 
 import functools
-from dataclasses import fields
 from datetime import datetime
 from uuid import UUID
 
@@ -13,7 +12,6 @@ from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Table,
     any_,
     bindparam,
     delete,
@@ -24,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from todo_adapters.sql.statements import Statement
+from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
     TASK_OWNER_FOREIGN_KEY,
@@ -46,23 +44,6 @@ from todo_core.domain import (
 )
 from todo_core.errors import EmailTakenError, UnknownUserError
 from todo_core.ports import TaskRepository, UserRepository
-
-
-def same_order(table: Table, entity: type) -> Table:
-    """Rows are built positionally: the table's columns must be the entity's fields."""
-    columns, names = [c.name for c in table.columns], [f.name for f in fields(entity)]
-    if columns != names:
-        raise TypeError(f"{table.name} columns {columns} differ from {entity.__name__} {names}")
-    return table
-
-
-def param(column: ColumnElement[object], name: str | None = None) -> ColumnElement[object]:
-    return bindparam(name or column.key, type_=column.type)
-
-
-def attributes(entity: object, table: Table) -> dict[str, object]:
-    return {c.name: getattr(entity, c.name) for c in table.columns}
-
 
 same_order(users, User)
 same_order(tasks, Task)

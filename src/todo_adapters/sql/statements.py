@@ -10,10 +10,21 @@ statement in its own cache (or, behind a transaction pooler, prepares it unnamed
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from asyncpg import Connection
-from sqlalchemy import ClauseElement
+from sqlalchemy import (
+    ClauseElement,
+    Column,
+    ColumnElement,
+    Integer,
+    Table,
+    bindparam,
+    delete,
+    select,
+)
+from sqlalchemy import tuple_ as row
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -57,3 +68,32 @@ class Statement:
         """How many rows an UPDATE or DELETE touched (from the command tag, 'UPDATE 3')."""
         tag: str = await db.execute(self.sql, *self.args(values))
         return int(tag.rpartition(" ")[2])
+
+
+def same_order(table: Table, entity: type) -> Table:
+    """Rows are built positionally: the table's columns must be the entity's fields."""
+    columns, names = [c.name for c in table.columns], [f.name for f in fields(entity)]
+    if columns != names:
+        raise TypeError(f"{table.name} columns {columns} differ from {entity.__name__} {names}")
+    return table
+
+
+def param(column: ColumnElement[Any], name: str | None = None) -> ColumnElement[Any]:
+    return bindparam(name or column.key, type_=column.type)
+
+
+def attributes(entity: object, table: Table) -> dict[str, object]:
+    return {c.name: getattr(entity, c.name) for c in table.columns}
+
+
+def purge_expired(table: Table, key: list[Column[Any]], expires_at: Column[Any]) -> Statement:
+    """Delete up to `batch_size` rows that expired before `now`, passing over rows another
+    transaction holds: a purge never waits for live work, nor holds locks for long."""
+    expired = (
+        select(*key)
+        .where(expires_at < param(expires_at, "now"))
+        .limit(bindparam("batch_size", type_=Integer()))
+        .with_for_update(skip_locked=True)
+    )
+    keys = key[0] if len(key) == 1 else row(*key)
+    return Statement(delete(table).where(keys.in_(expired)))

@@ -55,7 +55,7 @@ class SqlUnitOfWork(UnitOfWork):
             if isinstance(exc, Exception) and is_unavailable(exc):
                 raise StorageUnavailableError() from exc
             raise
-        db = _driver(self._pooled)
+        db = self._db = _driver(self._pooled)
         if self._wants_transaction:
             transaction = db.transaction()
             try:
@@ -94,8 +94,8 @@ class SqlUnitOfWork(UnitOfWork):
         server or the network dropped is discarded with every connection opened before it
         (SQLAlchemy's own rule on a disconnect: a restart took them all); one left
         mid-statement by a cancellation is discarded alone."""
-        pooled, db = self._pooled, _driver(self._pooled)
-        lost = db.is_closed() or (exc is not None and connection_lost(exc))
+        pooled = self._pooled
+        lost = self._db.is_closed() or (exc is not None and connection_lost(exc))
         cancelled = exc is not None and not _is_exception(exc)
         failure: Exception | None = None
         try:
