@@ -146,6 +146,28 @@ class TokenIssuer(Protocol):
         """The user id the token was issued to. Raises InvalidTokenError with a reason."""
 
 
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    """One message to one recipient, with a plain text and an HTML part."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+class Mailer(Protocol):
+    async def send(self, message: MailMessage) -> None:
+        """Hand the message to the mail server now. Raises when it cannot be delivered
+        (server down, refused): the caller may try again later."""
+
+
+class MailOutbox(Protocol):
+    def post(self, message: MailMessage) -> None:
+        """Queue the message for delivery after the current request, retried with backoff
+        while the mail server is down. Never blocks and never raises for delivery."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
@@ -155,6 +177,9 @@ __all__ = [
     "AccessToken",
     "Clock",
     "IdempotencyRepository",
+    "MailMessage",
+    "MailOutbox",
+    "Mailer",
     "PasswordHasher",
     "RefreshTokenRepository",
     "TaskRepository",
