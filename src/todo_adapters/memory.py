@@ -10,9 +10,17 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from todo_adapters.memory_accounts import (
+    Failure,
+    InMemoryLoginFailureRepository,
+    InMemoryPasswordResetRepository,
+    InMemorySessionRepository,
+    StoredReset,
+)
 from todo_adapters.memory_idempotency import InMemoryIdempotencyRepository, StoredKey
 from todo_core.domain import (
     UNSET,
+    LoginSession,
     RefreshToken,
     Task,
     TaskCounts,
@@ -43,11 +51,17 @@ class InMemoryStore:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.idempotency: dict[tuple[UUID, str], StoredKey] = {}
         self.claims_in_flight: set[tuple[UUID, str]] = set()
+        self.sessions: dict[UUID, LoginSession] = {}
+        self.password_resets: dict[str, StoredReset] = {}
+        self.login_failures: dict[int, Failure] = {}
 
 
 class InMemoryUserRepository(UserRepository):
-    def __init__(self, users: dict[UUID, User]) -> None:
+    def __init__(self, users: dict[UUID, User], owned: list[dict[Any, Any]]) -> None:
+        """`owned`: the tables whose rows belong to a user (their `user_id`), deleted with
+        the user as the foreign keys' ON DELETE CASCADE does."""
         self._users = users
+        self._owned = owned
 
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self._users.values()):
@@ -65,6 +79,19 @@ class InMemoryUserRepository(UserRepository):
             self._users[user_id] = dataclasses.replace(
                 self._users[user_id], password_hash=password_hash
             )
+
+    async def delete(self, user_id: UUID) -> bool:
+        if self._users.pop(user_id, None) is None:
+            return False
+        for table in self._owned:
+            for key in [k for k, row in table.items() if _owner(k, row) == user_id]:
+                del table[key]
+        return True
+
+
+def _owner(key: Any, row: Any) -> Any:
+    # Idempotency keys are keyed by (user_id, key) and store no user id of their own.
+    return getattr(row, "user_id", None) or (key[0] if isinstance(key, tuple) else None)
 
 
 class InMemoryTaskRepository(TaskRepository):
@@ -174,14 +201,6 @@ class InMemoryRefreshTokenRepository(RefreshTokenRepository):
         self._tokens[token_hash] = dataclasses.replace(token, spent_at=now)
         return token
 
-    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
-        doomed = [
-            t for t in self._tokens.values() if t.family_id == family_id and t.revoked_at is None
-        ]
-        for token in doomed:
-            self._tokens[token.token_hash] = dataclasses.replace(token, revoked_at=now)
-        return len(doomed)
-
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         doomed = [h for h, t in self._tokens.items() if t.expires_at < now][:batch_size]
         for token_hash in doomed:
@@ -197,6 +216,9 @@ class InMemoryUnitOfWork(UnitOfWork):
     tasks: InMemoryTaskRepository
     refresh_tokens: InMemoryRefreshTokenRepository
     idempotency: InMemoryIdempotencyRepository
+    sessions: InMemorySessionRepository
+    password_resets: InMemoryPasswordResetRepository
+    login_failures: InMemoryLoginFailureRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -204,20 +226,25 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         store = self._store
-        users, tasks = dict(store.users), dict(store.tasks)
-        tokens, keys = dict(store.refresh_tokens), dict(store.idempotency)
         self._tables: list[dict[Any, Any]] = [
             store.users,
             store.tasks,
             store.refresh_tokens,
             store.idempotency,
+            store.sessions,
+            store.password_resets,
+            store.login_failures,
         ]
         self._snapshot = [dict(table) for table in self._tables]
-        self._copies: list[dict[Any, Any]] = [users, tasks, tokens, keys]
-        self.users = InMemoryUserRepository(users)
+        self._copies = [dict(table) for table in self._tables]
+        users, tasks, tokens, keys, sessions, resets, failures = self._copies
+        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions, resets])
         self.tasks = InMemoryTaskRepository(tasks, users)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
+        self.sessions = InMemorySessionRepository(sessions, tokens, users)
+        self.password_resets = InMemoryPasswordResetRepository(resets, users)
+        self.login_failures = InMemoryLoginFailureRepository(failures)
         return self
 
     async def __aexit__(

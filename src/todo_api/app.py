@@ -22,7 +22,7 @@ from todo_api.maintenance import periodic
 from todo_api.metrics import Metrics
 from todo_api.middleware import REQUEST_ID_HEADER, RequestEnvelope
 from todo_api.openapi import install_openapi, operation_id
-from todo_api.routers import auth, health, operations, tasks
+from todo_api.routers import account, auth, health, operations, password_reset, tasks
 from todo_api.settings import Settings
 from todo_api.tracing import Tracing
 
@@ -73,8 +73,13 @@ def create_app(
                 async with (
                     periodic(
                         every,
-                        lambda: container.auth_service().purge_expired_refresh_tokens(),
-                        "maintenance.refresh_tokens_purged",
+                        lambda: container.auth_service().purge_expired(),
+                        "maintenance.sessions_purged",
+                    ),
+                    periodic(
+                        every,
+                        lambda: container.password_reset_service().purge_expired(),
+                        "maintenance.password_resets_purged",
                     ),
                     periodic(
                         every,
@@ -141,7 +146,7 @@ def create_app(
     )
     # The task routes first: routing tries each route's pattern in turn, and they answer
     # most of the requests.
-    routers = (tasks, auth, health, operations)
+    routers = (tasks, auth, account, password_reset, health, operations)
     for module in routers:
         app.include_router(module.router)
     app.state.api_routes = [r for m in routers for r in m.router.routes]

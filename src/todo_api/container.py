@@ -23,6 +23,10 @@ from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.cursors import CursorCodec
 from todo_api.logging import get_logger
 from todo_api.settings import Settings
+from todo_core.account_service import AccountService
+from todo_core.login_throttle import ThrottlePolicy
+from todo_core.password_reset import PasswordResetService, ResetPolicy
+from todo_core.ports import MailOutbox
 from todo_core.services import AuthPolicy, AuthService
 from todo_core.task_service import TaskService
 
@@ -82,8 +86,16 @@ class Container(containers.DeclarativeContainer):
     )
 
     cursor_codec = providers.Singleton(CursorCodec, secret=settings.provided.jwt_secret.call())
+    refresh_ttl = providers.Singleton(_seconds, settings.provided.REFRESH_TOKEN_TTL)
     auth_policy = providers.Singleton(
-        AuthPolicy, refresh_ttl=providers.Callable(_seconds, settings.provided.REFRESH_TOKEN_TTL)
+        AuthPolicy,
+        refresh_ttl=refresh_ttl,
+        throttle=providers.Singleton(
+            ThrottlePolicy,
+            max_failures=settings.provided.LOGIN_MAX_FAILURES,
+            max_failures_per_address=settings.provided.LOGIN_MAX_FAILURES_PER_IP,
+            window=providers.Callable(_seconds, settings.provided.LOGIN_FAILURE_WINDOW),
+        ),
     )
     auth_service = providers.Factory(
         AuthService,
@@ -92,6 +104,32 @@ class Container(containers.DeclarativeContainer):
         tokens=token_issuer,
         clock=clock,
         policy=auth_policy,
+    )
+    account_service = providers.Factory(
+        AccountService,
+        uow=uow_factory,
+        hasher=password_hasher,
+        tokens=token_issuer,
+        clock=clock,
+        refresh_ttl=refresh_ttl,
+    )
+    # The outbox the reset messages go to (mail.py builds it from the settings); None
+    # when no mail can be sent at all, and password reset answers 503.
+    mail_outbox: providers.Object[MailOutbox | None] = providers.Object(None)
+    reset_policy = providers.Singleton(
+        ResetPolicy,
+        link=settings.provided.PASSWORD_RESET_URL,
+        token_ttl=providers.Callable(_seconds, settings.provided.PASSWORD_RESET_TTL),
+        refresh_ttl=refresh_ttl,
+    )
+    password_reset_service = providers.Factory(
+        PasswordResetService,
+        uow=uow_factory,
+        hasher=password_hasher,
+        tokens=token_issuer,
+        clock=clock,
+        outbox=mail_outbox,
+        policy=reset_policy,
     )
     # A Singleton: the task service is made per request, the TTL once.
     idempotency_ttl = providers.Singleton(_seconds, settings.provided.IDEMPOTENCY_TTL)

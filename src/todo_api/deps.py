@@ -17,7 +17,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.cursors import CursorCodec
+from todo_core.account_service import AccountService
+from todo_core.domain import Client
 from todo_core.errors import InvalidTokenError
+from todo_core.password_reset import PasswordResetService
 from todo_core.services import AuthService
 from todo_core.task_service import TaskService
 
@@ -45,7 +48,20 @@ async def _readiness(request: Request) -> ReadinessProbe:
     return probe
 
 
+async def _password_reset(request: Request) -> PasswordResetService:
+    return _container(request).password_reset_service()
+
+
+async def _client(request: Request) -> Client:
+    """The socket peer (or, behind a proxy listed in FORWARDED_ALLOW_IPS, the address the
+    proxy forwarded for: uvicorn has already put it in the scope) and the user agent."""
+    peer = request.client.host if request.client else None
+    return Client.of(peer, request.headers.get("user-agent"))
+
+
 AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
+PasswordResetDep = Annotated[PasswordResetService, Depends(_password_reset)]
+ClientDep = Annotated[Client, Depends(_client)]
 ReadinessDep = Annotated[ReadinessProbe, Depends(_readiness)]
 
 
@@ -64,6 +80,7 @@ class Caller(Generic[S]):
 
     user_id: UUID
     service: S
+    session_id: UUID | None = None
 
 
 class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
@@ -82,7 +99,8 @@ class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
         if not token:
             raise InvalidTokenError("missing bearer token", token_sent=False)
         container = _container(request)
-        return Caller(container.token_issuer().verify(token), self._service(container))
+        principal = container.token_issuer().verify(token)
+        return Caller(principal.user_id, self._service(container), principal.session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,5 +119,10 @@ def _auth(container: Container) -> AuthService:
     return container.auth_service()
 
 
+def _account(container: Container) -> AccountService:
+    return container.account_service()
+
+
 TaskCaller = Annotated[Caller[TaskTools], Depends(_BearerCaller(_task_tools))]
 AuthCaller = Annotated[Caller[AuthService], Depends(_BearerCaller(_auth))]
+AccountCaller = Annotated[Caller[AccountService], Depends(_BearerCaller(_account))]

@@ -30,6 +30,9 @@ STATUS_OF: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownUserError: HTTPStatus.UNAUTHORIZED,
     domain.TaskAccessDeniedError: HTTPStatus.FORBIDDEN,
     domain.TaskNotFoundError: HTTPStatus.NOT_FOUND,
+    domain.SessionNotFoundError: HTTPStatus.NOT_FOUND,
+    domain.LoginThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
+    domain.MailUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
     domain.TaskVersionMismatchError: HTTPStatus.PRECONDITION_FAILED,
     domain.IdempotencyKeyInUseError: HTTPStatus.CONFLICT,
     domain.IdempotencyKeyReusedError: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -87,6 +90,11 @@ def _log_domain_error(request: Request, error: domain.DomainError) -> None:
         )
     elif isinstance(error, domain.InvalidTokenError):
         log.info("auth.token_rejected", reason=error.reason)
+    elif isinstance(error, domain.LoginThrottledError):
+        log.warning("auth.login_throttled", scope=error.scope, retry_after=error.retry_after_s)
+        request.app.state.metrics.logins_throttled.labels(error.scope).inc()
+    elif isinstance(error, domain.MailUnavailableError):
+        log.error("auth.password_reset_unavailable", reason="SMTP_URL is not set")
     elif isinstance(error, domain.StorageUnavailableError):
         log.warning("storage.unavailable", cause=repr(error.__cause__))
 
@@ -98,8 +106,10 @@ async def handle_domain_error(request: Request, error: Exception) -> JSONRespons
     headers: dict[str, str] = {}
     if status is HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = _challenge(error)
-    if status is HTTPStatus.SERVICE_UNAVAILABLE:
+    if isinstance(error, domain.StorageUnavailableError):
         headers["Retry-After"] = RETRY_AFTER_SECONDS
+    elif isinstance(error, domain.LoginThrottledError):
+        headers["Retry-After"] = str(error.retry_after_s)
     field_errors = None
     if isinstance(error, domain.ValidationError):
         field_errors = [FieldErrorResponse(field=e.field, message=e.message) for e in error.errors]

@@ -1,7 +1,8 @@
 """Prometheus metrics: requests by route template (never the raw path, whose ids would
-explode the label space) and status, latency, requests in flight, the database pool, and
-failed logins. With several workers (PROMETHEUS_MULTIPROC_DIR set by `todo-api serve`)
-every worker writes its samples to that directory and a scrape of any worker sums them."""
+explode the label space) and status, latency, requests in flight, the database pool,
+failed and throttled logins, and reset mails. With several workers
+(PROMETHEUS_MULTIPROC_DIR set by `todo-api serve`) every worker writes its samples to that
+directory and a scrape of any worker sums them."""
 
 from __future__ import annotations
 
@@ -70,6 +71,18 @@ class Metrics:
         )
         self.login_failures = Counter(
             "auth_login_failures", "Logins refused for bad credentials", registry=r
+        )
+        self.logins_throttled = Counter(
+            "auth_logins_throttled",
+            "Logins refused with 429 after too many failures, by what was over its limit",
+            ["scope"],
+            registry=r,
+        )
+        self.reset_mails = Counter(
+            "auth_password_reset_mails",
+            "Password reset messages: sent, or failed (given up after retries, or dropped)",
+            ["outcome"],
+            registry=r,
         )
 
     def observe(self, scope: Scope, status: int, seconds: float, method: str) -> None:

@@ -29,6 +29,8 @@ _WHEN = {
     413: "Request body over 1 MiB",
     415: "The body is not JSON",
     422: "This Idempotency-Key was first sent with a different body",
+    429: "Too many failed logins for this email or from this address; retry after "
+    "Retry-After seconds",
     503: "The database is unavailable; retry after Retry-After seconds",
 }
 
@@ -141,15 +143,26 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Document each status as a problem+json response."""
-    return {
-        status: {
-            "description": _WHEN.get(status, HTTPStatus(status).phrase),
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def problems(*statuses: int, when: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """Document each status as a problem+json response; `when` words a status for the
+    route where the general wording does not fit."""
+    described = {**_WHEN, **(when or {})}
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in (*statuses, 500, 503):
+        response: dict[str, Any] = {
+            "description": described.get(status, HTTPStatus(status).phrase),
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
         }
-        for status in (*statuses, 500, 503)
-    }
+        if status in (429, 503):
+            response["headers"] = {"Retry-After": _RETRY_AFTER}
+        documented[status] = response
+    return documented
 
 
 def model_schemas(*models: type[BaseModel]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from todo_core.domain import (
     TITLE_MAX_LENGTH,
     TITLE_PATTERN,
     UNSET,
+    LoginSession,
     TaskPage,
     TaskPatch,
     description_problem,
@@ -29,7 +30,7 @@ from todo_core.domain import (
     password_problem,
     title_problem,
 )
-from todo_core.services import Session
+from todo_core.sessions import SignIn
 
 
 def _rule(problem: Callable[[Any], str | None]) -> AfterValidator:
@@ -64,19 +65,45 @@ class CredentialsRequest(_Request):
     password: str = _documented(format="password", examples=["correct horse battery"])
 
 
+Email = Annotated[str, _rule(email_problem)]
+Password = Annotated[str, _rule(password_problem)]
+EMAIL_SCHEMA: JsonDict = {
+    "maxLength": EMAIL_MAX_LENGTH,
+    "pattern": EMAIL_PATTERN,
+    "examples": ["ada@example.com"],
+}
+# JSON Schema counts characters, the rule counts UTF-8 bytes (bcrypt's unit): 8 bytes take
+# at least 2 characters, and 72 bytes at most 72.
+PASSWORD_SCHEMA: JsonDict = {
+    "format": "password",
+    "minLength": 2,
+    "maxLength": PASSWORD_MAX_BYTES,
+    "description": f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8",
+    "examples": ["correct horse battery"],
+}
+
+
 class RegisterRequest(CredentialsRequest):
-    email: Annotated[str, _rule(email_problem)] = _documented(
-        maxLength=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN, examples=["ada@example.com"]
-    )
-    # JSON Schema counts characters, the rule counts UTF-8 bytes (bcrypt's unit): 8 bytes
-    # take at least 2 characters, and 72 bytes at most 72.
-    password: Annotated[str, _rule(password_problem)] = _documented(
-        format="password",
-        minLength=2,
-        maxLength=PASSWORD_MAX_BYTES,
-        description=f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8",
-        examples=["correct horse battery"],
-    )
+    email: Email = _documented(**EMAIL_SCHEMA)
+    password: Password = _documented(**PASSWORD_SCHEMA)
+
+
+class PasswordChangeRequest(_Request):
+    current_password: str = _documented(format="password")
+    new_password: Password = _documented(**PASSWORD_SCHEMA)
+
+
+class AccountDeleteRequest(_Request):
+    password: str = _documented(format="password")
+
+
+class PasswordResetRequest(_Request):
+    email: Email = _documented(**EMAIL_SCHEMA)
+
+
+class PasswordResetConfirmRequest(_Request):
+    token: str = Field(description="the `token` of the reset link")
+    new_password: Password = _documented(**PASSWORD_SCHEMA)
 
 
 class RefreshRequest(_Request):
@@ -144,13 +171,46 @@ class AuthResponse(BaseModel):
     user: UserResponse
 
     @classmethod
-    def of(cls, session: Session) -> AuthResponse:
+    def of(cls, sign_in: SignIn) -> AuthResponse:
         return cls(
-            access_token=session.access_token.token,
-            expires_in=session.access_token.expires_in,
-            refresh_token=session.refresh_token,
-            user=UserResponse.of(session.user),
+            access_token=sign_in.access_token.token,
+            expires_in=sign_in.access_token.expires_in,
+            refresh_token=sign_in.refresh_token,
+            user=UserResponse.of(sign_in.user),
         )
+
+
+class SessionResponse(BaseModel):
+    """One login: the refresh tokens rotated from one registration, login or reset."""
+
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime = Field(description="when it was last refreshed (or created)")
+    expires_at: datetime = Field(description="when it ends unless refreshed before")
+    user_agent: str | None = Field(description="the User-Agent of the login request")
+    current: bool = Field(description="whether the calling access token belongs to it")
+
+    @classmethod
+    def of(cls, session: LoginSession, current: UUID | None) -> SessionResponse:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            current=session.id == current,
+        )
+
+
+class SessionListResponse(BaseModel):
+    sessions: list[SessionResponse] = Field(description="live logins, newest first")
+
+
+class PasswordResetAcceptedResponse(BaseModel):
+    detail: str = Field(
+        default="If the email is registered, a message with a reset link is on its way.",
+        description="the same whether or not the email is registered",
+    )
 
 
 class TaskResponse(_View):

@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     REFRESH_TOKEN_TTL: int = Field(default=30 * 24 * 3600, ge=1, description="seconds")
     REFRESH_PURGE_INTERVAL: float = Field(default=3600.0, gt=0, description="seconds")
     IDEMPOTENCY_TTL: int = Field(default=24 * 3600, ge=1, description="seconds")
+    PASSWORD_RESET_URL: str = Field(
+        default="http://localhost:3000/reset-password",
+        description="the frontend page a reset message links to, with ?token=…",
+    )
+    PASSWORD_RESET_TTL: int = Field(default=1800, ge=60, description="seconds")
+    LOGIN_MAX_FAILURES: int = Field(default=10, ge=1, description="per email and window")
+    LOGIN_MAX_FAILURES_PER_IP: int = Field(
+        default=100, ge=1, description="per client address and window"
+    )
+    LOGIN_FAILURE_WINDOW: int = Field(default=900, ge=1, description="seconds")
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
     CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
     HOST: str = "127.0.0.1"

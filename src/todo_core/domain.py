@@ -22,7 +22,8 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 PAGE_LIMIT_DEFAULT: Final = 50
 PAGE_LIMIT_MAX: Final = 200
 OFFSET_MAX: Final = 1_000_000_000  # deep pages belong to cursors; this keeps it an integer
-REFRESH_TOKEN_BYTES: Final = 32  # 256 bits of randomness
+SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
+USER_AGENT_MAX_LENGTH: Final = 255
 
 # The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
 # letter too), and a domain of one or more dots between letters, digits and hyphens.
@@ -66,7 +67,8 @@ class Task:
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
     """A stored refresh token: only the hash of the secret the client holds. Tokens rotated
-    from one login share a family, so that reuse of a spent one can revoke them all."""
+    from one login share a family (the login's session), so that reuse of a spent one can
+    revoke them all."""
 
     token_hash: str
     user_id: UUID
@@ -77,13 +79,48 @@ class RefreshToken:
     revoked_at: datetime | None = None
 
 
-def new_refresh_secret() -> str:
-    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    """One login: the chain of refresh tokens rotated from one registration, login or
+    password reset, with what a person needs to recognise it. It ends when its refresh
+    tokens stop (logout, revocation, password change, reuse of a spent token)."""
+
+    id: UUID
+    user_id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ended_at: datetime | None = None
 
 
-def refresh_token_hash(secret: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Client:
+    """The other end of a request: the address failed logins are counted by, and the user
+    agent a new session shows."""
+
+    address: str
+    user_agent: str | None = None
+
+    @staticmethod
+    def of(address: str | None, user_agent: str | None) -> Client:
+        agent = user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None
+        return Client(address or "", agent)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def secret_hash(secret: str) -> str:
     # A fast hash is enough: the secret has 256 bits of entropy, nothing to brute-force.
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def email_key(raw: str) -> str:
+    """What failed logins are counted under for an email, registered or not: a hash of it
+    as it would be normalized, so the table keeps no address anyone typed."""
+    return hashlib.sha256(raw.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Unset(enum.Enum):

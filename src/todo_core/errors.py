@@ -126,3 +126,29 @@ class IdempotencyKeyReusedError(DomainError):
     """The idempotency key was first used for a request with another body."""
 
     message = "This Idempotency-Key was used for a request with a different body"
+
+
+class LoginThrottledError(DomainError):
+    """Too many failed logins for the email or from the client address lately."""
+
+    message = "Too many failed logins; try again later"
+
+    def __init__(self, retry_after_s: int, scope: str) -> None:
+        super().__init__()
+        self.retry_after_s = retry_after_s
+        self.scope = scope  # "email" or "address": for the log, never for the client
+
+
+class SessionNotFoundError(DomainError):
+    message = "No live session of yours has this id"
+
+
+class InvalidResetTokenError(ValidationError):
+    """Unknown, expired or spent: one message for all three."""
+
+    def __init__(self) -> None:
+        super().__init__([FieldError("token", "is invalid, expired or already used")])
+
+
+class MailUnavailableError(DomainError):
+    message = "Password reset by mail is not available: mail delivery is not configured"

@@ -8,7 +8,16 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from todo_core.domain import RefreshToken, Task, TaskPage, TaskPatch, TaskQuery, User, Versions
+from todo_core.domain import (
+    LoginSession,
+    RefreshToken,
+    Task,
+    TaskPage,
+    TaskPatch,
+    TaskQuery,
+    User,
+    Versions,
+)
 from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 
 
@@ -24,6 +33,10 @@ class UserRepository(Protocol):
 
     async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
         """Replace the stored hash, e.g. after a cost upgrade."""
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Delete the user and everything that is theirs (tasks, sessions, tokens, stored
+        replies); False when there was no such user."""
 
 
 class TaskRepository(Protocol):
@@ -86,11 +99,72 @@ class RefreshTokenRepository(Protocol):
         """Atomically mark the token spent if it is live (not spent, not revoked, not
         expired at `now`) and return it as it was; None when it is not live."""
 
-    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
-        """Revoke every live token of the family; how many were revoked."""
-
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` tokens expired before `now`; how many were deleted."""
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: LoginSession) -> None: ...
+
+    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> None:
+        """Record a refresh: last used now, alive until `expires_at`."""
+
+    async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
+        """The user's sessions that have not ended nor expired, newest first."""
+
+    async def end(self, user_id: UUID, now: datetime, session_id: UUID | None = None) -> int:
+        """End the user's live session `session_id` (every live one when None) and revoke
+        its refresh tokens; how many sessions ended."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` sessions (with their tokens) expired before `now`."""
+
+
+class PasswordResetRepository(Protocol):
+    async def add_for_email(
+        self, email: str, token_hash: str, now: datetime, expires_at: datetime
+    ) -> UUID | None:
+        """Store a reset token for the user with this (normalized) email, in one statement
+        whether or not there is one; the user's id, or None when the email is unknown."""
+
+    async def take(self, token_hash: str, now: datetime) -> UUID | None:
+        """Spend the token if it is live: the id of its user, or None."""
+
+    async def void_all(self, user_id: UUID) -> int:
+        """Void every outstanding reset token of the user; how many."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedUntil:
+    """Until when logins are refused, for the email and for the client address (None:
+    not blocked)."""
+
+    email: datetime | None
+    address: datetime | None
+
+
+class LoginFailureRepository(Protocol):
+    async def blocked_until(
+        self,
+        email_key: str,
+        address: str,
+        since: datetime,
+        window_s: float,
+        email_limit: int,
+        address_limit: int,
+    ) -> BlockedUntil:
+        """With the failures since `since`: when the email (the address) drops below its
+        limit again, for each that has reached it."""
+
+    async def record(self, email_key: str, address: str, now: datetime) -> None: ...
+
+    async def clear(self, email_key: str) -> None:
+        """Forget the email's failures (the address keeps its count)."""
+
+    async def purge_older(self, before: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` failures older than `before`."""
 
 
 class UnitOfWork(Protocol):
@@ -100,6 +174,9 @@ class UnitOfWork(Protocol):
     tasks: TaskRepository
     refresh_tokens: RefreshTokenRepository
     idempotency: IdempotencyRepository
+    sessions: SessionRepository
+    password_resets: PasswordResetRepository
+    login_failures: LoginFailureRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -139,11 +216,20 @@ class AccessToken:
     expires_in: int
 
 
-class TokenIssuer(Protocol):
-    def issue(self, user_id: UUID) -> AccessToken: ...
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Whom an access token speaks for: the user, and the session it was issued in (None
+    for a token issued before sessions had ids)."""
 
-    def verify(self, token: str) -> UUID:
-        """The user id the token was issued to. Raises InvalidTokenError with a reason."""
+    user_id: UUID
+    session_id: UUID | None
+
+
+class TokenIssuer(Protocol):
+    def issue(self, user_id: UUID, session_id: UUID) -> AccessToken: ...
+
+    def verify(self, token: str) -> Principal:
+        """Whom the token was issued to. Raises InvalidTokenError with a reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +261,18 @@ class Clock(Protocol):
 
 __all__ = [
     "AccessToken",
+    "BlockedUntil",
     "Clock",
     "IdempotencyRepository",
+    "LoginFailureRepository",
     "MailMessage",
     "MailOutbox",
     "Mailer",
     "PasswordHasher",
+    "PasswordResetRepository",
+    "Principal",
     "RefreshTokenRepository",
+    "SessionRepository",
     "TaskRepository",
     "TokenIssuer",
     "UnitOfWork",

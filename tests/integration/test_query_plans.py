@@ -22,8 +22,8 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def big_tables(engine: AsyncEngine) -> uuid.UUID:
-    """2,000 users with 20 tasks (counted by the triggers) and 10 refresh tokens each; one
-    user's id."""
+    """2,000 users with 20 tasks (counted by the triggers), 10 sessions with a refresh token
+    each, a reset token and 10 failed logins each; one user's id."""
     async with engine.begin() as connection:
         for statement in (
             "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
@@ -32,12 +32,22 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             " SELECT gen_random_uuid(), u.id, 'task ' || g, g % 3 = 0,"
             " now() - g * interval '1 minute', now() - g * interval '1 second'"
             " FROM users u CROSS JOIN generate_series(1, 20) g",
-            "INSERT INTO refresh_tokens SELECT md5(random()::text) || md5(random()::text), u.id,"
-            " gen_random_uuid(), now(), now() + g * interval '1 day', NULL, NULL"
+            "INSERT INTO sessions SELECT gen_random_uuid(), u.id, now(), now(),"
+            " now() + g * interval '1 day', 'agent', NULL"
             " FROM users u CROSS JOIN generate_series(1, 10) g",
+            "INSERT INTO refresh_tokens SELECT md5(random()::text) || md5(random()::text),"
+            " s.user_id, s.id, now(), s.expires_at, NULL, NULL FROM sessions s",
+            "INSERT INTO password_resets SELECT md5(random()::text) || md5(random()::text), u.id,"
+            " now(), now() + interval '30 minutes' FROM users u",
+            "INSERT INTO login_failures (email_key, address, failed_at)"
+            " SELECT md5(u.email) || md5(u.email), '10.0.' || (g % 200) || '.1',"
+            " now() - g * interval '1 minute' FROM users u CROSS JOIN generate_series(1, 10) g",
             "ANALYZE users",
             "ANALYZE tasks",
+            "ANALYZE sessions",
             "ANALYZE refresh_tokens",
+            "ANALYZE password_resets",
+            "ANALYZE login_failures",
             "ANALYZE task_counters",
         ):
             await connection.execute(text(statement))
@@ -93,8 +103,21 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.tasks.owner_of(task_id)
         await uow.refresh_tokens.get("0" * 64)
         await uow.refresh_tokens.spend("0" * 64, NOW)
-        await uow.refresh_tokens.revoke_family(other, NOW)
         await uow.refresh_tokens.purge_expired(NOW - timedelta(days=1), 1000)
+        await uow.sessions.touch(other, NOW, NOW)
+        await uow.sessions.live(user_id, NOW)
+        await uow.sessions.end(user_id, NOW, other)
+        await uow.sessions.end(user_id, NOW)
+        await uow.sessions.purge_expired(NOW - timedelta(days=1), 1000)
+        await uow.password_resets.add_for_email("user1500@example.com", "1" * 64, NOW, NOW)
+        await uow.password_resets.take("0" * 64, NOW)
+        await uow.password_resets.void_all(user_id)
+        await uow.password_resets.purge_expired(NOW - timedelta(days=1), 1000)
+        key = "0" * 64
+        await uow.login_failures.blocked_until(key, "10.0.0.1", NOW, 900, 10, 100)
+        await uow.login_failures.clear(key)
+        await uow.login_failures.purge_older(NOW - timedelta(days=1), 1000)
+        await uow.users.delete(user_id)
         # leaving without commit: nothing changes
 
 

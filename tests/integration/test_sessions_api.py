@@ -89,7 +89,7 @@ async def test_expired_refresh_token_is_401_and_purged(app, client, engine):
     assert (await _refresh(client, first["refresh_token"])).status_code == 401
 
     auth = app.state.container.auth_service()
-    purged = await auth.purge_expired_refresh_tokens()
+    purged = await auth.purge_expired()
     assert purged == 1
     async with engine.connect() as connection:
         left = await connection.scalar(

@@ -55,7 +55,7 @@ async def test_register_stores_the_user_and_issues_a_token(
     assert session.user.created_at == now_clock.now()
     assert session.user.password_hash != PASSWORD
     assert await stored_user(memory_uow, "ada@example.com") == session.user
-    assert auth.authenticate(session.access_token.token) == session.user.id
+    assert auth.authenticate(session.access_token.token).user_id == session.user.id
     assert session.access_token.expires_in == 900
 
 
@@ -113,7 +113,7 @@ async def test_login_with_the_right_password(auth: AuthService) -> None:
     registered = await auth.register("ada@example.com", PASSWORD)
     session = await auth.login("  ADA@Example.com ", PASSWORD)
     assert session.user == registered.user
-    assert auth.authenticate(session.access_token.token) == registered.user.id
+    assert auth.authenticate(session.access_token.token).user_id == registered.user.id
 
 
 async def test_unknown_email_and_wrong_password_fail_alike(

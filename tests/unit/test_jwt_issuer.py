@@ -12,10 +12,12 @@ import pytest
 from todo_adapters.memory import FixedClock
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.errors import InvalidTokenError
+from todo_core.ports import Principal
 
 SECRET = "unit-test-secret-" * 4  # 68 bytes: long enough for HS512 too, no key warning
 TTL = 900
 USER = uuid.UUID("0b6a1f0e-5f1e-4c6f-9a59-0f6f4f2b7d11")
+SESSION = uuid.UUID("5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 
 
 def wall_now() -> datetime:
@@ -52,14 +54,14 @@ def reason_for(token: str) -> str:
 
 def test_round_trip() -> None:
     issuer = issuer_at(wall_now())
-    token = issuer.issue(USER)
+    token = issuer.issue(USER, SESSION)
     assert token.expires_in == TTL
-    assert issuer.verify(token.token) == USER
+    assert issuer.verify(token.token) == Principal(USER, SESSION)
 
 
 def test_issued_claims() -> None:
     now = wall_now()
-    token = issuer_at(now).issue(USER).token
+    token = issuer_at(now).issue(USER, SESSION).token
     decoded = jwt.decode(token, SECRET, algorithms=["HS256"], audience="todo-api")
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     assert decoded["sub"] == str(USER)
@@ -71,7 +73,7 @@ def test_issued_claims() -> None:
 
 def test_every_token_has_its_own_jti() -> None:
     issuer = issuer_at(wall_now())
-    first, second = (issuer.issue(USER).token for _ in range(2))
+    first, second = (issuer.issue(USER, SESSION).token for _ in range(2))
     assert (
         jwt.decode(first, options={"verify_signature": False})["jti"]
         != jwt.decode(second, options={"verify_signature": False})["jti"]
@@ -79,22 +81,22 @@ def test_every_token_has_its_own_jti() -> None:
 
 
 def test_expired_beyond_the_30_second_leeway() -> None:
-    token = issuer_at(wall_now() - timedelta(seconds=TTL + 45)).issue(USER).token
+    token = issuer_at(wall_now() - timedelta(seconds=TTL + 45)).issue(USER, SESSION).token
     assert reason_for(token) == "token expired"
 
 
 def test_expired_within_the_leeway_is_accepted() -> None:
-    token = issuer_at(wall_now() - timedelta(seconds=TTL + 15)).issue(USER).token
-    assert issuer_at(wall_now()).verify(token) == USER
+    token = issuer_at(wall_now() - timedelta(seconds=TTL + 15)).issue(USER, SESSION).token
+    assert issuer_at(wall_now()).verify(token) == Principal(USER, SESSION)
 
 
 def test_issued_in_the_future_beyond_the_leeway() -> None:
-    token = issuer_at(wall_now() + timedelta(minutes=5)).issue(USER).token
+    token = issuer_at(wall_now() + timedelta(minutes=5)).issue(USER, SESSION).token
     assert reason_for(token) == "token not yet valid"
 
 
 def test_wrong_secret() -> None:
-    token = issuer_at(wall_now(), secret="another-secret-of-at-least-32-bytes").issue(USER)
+    token = issuer_at(wall_now(), secret="another-secret-of-at-least-32-bytes").issue(USER, SESSION)
     assert reason_for(token.token) == "invalid signature"
 
 
@@ -131,14 +133,14 @@ def test_subject_that_is_not_a_user_id() -> None:
 
 def test_verification_uses_the_same_clock_as_issuing() -> None:
     issuer = issuer_at(datetime(2026, 1, 1, tzinfo=UTC))
-    assert issuer.verify(issuer.issue(USER).token) == USER
+    assert issuer.verify(issuer.issue(USER, SESSION).token) == Principal(USER, SESSION)
 
 
 def test_a_remembered_token_still_expires() -> None:
     clock = FixedClock(wall_now())
     issuer = JwtTokenIssuer(SECRET, TTL, "todo-api", "todo-api", clock)
-    token = issuer.issue(USER).token
-    assert issuer.verify(token) == USER
+    token = issuer.issue(USER, SESSION).token
+    assert issuer.verify(token) == Principal(USER, SESSION)
     clock.advance(seconds=TTL + 31)
     with pytest.raises(InvalidTokenError) as exc:
         issuer.verify(token)

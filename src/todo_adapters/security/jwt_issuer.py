@@ -11,7 +11,7 @@ from uuid import UUID
 import jwt
 
 from todo_core.errors import InvalidTokenError
-from todo_core.ports import AccessToken, Clock, TokenIssuer
+from todo_core.ports import AccessToken, Clock, Principal, TokenIssuer
 
 _ALGORITHM = "HS256"
 VERIFIED_CACHE_SIZE = 4096
@@ -45,10 +45,11 @@ class JwtTokenIssuer(TokenIssuer):
         # checked on every use, so an expired token fails as before.
         self._verified = functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)(self._verify_signed)
 
-    def issue(self, user_id: UUID) -> AccessToken:
+    def issue(self, user_id: UUID, session_id: UUID) -> AccessToken:
         now = self._clock.now()
         claims = {
             "sub": str(user_id),
+            "sid": str(session_id),
             "iat": now,
             "exp": now + timedelta(seconds=self._ttl),
             "jti": uuid.uuid4().hex,
@@ -57,12 +58,12 @@ class JwtTokenIssuer(TokenIssuer):
         }
         return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), self._ttl)
 
-    def verify(self, token: str) -> UUID:
-        user_id, times = self._verified(token)
+    def verify(self, token: str) -> Principal:
+        principal, times = self._verified(token)
         self._check_times(times)
-        return user_id
+        return principal
 
-    def _verify_signed(self, token: str) -> tuple[UUID, _Times]:
+    def _verify_signed(self, token: str) -> tuple[Principal, _Times]:
         try:
             claims = jwt.decode(
                 token,
@@ -84,9 +85,15 @@ class JwtTokenIssuer(TokenIssuer):
         if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
             raise InvalidTokenError("malformed time claim")
         try:
-            return UUID(claims["sub"]), times
+            user_id = UUID(claims["sub"])
         except (TypeError, ValueError, AttributeError):
             raise InvalidTokenError("invalid subject") from None
+        try:
+            # Tokens issued before sessions had ids carry none; they run out as before.
+            session_id = UUID(claims["sid"]) if "sid" in claims else None
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidTokenError("invalid session") from None
+        return Principal(user_id, session_id), times
 
     def _check_times(self, times: _Times) -> None:
         now = self._clock.now().timestamp()

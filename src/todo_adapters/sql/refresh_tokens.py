@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from uuid import UUID
 
 from asyncpg import Connection
 from sqlalchemy import insert, select, update
@@ -38,11 +37,6 @@ _SPEND_TOKEN = Statement(
     .values(spent_at=param(_token.spent_at, "now"))
     .returning(*refresh_tokens.columns)
 )
-_REVOKE_FAMILY = Statement(
-    update(refresh_tokens)
-    .where(_token.family_id == param(_token.family_id), _token.revoked_at.is_(None))
-    .values(revoked_at=param(_token.revoked_at, "now"))
-)
 _PURGE_EXPIRED = purge_expired(refresh_tokens, [_token.token_hash], _token.expires_at)
 
 
@@ -60,9 +54,6 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
         token = await _SPEND_TOKEN.first(self._db, RefreshToken, token_hash=token_hash, now=now)
         # As it was before this call spent it.
         return replace(token, spent_at=None) if token else None
-
-    async def revoke_family(self, family_id: UUID, now: datetime) -> int:
-        return await _REVOKE_FAMILY.rowcount(self._db, family_id=family_id, now=now)
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         return await _PURGE_EXPIRED.rowcount(self._db, now=now, batch_size=batch_size)

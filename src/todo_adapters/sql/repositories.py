@@ -56,6 +56,8 @@ _SET_PASSWORD_HASH = Statement(
     .where(users.c.id == param(users.c.id))
     .values(password_hash=param(users.c.password_hash))
 )
+# Tasks, counters, sessions, tokens and stored replies follow by ON DELETE CASCADE.
+_DELETE_USER = Statement(delete(users).where(users.c.id == param(users.c.id)))
 
 
 class SqlUserRepository(UserRepository):
@@ -78,6 +80,9 @@ class SqlUserRepository(UserRepository):
 
     async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
         await _SET_PASSWORD_HASH.rowcount(self._db, id=user_id, password_hash=password_hash)
+
+    async def delete(self, user_id: UUID) -> bool:
+        return await _DELETE_USER.rowcount(self._db, id=user_id) > 0
 
 
 def _mine(versioned: bool) -> list[ColumnElement[bool]]:

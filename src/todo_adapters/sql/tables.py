@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -21,7 +22,12 @@ from sqlalchemy import (
     text,
 )
 
-from todo_core.domain import DESCRIPTION_MAX_LENGTH, EMAIL_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_core.domain import (
+    DESCRIPTION_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    USER_AGENT_MAX_LENGTH,
+)
 from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 
 metadata = MetaData(
@@ -76,13 +82,28 @@ task_counters = Table(
     postgresql_with={"fillfactor": 50},
 )
 
+# One row per login (register, login or reset); its refresh tokens are its family.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", String(USER_AGENT_MAX_LENGTH), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index("ix_sessions_user_id_created_at", "user_id", "created_at"),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
     # SHA-256 of the secret, hex: the secret itself is never stored.
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("family_id", Uuid, nullable=False),
+    Column("family_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("spent_at", DateTime(timezone=True), nullable=True),
@@ -107,6 +128,33 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
+password_resets = Table(
+    "password_resets",
+    metadata,
+    # SHA-256 of the token mailed, hex.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_password_resets_user_id", "user_id"),
+    Index("ix_password_resets_expires_at", "expires_at"),
+)
+
+# One row per failed login, for throttling. Keyed by a hash of the email, registered or
+# not (so no foreign key), and by the client address.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("email_key", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_email_key_failed_at", "email_key", "failed_at"),
+    Index("ix_login_failures_address_failed_at", "address", "failed_at"),
+    Index("ix_login_failures_failed_at", "failed_at"),
+)
+
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"
 IDEMPOTENCY_KEY_USER_FOREIGN_KEY = "fk_idempotency_keys_user_id_users"
+SESSION_USER_FOREIGN_KEY = "fk_sessions_user_id_users"

@@ -22,8 +22,11 @@ from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.idempotency import SqlIdempotencyRepository
+from todo_adapters.sql.login_failures import SqlLoginFailureRepository
+from todo_adapters.sql.password_resets import SqlPasswordResetRepository
 from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
 from todo_adapters.sql.repositories import SqlTaskRepository, SqlUserRepository
+from todo_adapters.sql.sessions import SqlSessionRepository
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
 
@@ -39,6 +42,9 @@ class SqlUnitOfWork(UnitOfWork):
     tasks: SqlTaskRepository
     refresh_tokens: SqlRefreshTokenRepository
     idempotency: SqlIdempotencyRepository
+    sessions: SqlSessionRepository
+    password_resets: SqlPasswordResetRepository
+    login_failures: SqlLoginFailureRepository
 
     def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
         self._engine = engine
@@ -70,6 +76,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.tasks = SqlTaskRepository(db)
         self.refresh_tokens = SqlRefreshTokenRepository(db)
         self.idempotency = SqlIdempotencyRepository(db)
+        self.sessions = SqlSessionRepository(db)
+        self.password_resets = SqlPasswordResetRepository(db)
+        self.login_failures = SqlLoginFailureRepository(db)
         return self
 
     async def __aexit__(

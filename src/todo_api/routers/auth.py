@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from todo_api.deps import AuthCaller, AuthServiceDep
+from todo_api.deps import AccountCaller, AuthCaller, AuthServiceDep, ClientDep
 from todo_api.logging import get_logger
 from todo_api.login_form import LOGIN_REQUEST_BODY, read_credentials
 from todo_api.openapi import problems
@@ -24,36 +24,40 @@ log = get_logger("todo_api.auth")
     response_model=AuthResponse,
     responses=problems(400),
 )
-async def register(body: RegisterRequest, auth: AuthServiceDep) -> AuthResponse:
+async def register(body: RegisterRequest, auth: AuthServiceDep, client: ClientDep) -> AuthResponse:
     """Create an account and sign in. 400 when the email is taken or a field is invalid."""
-    session = await auth.register(body.email, body.password)
-    log.info("auth.registered", user_id=str(session.user.id))
-    return AuthResponse.of(session)
+    sign_in = await auth.register(body.email, body.password, client)
+    log.info("auth.registered", user_id=str(sign_in.user.id))
+    return AuthResponse.of(sign_in)
 
 
 @router.post(
     "/login",
     response_model=AuthResponse,
-    responses=problems(400, 401, 415),
+    responses=problems(400, 401, 415, 429),
     openapi_extra=LOGIN_REQUEST_BODY,
 )
 async def login(
-    credentials: Annotated[CredentialsRequest, Depends(read_credentials)], auth: AuthServiceDep
+    credentials: Annotated[CredentialsRequest, Depends(read_credentials)],
+    auth: AuthServiceDep,
+    client: ClientDep,
 ) -> AuthResponse:
     """Sign in with JSON `{email, password}` or the OAuth2 form (`username`, `password`).
-    Unknown email and wrong password give the same 401."""
-    session = await auth.login(credentials.email, credentials.password)
-    log.info("auth.login_succeeded", user_id=str(session.user.id))
-    return AuthResponse.of(session)
+    Unknown email and wrong password give the same 401. After too many failed logins for
+    the email (or from the client's address) within the window, every login for it is a
+    429 until `Retry-After` seconds have passed, registered email or not."""
+    sign_in = await auth.login(credentials.email, credentials.password, client)
+    log.info("auth.login_succeeded", user_id=str(sign_in.user.id))
+    return AuthResponse.of(sign_in)
 
 
 @router.post("/refresh", response_model=AuthResponse, responses=problems(400, 401))
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> AuthResponse:
     """A new access token and a new refresh token; the one sent is spent. Sending a spent
     token again ends every session of that login."""
-    session = await auth.refresh(body.refresh_token)
-    log.info("auth.refreshed", user_id=str(session.user.id))
-    return AuthResponse.of(session)
+    sign_in = await auth.refresh(body.refresh_token)
+    log.info("auth.refreshed", user_id=str(sign_in.user.id))
+    return AuthResponse.of(sign_in)
 
 
 @router.post(
@@ -66,6 +70,19 @@ async def logout(body: RefreshRequest, caller: AuthCaller) -> None:
     """End the login the refresh token belongs to: it can no longer refresh."""
     await caller.service.logout(caller.user_id, body.refresh_token)
     log.info("auth.logged_out", user_id=str(caller.user_id))
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(401),
+)
+async def logout_all(caller: AccountCaller) -> None:
+    """End every login of the caller, this one included: none of them can refresh again.
+    Access tokens already issued run out within their lifetime."""
+    ended = await caller.service.end_all_sessions(caller.user_id)
+    log.info("auth.logged_out_everywhere", user_id=str(caller.user_id), sessions=ended)
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))

@@ -1,0 +1,156 @@
+"""In-memory sessions, password reset tokens and failed logins (see memory.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from todo_core.domain import LoginSession, RefreshToken, User
+from todo_core.errors import UnknownUserError
+from todo_core.ports import (
+    BlockedUntil,
+    LoginFailureRepository,
+    PasswordResetRepository,
+    SessionRepository,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredReset:
+    user_id: UUID
+    expires_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Failure:
+    email_key: str
+    address: str
+    failed_at: datetime
+
+
+class InMemorySessionRepository(SessionRepository):
+    def __init__(
+        self,
+        sessions: dict[UUID, LoginSession],
+        tokens: dict[str, RefreshToken],
+        users: dict[UUID, User],
+    ) -> None:
+        self._sessions = sessions
+        self._tokens = tokens
+        self._users = users
+
+    async def add(self, session: LoginSession) -> None:
+        if session.user_id not in self._users:
+            raise UnknownUserError()
+        self._sessions[session.id] = session
+
+    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> None:
+        if (session := self._sessions.get(session_id)) is not None:
+            self._sessions[session_id] = dataclasses.replace(
+                session, last_used_at=now, expires_at=expires_at
+            )
+
+    async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
+        mine = [s for s in self._sessions.values() if s.user_id == user_id and _live(s, now)]
+        return sorted(mine, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    async def end(self, user_id: UUID, now: datetime, session_id: UUID | None = None) -> int:
+        ended = [
+            s for s in await self.live(user_id, now) if session_id is None or s.id == session_id
+        ]
+        for session in ended:
+            self._sessions[session.id] = dataclasses.replace(session, ended_at=now)
+        ids = {s.id for s in ended}
+        for token in list(self._tokens.values()):
+            if token.family_id in ids and token.revoked_at is None:
+                self._tokens[token.token_hash] = dataclasses.replace(token, revoked_at=now)
+        return len(ended)
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        doomed = [i for i, s in self._sessions.items() if s.expires_at < now][:batch_size]
+        for session_id in doomed:
+            del self._sessions[session_id]
+        for token in [t for t in self._tokens.values() if t.family_id in doomed]:
+            del self._tokens[token.token_hash]
+        return len(doomed)
+
+
+def _live(session: LoginSession, now: datetime) -> bool:
+    return session.ended_at is None and session.expires_at > now
+
+
+class InMemoryPasswordResetRepository(PasswordResetRepository):
+    def __init__(self, resets: dict[str, StoredReset], users: dict[UUID, User]) -> None:
+        self._resets = resets
+        self._users = users
+
+    async def add_for_email(
+        self, email: str, token_hash: str, now: datetime, expires_at: datetime
+    ) -> UUID | None:
+        user = next((u for u in self._users.values() if u.email == email), None)
+        if user is None:
+            return None
+        self._resets[token_hash] = StoredReset(user.id, expires_at)
+        return user.id
+
+    async def take(self, token_hash: str, now: datetime) -> UUID | None:
+        reset = self._resets.get(token_hash)
+        if reset is None or reset.expires_at <= now:
+            return None
+        del self._resets[token_hash]
+        return reset.user_id
+
+    async def void_all(self, user_id: UUID) -> int:
+        doomed = [h for h, r in self._resets.items() if r.user_id == user_id]
+        for token_hash in doomed:
+            del self._resets[token_hash]
+        return len(doomed)
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        doomed = [h for h, r in self._resets.items() if r.expires_at < now][:batch_size]
+        for token_hash in doomed:
+            del self._resets[token_hash]
+        return len(doomed)
+
+
+class InMemoryLoginFailureRepository(LoginFailureRepository):
+    _ids = itertools.count(1)
+
+    def __init__(self, failures: dict[int, Failure]) -> None:
+        self._failures = failures
+
+    def _nth_newest(self, matches: list[Failure], limit: int) -> datetime | None:
+        times = sorted((f.failed_at for f in matches), reverse=True)
+        return times[limit - 1] if len(times) >= limit else None
+
+    async def blocked_until(
+        self,
+        email_key: str,
+        address: str,
+        since: datetime,
+        window_s: float,
+        email_limit: int,
+        address_limit: int,
+    ) -> BlockedUntil:
+        recent = [f for f in self._failures.values() if f.failed_at > since]
+        window = timedelta(seconds=window_s)
+        email = self._nth_newest([f for f in recent if f.email_key == email_key], email_limit)
+        by_address = self._nth_newest([f for f in recent if f.address == address], address_limit)
+        return BlockedUntil(
+            email + window if email else None, by_address + window if by_address else None
+        )
+
+    async def record(self, email_key: str, address: str, now: datetime) -> None:
+        self._failures[next(self._ids)] = Failure(email_key, address, now)
+
+    async def clear(self, email_key: str) -> None:
+        for failure_id in [i for i, f in self._failures.items() if f.email_key == email_key]:
+            del self._failures[failure_id]
+
+    async def purge_older(self, before: datetime, batch_size: int) -> int:
+        doomed = [i for i, f in self._failures.items() if f.failed_at < before][:batch_size]
+        for failure_id in doomed:
+            del self._failures[failure_id]
+        return len(doomed)

@@ -1,0 +1,82 @@
+"""The failed-login repository (see statements.py for how statements are run)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from asyncpg import Connection
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, insert, select
+
+from todo_adapters.sql.statements import Statement, param, purge_expired
+from todo_adapters.sql.tables import login_failures
+from todo_core.ports import BlockedUntil, LoginFailureRepository
+
+_failure = login_failures.c
+
+
+def _nth_newest(key: ColumnElement[Any], skip: str) -> ColumnElement[Any]:
+    """When the key's `skip`+1-th newest failure in the window happened (NULL when it has
+    fewer): once that one leaves the window, the key is below its limit again. An index
+    range scan, newest first, of at most limit rows."""
+    return (
+        select(_failure.failed_at)
+        .where(key == param(key), _failure.failed_at > param(_failure.failed_at, "since"))
+        .order_by(_failure.failed_at.desc())
+        .offset(bindparam(skip, type_=Integer()))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_BLOCKED = Statement(
+    select(
+        _nth_newest(_failure.email_key, "email_skip"),
+        _nth_newest(_failure.address, "address_skip"),
+    )
+)
+_RECORD = Statement(
+    insert(login_failures).values(
+        email_key=param(_failure.email_key),
+        address=param(_failure.address),
+        failed_at=param(_failure.failed_at),
+    )
+)
+_CLEAR = Statement(delete(login_failures).where(_failure.email_key == param(_failure.email_key)))
+_PURGE_OLDER = purge_expired(login_failures, [_failure.id], _failure.failed_at)
+
+
+class SqlLoginFailureRepository(LoginFailureRepository):
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def blocked_until(
+        self,
+        email_key: str,
+        address: str,
+        since: datetime,
+        window_s: float,
+        email_limit: int,
+        address_limit: int,
+    ) -> BlockedUntil:
+        email, by_address = await _BLOCKED.fetchrow(
+            self._db,
+            email_key=email_key,
+            address=address,
+            since=since,
+            email_skip=email_limit - 1,
+            address_skip=address_limit - 1,
+        )
+        window = timedelta(seconds=window_s)
+        return BlockedUntil(
+            email + window if email else None, by_address + window if by_address else None
+        )
+
+    async def record(self, email_key: str, address: str, now: datetime) -> None:
+        await _RECORD.rowcount(self._db, email_key=email_key, address=address, failed_at=now)
+
+    async def clear(self, email_key: str) -> None:
+        await _CLEAR.rowcount(self._db, email_key=email_key)
+
+    async def purge_older(self, before: datetime, batch_size: int) -> int:
+        return await _PURGE_OLDER.rowcount(self._db, now=before, batch_size=batch_size)

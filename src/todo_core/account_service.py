@@ -1,0 +1,91 @@
+"""Use cases of a signed-in user's account: the password, the sessions, the account itself.
+Every one first checks that the user still exists, so a deleted user's access tokens (valid
+until they expire) can do nothing here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from todo_core.domain import Client, LoginSession, User, email_key, password_problem
+from todo_core.errors import FieldError, SessionNotFoundError, UnknownUserError, ValidationError
+from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from todo_core.sessions import Logins, SignIn
+
+
+class AccountService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        clock: Clock,
+        refresh_ttl: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._logins = Logins(tokens, clock, refresh_ttl)
+
+    async def _user(self, user_id: UUID) -> User:
+        async with self._uow(atomic=False) as uow:
+            user = await uow.users.get(user_id)
+        if user is None:
+            raise UnknownUserError()
+        return user
+
+    async def _check_password(self, user: User, password: str, field: str) -> None:
+        if not await self._hasher.verify(password, user.password_hash):
+            raise ValidationError([FieldError(field, "is incorrect")])
+
+    async def change_password(
+        self, user_id: UUID, current_password: str, new_password: str, client: Client
+    ) -> SignIn:
+        """Replace the password; every login of the user ends, outstanding reset tokens are
+        void, and a new login comes back."""
+        if (problem := password_problem(new_password)) is not None:
+            raise ValidationError([FieldError("new_password", problem)])
+        user = await self._user(user_id)
+        await self._check_password(user, current_password, "current_password")
+        password_hash = await self._hasher.hash(new_password)
+        async with self._uow() as uow:
+            await uow.users.update_password_hash(user.id, password_hash)
+            await uow.password_resets.void_all(user.id)
+            await uow.sessions.end(user.id, self._clock.now())
+            sign_in = await self._logins.start(uow, user, client)
+            await uow.commit()
+        return sign_in
+
+    async def delete_account(self, user_id: UUID, password: str) -> User:
+        """Delete the user and everything of theirs in one transaction; the user as it was."""
+        user = await self._user(user_id)
+        await self._check_password(user, password, "password")
+        async with self._uow() as uow:
+            if not await uow.users.delete(user.id):
+                raise UnknownUserError()
+            await uow.login_failures.clear(email_key(user.email))
+            await uow.commit()
+        return user
+
+    async def sessions(self, user_id: UUID) -> list[LoginSession]:
+        """The user's live sessions, newest first."""
+        async with self._uow(atomic=False) as uow:
+            if await uow.users.get(user_id) is None:
+                raise UnknownUserError()
+            return await uow.sessions.live(user_id, self._clock.now())
+
+    async def end_session(self, user_id: UUID, session_id: UUID) -> None:
+        await self._end(user_id, session_id)
+
+    async def end_all_sessions(self, user_id: UUID) -> int:
+        return await self._end(user_id, None)
+
+    async def _end(self, user_id: UUID, session_id: UUID | None) -> int:
+        async with self._uow() as uow:
+            if await uow.users.get(user_id) is None:
+                raise UnknownUserError()
+            ended = await uow.sessions.end(user_id, self._clock.now(), session_id)
+            if session_id is not None and not ended:
+                raise SessionNotFoundError()
+            await uow.commit()
+        return ended

@@ -1,0 +1,104 @@
+"""Password reset by mail. A request answers alike, after the same work, whether or not the
+email is registered: the token is stored by one statement that finds the user itself, and
+the message is written either way; only the posting differs, and it does not wait for the
+mail server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from todo_core.domain import (
+    Client,
+    email_key,
+    new_secret,
+    normalize_email,
+    password_problem,
+    secret_hash,
+)
+from todo_core.errors import (
+    FieldError,
+    InvalidResetTokenError,
+    MailUnavailableError,
+    ValidationError,
+)
+from todo_core.ports import (
+    Clock,
+    MailOutbox,
+    PasswordHasher,
+    TokenIssuer,
+    UnitOfWorkFactory,
+)
+from todo_core.reset_mail import reset_message
+from todo_core.services import PURGE_BATCH, purge_in_batches
+from todo_core.sessions import Logins, SignIn
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPolicy:
+    link: str = "http://localhost:3000/reset-password"
+    token_ttl: timedelta = timedelta(seconds=1800)
+    refresh_ttl: timedelta = timedelta(days=30)
+
+
+class PasswordResetService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        clock: Clock,
+        outbox: MailOutbox | None,
+        policy: ResetPolicy | None = None,
+    ) -> None:
+        """`outbox`: None when no mail can be sent (production without SMTP_URL)."""
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._outbox = outbox
+        self._policy = policy = policy or ResetPolicy()
+        self._logins = Logins(tokens, clock, policy.refresh_ttl)
+
+    async def request(self, email: str) -> UUID | None:
+        """Mail a one-time reset link if the email is registered; the user's id, or None.
+        Raises MailUnavailableError when mail cannot be sent at all."""
+        if self._outbox is None:
+            raise MailUnavailableError()
+        normalized = normalize_email(email)
+        secret, now = new_secret(), self._clock.now()
+        async with self._uow(atomic=False) as uow:
+            user_id = await uow.password_resets.add_for_email(
+                normalized, secret_hash(secret), now, now + self._policy.token_ttl
+            )
+            await uow.commit()
+        message = reset_message(normalized, self._policy.link, secret, self._policy.token_ttl)
+        if user_id is not None:
+            self._outbox.post(message)
+        return user_id
+
+    async def confirm(self, token: str, new_password: str, client: Client) -> SignIn:
+        """Set the new password with a live reset token, which is spent with every other of
+        the user's; every earlier login ends and a new one comes back."""
+        if (problem := password_problem(new_password)) is not None:
+            raise ValidationError([FieldError("new_password", problem)])
+        password_hash = await self._hasher.hash(new_password)
+        async with self._uow() as uow:
+            user_id = await uow.password_resets.take(secret_hash(token), self._clock.now())
+            user = await uow.users.get(user_id) if user_id else None
+            if user is None:
+                raise InvalidResetTokenError()
+            await uow.users.update_password_hash(user.id, password_hash)
+            await uow.password_resets.void_all(user.id)
+            await uow.sessions.end(user.id, self._clock.now())
+            # Whoever holds the mailbox holds the account: failed guesses no longer matter.
+            await uow.login_failures.clear(email_key(user.email))
+            sign_in = await self._logins.start(uow, user, client)
+            await uow.commit()
+        return sign_in
+
+    async def purge_expired(self) -> int:
+        now = self._clock.now()
+        return await purge_in_batches(
+            self._uow, lambda uow: uow.password_resets.purge_expired(now, PURGE_BATCH)
+        )

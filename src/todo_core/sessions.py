@@ -1,0 +1,63 @@
+"""Logins as sessions: what a registration, login or reset hands back, and how a session
+starts and rotates its refresh token."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from todo_core.domain import Client, LoginSession, RefreshToken, User, new_secret, secret_hash
+from todo_core.ports import AccessToken, Clock, TokenIssuer, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """What a successful registration, login, refresh or reset hands back."""
+
+    user: User
+    access_token: AccessToken
+    refresh_token: str
+    session_id: UUID
+
+
+class Logins:
+    """Starts sessions and rotates their refresh tokens, within the caller's unit of work."""
+
+    def __init__(self, tokens: TokenIssuer, clock: Clock, refresh_ttl: timedelta) -> None:
+        self._tokens = tokens
+        self._clock = clock
+        self._refresh_ttl = refresh_ttl
+
+    async def start(self, uow: UnitOfWork, user: User, client: Client) -> SignIn:
+        now = self._clock.now()
+        session = LoginSession(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._refresh_ttl,
+            user_agent=client.user_agent,
+        )
+        await uow.sessions.add(session)
+        return await self._grant(uow, user, session.id)
+
+    async def rotate(self, uow: UnitOfWork, user: User, session_id: UUID) -> SignIn:
+        """The next refresh token of a session whose last one was just spent."""
+        now = self._clock.now()
+        await uow.sessions.touch(session_id, now, now + self._refresh_ttl)
+        return await self._grant(uow, user, session_id)
+
+    async def _grant(self, uow: UnitOfWork, user: User, session_id: UUID) -> SignIn:
+        secret = new_secret()
+        now = self._clock.now()
+        token = RefreshToken(
+            token_hash=secret_hash(secret),
+            user_id=user.id,
+            family_id=session_id,
+            created_at=now,
+            expires_at=now + self._refresh_ttl,
+        )
+        await uow.refresh_tokens.add(token)
+        return SignIn(user, self._tokens.issue(user.id, session_id), secret, session_id)
