@@ -128,7 +128,9 @@ async def engine(direct_database_url: str) -> AsyncIterator[AsyncEngine]:
 async def _empty_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         # TRUNCATE fires no row triggers: the counters must go with the tasks.
-        await connection.execute(text("TRUNCATE users, tasks, task_counters, login_failures CASCADE"))
+        await connection.execute(
+            text("TRUNCATE users, tasks, task_counters, login_failures CASCADE")
+        )
 
 
 @pytest.fixture

@@ -1,0 +1,149 @@
+"""Failed-login throttling on real PostgreSQL (issue 12): per email, registered or not,
+and per client address; cleared by a success; shared by every instance."""
+
+from __future__ import annotations
+
+
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from tests.integration.conftest import register
+from tests.integration.http import assert_problem
+from todo_api.app import create_app
+
+EMAIL, PASSWORD = "carol@example.com", "correct horse"
+WINDOW = 900
+
+
+def _client(app, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def _login(client, email=EMAIL, password="wrong password"):
+    return await client.post("/auth/login", json={"email": email, "password": password})
+
+
+async def _fail(client, times: int, email=EMAIL) -> None:
+    for _ in range(times):
+        assert (await _login(client, email)).status_code == 401
+
+
+def _comparable(response: httpx.Response) -> tuple:
+    body = response.json()
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("x-request-id", "retry-after")
+    }
+    return (
+        response.status_code,
+        headers,
+        {k: body[k] for k in ("type", "title", "status", "detail")},
+    )
+
+
+async def test_ten_failures_then_even_the_right_password_is_a_429(client):
+    await register(client, EMAIL, PASSWORD)
+    await _fail(client, 10)
+    refused = await _login(client, password=PASSWORD)
+    body = assert_problem(refused, 429)
+    assert "try again later" in body["detail"].lower()
+    retry_after = int(refused.headers["retry-after"])
+    assert WINDOW - 60 <= retry_after <= WINDOW
+    # Another email from the same client is not affected.
+    await register(client, "dave@example.com", PASSWORD)
+    assert (await _login(client, "dave@example.com", PASSWORD)).status_code == 200
+    assert (await _login(client, "dave@example.com")).status_code == 401
+
+
+async def test_an_unknown_email_is_throttled_alike(client):
+    await register(client, EMAIL, PASSWORD)
+    await _fail(client, 10)
+    await _fail(client, 10, "nobody@example.com")
+    known = await _login(client, password=PASSWORD)
+    unknown = await _login(client, "nobody@example.com", PASSWORD)
+    assert _comparable(known) == _comparable(unknown)
+    assert known.status_code == 429
+    assert abs(int(known.headers["retry-after"]) - int(unknown.headers["retry-after"])) <= 2
+
+
+async def test_a_success_clears_the_count_of_the_email(client):
+    await register(client, EMAIL, PASSWORD)
+    await _fail(client, 9)
+    assert (await _login(client, password=PASSWORD)).status_code == 200
+    await _fail(client, 9)
+    assert (await _login(client, password=PASSWORD)).status_code == 200
+
+
+async def test_refused_attempts_neither_count_nor_extend_and_the_block_lifts(client, engine):
+    await register(client, EMAIL, PASSWORD)
+    await _fail(client, 10)
+    for _ in range(20):
+        assert (await _login(client, password=PASSWORD)).status_code == 429
+    async with engine.begin() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM login_failures")) == 10
+        # The oldest failure is now 10 s from leaving the window.
+        await connection.execute(
+            text("UPDATE login_failures SET failed_at = failed_at - make_interval(secs => :shift)"),
+            {"shift": WINDOW - 10},
+        )
+    refused = await _login(client, password=PASSWORD)
+    assert 1 <= int(refused.headers["retry-after"]) <= 11
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE login_failures SET failed_at = failed_at - interval '11 seconds'")
+        )
+    assert (await _login(client, password=PASSWORD)).status_code == 200
+
+
+async def test_too_many_failures_from_one_address_throttle_it_for_any_email(settings):
+    app = create_app(settings.model_copy(update={"LOGIN_MAX_FAILURES_PER_IP": 5}))
+    async with LifespanManager(app):
+        async with _client(app, "10.0.0.1") as crowd, _client(app, "10.0.0.2") as other:
+            await register(crowd, EMAIL, PASSWORD)
+            for n in range(5):
+                assert (await _login(crowd, f"guess{n}@example.com")).status_code == 401
+            body = assert_problem(await _login(crowd, password=PASSWORD), 429)
+            assert body["detail"]
+            assert (await _login(other, password=PASSWORD)).status_code == 200
+            # The address's count is not cleared by a success of an email.
+            assert (await _login(crowd, password=PASSWORD)).status_code == 429
+
+
+async def test_two_instances_on_one_database_share_the_counts(settings):
+    first, second = create_app(settings), create_app(settings)
+    async with LifespanManager(first), LifespanManager(second):
+        async with _client(first) as one, _client(second) as two:
+            await register(one, EMAIL, PASSWORD)
+            await _fail(one, 5)
+            await _fail(two, 5)
+            assert_problem(await _login(one, password=PASSWORD), 429)
+            assert_problem(await _login(two, password=PASSWORD), 429)
+
+
+async def test_old_failures_are_purged_in_the_background_job(app, client, engine):
+    await _fail(client, 3)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE login_failures SET failed_at = failed_at - make_interval(secs => :shift)"),
+            {"shift": WINDOW + 1},
+        )
+    await _fail(client, 1)
+    purged = await app.state.container.auth_service().purge_expired()
+    assert purged == 3
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM login_failures")) == 1
+
+
+async def test_no_email_is_stored_for_a_failure(client, engine):
+    await _fail(client, 1, "Somebody@Example.com")
+    async with engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT * FROM login_failures"))).one()
+    assert "example" not in " ".join(str(v).lower() for v in stored)
+
+
+async def test_throttled_logins_are_counted_in_the_metrics(client):
+    await _fail(client, 10)
+    await _login(client)
+    metrics = (await client.get("/metrics")).text
+    assert 'auth_logins_throttled_total{scope="email"} 1.0' in metrics
