@@ -3,13 +3,13 @@ and per client address; cleared by a success; shared by every instance."""
 
 from __future__ import annotations
 
-
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
 from tests.integration.conftest import register
 from tests.integration.http import assert_problem
+from tests.integration.processes import served_for_tests
 from todo_api.app import create_app
 
 EMAIL, PASSWORD = "carol@example.com", "correct horse"
@@ -98,27 +98,34 @@ async def test_refused_attempts_neither_count_nor_extend_and_the_block_lifts(cli
 
 async def test_too_many_failures_from_one_address_throttle_it_for_any_email(settings):
     app = create_app(settings.model_copy(update={"LOGIN_MAX_FAILURES_PER_IP": 5}))
-    async with LifespanManager(app):
-        async with _client(app, "10.0.0.1") as crowd, _client(app, "10.0.0.2") as other:
-            await register(crowd, EMAIL, PASSWORD)
-            for n in range(5):
-                assert (await _login(crowd, f"guess{n}@example.com")).status_code == 401
-            body = assert_problem(await _login(crowd, password=PASSWORD), 429)
-            assert body["detail"]
-            assert (await _login(other, password=PASSWORD)).status_code == 200
-            # The address's count is not cleared by a success of an email.
-            assert (await _login(crowd, password=PASSWORD)).status_code == 429
+    async with (
+        LifespanManager(app),
+        _client(app, "10.0.0.1") as crowd,
+        _client(app, "10.0.0.2") as other,
+    ):
+        await register(crowd, EMAIL, PASSWORD)
+        for n in range(5):
+            assert (await _login(crowd, f"guess{n}@example.com")).status_code == 401
+        body = assert_problem(await _login(crowd, password=PASSWORD), 429)
+        assert body["detail"]
+        assert (await _login(other, password=PASSWORD)).status_code == 200
+        # The address's count is not cleared by a success of an email.
+        assert (await _login(crowd, password=PASSWORD)).status_code == 429
 
 
 async def test_two_instances_on_one_database_share_the_counts(settings):
     first, second = create_app(settings), create_app(settings)
-    async with LifespanManager(first), LifespanManager(second):
-        async with _client(first) as one, _client(second) as two:
-            await register(one, EMAIL, PASSWORD)
-            await _fail(one, 5)
-            await _fail(two, 5)
-            assert_problem(await _login(one, password=PASSWORD), 429)
-            assert_problem(await _login(two, password=PASSWORD), 429)
+    async with (
+        LifespanManager(first),
+        LifespanManager(second),
+        _client(first) as one,
+        _client(second) as two,
+    ):
+        await register(one, EMAIL, PASSWORD)
+        await _fail(one, 5)
+        await _fail(two, 5)
+        assert_problem(await _login(one, password=PASSWORD), 429)
+        assert_problem(await _login(two, password=PASSWORD), 429)
 
 
 async def test_old_failures_are_purged_in_the_background_job(app, client, engine):
@@ -147,3 +154,34 @@ async def test_throttled_logins_are_counted_in_the_metrics(client):
     await _login(client)
     metrics = (await client.get("/metrics")).text
     assert 'auth_logins_throttled_total{scope="email"} 1.0' in metrics
+
+
+def _served_logins(service, forwarded_for: str, times: int, email: str) -> list[int]:
+    statuses = []
+    with httpx.Client(base_url=service.base) as http:
+        for _ in range(times):
+            response = http.post(
+                "/auth/login",
+                json={"email": email, "password": "wrong password"},
+                headers={"X-Forwarded-For": forwarded_for},
+            )
+            statuses.append(response.status_code)
+    return statuses
+
+
+def test_x_forwarded_for_counts_only_from_a_proxy_in_forwarded_allow_ips(database_url, tmp_path):
+    """`todo-api serve` over a socket from 127.0.0.1: trusted as a proxy by default
+    (FORWARDED_ALLOW_IPS=127.0.0.1), so the forwarded address is the client's; with
+    another proxy address configured, the header is ignored and the peer is counted."""
+    limits = {"LOGIN_MAX_FAILURES_PER_IP": "3", "LOGIN_MAX_FAILURES": "1000", "WORKERS": "1"}
+    for name in ("trusted", "untrusted"):
+        (tmp_path / name).mkdir()
+    with served_for_tests(database_url, tmp_path / "trusted", **limits) as service:
+        assert _served_logins(service, "203.0.113.7", 3, "a@example.com") == [401] * 3
+        assert _served_logins(service, "203.0.113.7", 1, "b@example.com") == [429]
+        assert _served_logins(service, "203.0.113.8", 1, "b@example.com") == [401]
+    untrusted = {**limits, "FORWARDED_ALLOW_IPS": "192.0.2.1"}
+    with served_for_tests(database_url, tmp_path / "untrusted", **untrusted) as service:
+        # Every attempt is the peer's (127.0.0.1), whatever the header says.
+        assert _served_logins(service, "198.51.100.1", 3, "c@example.com") == [401] * 3
+        assert _served_logins(service, "198.51.100.2", 1, "d@example.com") == [429]
