@@ -100,6 +100,7 @@ class RetryingOutbox(MailOutbox):
         self._closing = False
         self._closed = False
         self._full = False
+        self._shutdown_drops = 0
 
     @property
     def pending(self) -> int:
@@ -132,7 +133,8 @@ class RetryingOutbox(MailOutbox):
     async def stop(self, timeout_s: float = 10.0) -> int:
         """Give every message still queued one last attempt, backoff or not, for up to
         `timeout_s` seconds, then cancel the worker. Returns (and logs) how many were left
-        undelivered; each counts as failed ("shutdown"). Later posts are dropped."""
+        undelivered (failed that last attempt, or never got it); each counts as failed
+        ("shutdown"). Later posts are dropped."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
@@ -142,13 +144,12 @@ class RetryingOutbox(MailOutbox):
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
         self._closed = True
-        left = self.pending
-        for _ in range(left):
+        for _ in range(self.pending):
             self._give_up("shutdown")
         self._due.clear()
         self._sending = None
-        log.info("mail.outbox_stopped", undelivered=left)
-        return left
+        log.info("mail.outbox_stopped", undelivered=self._shutdown_drops)
+        return self._shutdown_drops
 
     async def _work(self) -> None:
         while (entry := await self._next()) is not None:
@@ -207,6 +208,8 @@ class RetryingOutbox(MailOutbox):
     def _give_up(
         self, reason: FailureReason, entry: _Entry | None = None, exc: Exception | None = None
     ) -> None:
+        if reason == "shutdown":
+            self._shutdown_drops += 1
         if entry is not None:
             errors = _error(exc) if exc is not None else {}
             log.warning("mail.given_up", reason=reason, attempts=entry.failures, **errors)
