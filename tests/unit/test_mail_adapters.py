@@ -130,3 +130,13 @@ async def test_the_logging_mailer_logs_through_structlog_by_default():
     assert [(e["event"], e["to"], e["text"]) for e in logs] == [
         ("mail.logged", MESSAGE.to, MESSAGE.text)
     ]
+
+
+def test_the_settings_keep_smtp_url_secret_and_default_to_a_valid_mail_from():
+    from todo_api.settings import Settings
+
+    settings = Settings(SMTP_URL="smtp://user:hunter2@mail.example.com:587")
+    assert "hunter2" not in repr(settings)
+    assert settings.SMTP_URL is not None
+    assert parse_smtp_url(settings.SMTP_URL.get_secret_value()).password == "hunter2"
+    assert sender_address(Settings.model_fields["MAIL_FROM"].default) == "no-reply@localhost"

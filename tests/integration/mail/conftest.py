@@ -19,6 +19,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.postgres import free_port
 
 USER, PASSWORD = "mailer@todo.example", "s3cr/t:p@ss"
+CREDENTIALS = "mailer%40todo.example:s3cr%2Ft%3Ap%40ss"  # USER:PASSWORD, percent-encoded
 
 
 @pytest.fixture(autouse=True)

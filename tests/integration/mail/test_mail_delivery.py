@@ -12,7 +12,13 @@ import aiosmtplib
 import pytest
 
 from tests.eventually import eventually
-from tests.integration.mail.conftest import PASSWORD, USER, Authenticator, smtp_server
+from tests.integration.mail.conftest import (
+    CREDENTIALS,
+    PASSWORD,
+    USER,
+    Authenticator,
+    smtp_server,
+)
 from tests.postgres import free_port
 from todo_adapters.mail.errors import UndeliverableMailError
 from todo_adapters.mail.outbox import FailureReason, OutboxHooks, RetryingOutbox
@@ -26,7 +32,6 @@ MESSAGE = MailMessage(
     text="Follow https://todo.example/reset?token=abc within the hour. Ça marche.\n",
     html='<p>Follow <a href="https://todo.example/reset?token=abc">this link</a>. Ça marche.</p>\n',
 )
-CREDENTIALS = "mailer%40todo.example:s3cr%2Ft%3Ap%40ss"  # USER:PASSWORD, percent-encoded
 
 
 def test_the_credentials_in_the_url_decode_to_the_test_user():
