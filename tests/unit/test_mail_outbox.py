@@ -121,7 +121,7 @@ async def test_a_message_older_than_give_up_after_is_dropped(mailer, tally):
     box.post(message())
     await eventually(lambda: tally.failed == ["expired"])
     attempts = mailer.attempts["ada@example.com"]
-    assert 2 <= attempts <= 5
+    assert 1 <= attempts <= 5  # about 3; fewer on a machine slow enough to lag
     await asyncio.sleep(0.3)
     assert mailer.attempts["ada@example.com"] == attempts  # no attempt after giving up
     assert (box.pending, tally.sent) == (0, 0)
@@ -182,6 +182,7 @@ async def test_stop_delivers_what_is_queued_then_drops_later_posts(mailer, tally
     box.post(message())  # after stop: dropped, no exception
     assert tally.failed == ["shutdown"]
     assert box.pending == 0
+    assert await box.stop(timeout_s=5) == 0  # a second stop has nothing to do
 
 
 async def test_stop_gives_waiting_retries_one_last_attempt(mailer, tally):

@@ -135,6 +135,8 @@ class RetryingOutbox(MailOutbox):
         `timeout_s` seconds, then cancel the worker. Returns (and logs) how many were left
         undelivered (failed that last attempt, or never got it); each counts as failed
         ("shutdown"). Later posts are dropped."""
+        if self._closed:
+            return 0
         self._closing = True
         self._wake.set()
         if self._task is not None:
