@@ -1,4 +1,5 @@
-"""The `todo-api` command: `serve` (what `make run` runs), `migrate`, `check`, `openapi`.
+"""The `todo-api` command: `serve` (what `make run` runs), `migrate`, `check`, `openapi`,
+`send-test-mail`.
 Without DATABASE_URL, `serve` starts the embedded PostgreSQL once, here, and hands its URL
 to every worker, so that the workers share one server."""
 
@@ -18,6 +19,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todo_adapters.mail.smtp import SmtpMailer
 from todo_adapters.sql.database_url import parse_database_url
 from todo_adapters.sql.embedded import EmbeddedPostgres, EmbeddedPostgresMissingError
 from todo_adapters.sql.engine import PoolSettings, build_engine
@@ -30,6 +32,7 @@ from todo_adapters.sql.migrate import (
 )
 from todo_api.http_server import HTTP_PROTOCOL
 from todo_api.settings import Settings
+from todo_core.ports import MailMessage
 
 
 def _load_settings() -> Settings:
@@ -154,6 +157,29 @@ def check(settings: Settings) -> None:
     _with_engine(settings, work)
 
 
+def send_test_mail(settings: Settings, to: str) -> None:
+    """One message through SMTP_URL, now: exit 0 when the server took it, 1 when not,
+    2 when SMTP_URL is not set."""
+    smtp_url = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
+    if not smtp_url:
+        print("todo-api send-test-mail: SMTP_URL is not set", file=sys.stderr)
+        sys.exit(2)
+    message = MailMessage(
+        to=to,
+        subject="Todo API test mail",
+        text="This is a test message from todo-api send-test-mail: mail delivery works.\n",
+        html="<p>This is a test message from <code>todo-api send-test-mail</code>: "
+        "mail delivery works.</p>\n",
+    )
+    try:
+        asyncio.run(SmtpMailer(smtp_url, settings.MAIL_FROM).send(message))
+    except Exception as exc:  # whatever went wrong, one line (never the URL: it has a password)
+        detail = " ".join(str(exc).split()) or "(no detail)"
+        print(f"todo-api send-test-mail: {type(exc).__name__}: {detail}", file=sys.stderr)
+        sys.exit(1)
+    print(f"sent to {to}")
+
+
 def write_openapi(output: Path | None) -> None:
     from todo_api.app import openapi_document
 
@@ -176,6 +202,8 @@ def _parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="downgrade without asking (it drops data)"
     )
     commands.add_parser("check", help="validate the configuration and reach the database")
+    test_mail = commands.add_parser("send-test-mail", help="send one message through SMTP_URL")
+    test_mail.add_argument("--to", required=True, metavar="ADDRESS", help="recipient")
     document = commands.add_parser("openapi", help="write the OpenAPI document")
     document.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     return parser
@@ -193,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         migrate(settings, args.action, args.revision, yes=args.yes)
     elif args.command == "check":
         check(settings)
+    elif args.command == "send-test-mail":
+        send_test_mail(settings, args.to)
 
 
 if __name__ == "__main__":

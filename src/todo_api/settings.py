@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         default=False, description="behind PgBouncer in transaction mode (auto for Neon -pooler)"
     )
     DB_STATEMENT_TIMEOUT: int = Field(default=5000, ge=0, description="milliseconds")
+    # smtp://host:25 (local relay), smtp://user:password@host:587 (STARTTLS required),
+    # smtps://user:password@host:465 (implicit TLS). Unset: mail is written to the log.
+    SMTP_URL: SecretStr | None = None
+    MAIL_FROM: str = "Todo <no-reply@localhost>"
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Mail: SMTP delivery, a development mailer that logs, and an outbox that retries."""
