@@ -13,7 +13,12 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from pydantic import SecretStr
 
-from todo_api.container import Container, migrate_with_retry, resolve_database_url
+from todo_api.container import (
+    Container,
+    mail_delivery,
+    migrate_with_retry,
+    resolve_database_url,
+)
 from todo_api.drain import Drain
 from todo_api.errors import install_error_handlers
 from todo_api.logging import configure_logging, get_logger
@@ -45,6 +50,8 @@ def create_served_app() -> FastAPI:
 
 
 GC_FIRST_GENERATION = 10_000
+# At shutdown, how long reset messages still queued get for a last attempt.
+MAIL_STOP_SECONDS = 5.0
 
 
 def create_app(
@@ -71,6 +78,7 @@ def create_app(
             try:
                 every = settings.REFRESH_PURGE_INTERVAL
                 async with (
+                    mail_delivery(container, stop_within_s=MAIL_STOP_SECONDS),
                     periodic(
                         every,
                         lambda: container.auth_service().purge_expired(),
@@ -115,6 +123,7 @@ def create_app(
     app.state.container = container
     app.state.drain = drain
     app.state.metrics = metrics = Metrics(routes=lambda: app.state.api_routes)
+    container.metrics.override(providers.Object(metrics))
     install_error_handlers(app)
     install_openapi(app, components=LOGIN_COMPONENTS)
     app.add_middleware(

@@ -12,6 +12,9 @@ from datetime import timedelta
 from dependency_injector import containers, providers
 
 from todo_adapters.clock import SystemClock
+from todo_adapters.mail.log_mailer import LoggingMailer
+from todo_adapters.mail.outbox import OutboxHooks, RetryingOutbox
+from todo_adapters.mail.smtp import SmtpMailer
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_adapters.sql.embedded import EmbeddedPostgres
@@ -22,11 +25,12 @@ from todo_adapters.sql.migrate import upgrade_schema
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.cursors import CursorCodec
 from todo_api.logging import get_logger
+from todo_api.metrics import Metrics
 from todo_api.settings import Settings
 from todo_core.account_service import AccountService
 from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
-from todo_core.ports import MailOutbox
+from todo_core.ports import Mailer, MailOutbox
 from todo_core.services import AuthPolicy, AuthService
 from todo_core.task_service import TaskService
 
@@ -49,6 +53,29 @@ def _pool_settings(settings: Settings) -> PoolSettings:
         max_waiting=settings.DB_POOL_MAX_WAITING,
         statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT,
         pgbouncer=settings.DB_PGBOUNCER,
+    )
+
+
+def _mailer(settings: Settings) -> Mailer | None:
+    """SMTP_URL's server; without one, the log in development (so that a developer can
+    follow the link), and nothing in production: no reset token may reach its logs."""
+    smtp_url = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
+    if smtp_url:
+        return SmtpMailer(smtp_url, settings.MAIL_FROM)
+    if settings.is_production:
+        return None
+    return LoggingMailer(get_logger("todo_api.mail"))
+
+
+def _mail_outbox(settings: Settings, mailer: Mailer | None, metrics: Metrics) -> MailOutbox | None:
+    if mailer is None:
+        return None
+    sent, failed = metrics.reset_mails.labels("sent"), metrics.reset_mails.labels("failed")
+    return RetryingOutbox(
+        mailer,
+        # A message still undelivered when its link expires would be of no use.
+        give_up_after=settings.PASSWORD_RESET_TTL,
+        hooks=OutboxHooks(on_sent=sent.inc, on_failed=lambda _reason: failed.inc()),
     )
 
 
@@ -113,9 +140,11 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         refresh_ttl=refresh_ttl,
     )
-    # The outbox the reset messages go to (mail.py builds it from the settings); None
-    # when no mail can be sent at all, and password reset answers 503.
-    mail_outbox: providers.Object[MailOutbox | None] = providers.Object(None)
+    # The app's metrics, which count what the outbox sends and gives up.
+    metrics = providers.Dependency(instance_of=Metrics)
+    mailer = providers.Singleton(_mailer, settings)
+    # None when no mail can be sent at all: password reset then answers 503.
+    mail_outbox = providers.Singleton(_mail_outbox, settings, mailer, metrics)
     reset_policy = providers.Singleton(
         ResetPolicy,
         link=settings.provided.PASSWORD_RESET_URL,
@@ -173,3 +202,18 @@ async def migrate_with_retry(container: Container, timeout_s: float) -> None:
         await asyncio.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         delay = min(delay * 2, 4.0)
         attempt += 1
+
+
+@asynccontextmanager
+async def mail_delivery(container: Container, stop_within_s: float) -> AsyncIterator[None]:
+    """Reset messages go out in the background while the block runs; at its end, what is
+    still queued gets a last attempt of up to `stop_within_s` seconds."""
+    outbox = container.mail_outbox()
+    if not isinstance(outbox, RetryingOutbox):
+        yield
+        return
+    await outbox.start()
+    try:
+        yield
+    finally:
+        await outbox.stop(timeout_s=stop_within_s)

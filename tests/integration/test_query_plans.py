@@ -6,14 +6,13 @@ prefer a sequential scan if no index fitted; then each is EXPLAINed with its par
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.integration.statements import captured
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import TaskKey, TaskPatch, TaskQuery, TaskSort
 
@@ -52,30 +51,6 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
         ):
             await connection.execute(text(statement))
         return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
-
-
-@contextmanager
-def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, object]]]:
-    """Every statement (and its arguments) sent on a connection checked out meanwhile."""
-    statements: list[tuple[str, object]] = []
-    pool = engine.sync_engine.pool
-
-    def remember(logged):
-        statements.append((logged.query, logged.args))
-
-    def listen(dbapi_connection, record, proxy):
-        dbapi_connection.driver_connection.add_query_logger(remember)
-
-    def stop(dbapi_connection, record):
-        dbapi_connection.driver_connection.remove_query_logger(remember)
-
-    event.listen(pool, "checkout", listen)
-    event.listen(pool, "checkin", stop)
-    try:
-        yield statements
-    finally:
-        event.remove(pool, "checkout", listen)
-        event.remove(pool, "checkin", stop)
 
 
 async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.UUID) -> None:

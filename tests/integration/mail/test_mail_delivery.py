@@ -12,14 +12,14 @@ import aiosmtplib
 import pytest
 
 from tests.eventually import eventually
-from tests.integration.mail.conftest import (
+from tests.postgres import free_port
+from tests.smtp_server import (
     CREDENTIALS,
     PASSWORD,
     USER,
     Authenticator,
     smtp_server,
 )
-from tests.postgres import free_port
 from todo_adapters.mail.errors import UndeliverableMailError
 from todo_adapters.mail.outbox import FailureReason, OutboxHooks, RetryingOutbox
 from todo_adapters.mail.smtp import SmtpMailer

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import trustme
 
-from tests.integration.mail.conftest import (
+from tests.integration.processes import CLI
+from tests.postgres import free_port
+from tests.smtp_server import (
     CREDENTIALS,
     PASSWORD,
     USER,
     Authenticator,
     smtp_server,
 )
-from tests.integration.processes import CLI
-from tests.postgres import free_port
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
