@@ -84,6 +84,11 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        # Every series from the start, at zero: an alert on a rate needs one to exist.
+        for scope in ("email", "address"):
+            self.logins_throttled.labels(scope)
+        for outcome in ("sent", "failed"):
+            self.reset_mails.labels(outcome)
 
     def observe(self, scope: Scope, status: int, seconds: float, method: str) -> None:
         """One answered request (the request envelope calls this, with the time it took)."""

@@ -19,14 +19,20 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
 from todo_adapters.mail.errors import UndeliverableMailError
 from todo_core.ports import Mailer, MailMessage, MailOutbox
 
-log = structlog.get_logger("todo_adapters.mail")
+
+def _log() -> Any:
+    # A logger looked up per event (they are rare), not one kept at import: a kept one is
+    # fixed to the logging setup of its first use, which an app configured later, or a
+    # test capturing events, would then not reach.
+    return structlog.get_logger("todo_adapters.mail")
+
 
 # Why a message was given up: too old to be of use, refused for good by the server, no
 # room in the queue, or still queued when the outbox stopped.
@@ -115,7 +121,7 @@ class RetryingOutbox(MailOutbox):
             return
         if len(self._due) >= self._max_queued:
             if not self._full:  # once per episode: a flood must not flood the log too
-                log.warning("mail.queue_full", max_queued=self._max_queued)
+                _log().warning("mail.queue_full", max_queued=self._max_queued)
             self._full = True
             self._give_up("queue_full")
             return
@@ -150,7 +156,7 @@ class RetryingOutbox(MailOutbox):
             self._give_up("shutdown")
         self._due.clear()
         self._sending = None
-        log.info("mail.outbox_stopped", undelivered=self._shutdown_drops)
+        _log().info("mail.outbox_stopped", undelivered=self._shutdown_drops)
         return self._shutdown_drops
 
     async def _work(self) -> None:
@@ -183,7 +189,7 @@ class RetryingOutbox(MailOutbox):
         except Exception as exc:  # any mailer, any failure: the next attempt may succeed
             self._retry(entry, exc)
         else:
-            log.info("mail.sent", attempts=entry.failures + 1)
+            _log().info("mail.sent", attempts=entry.failures + 1)
             self._call(self._hooks.on_sent)
 
     def _retry(self, entry: _Entry, exc: Exception) -> None:
@@ -196,7 +202,9 @@ class RetryingOutbox(MailOutbox):
         if self._expired(entry, due):
             self._give_up("expired", entry, exc)
             return
-        log.warning("mail.retry", attempt=entry.failures, retry_in_s=round(delay, 1), **_error(exc))
+        _log().warning(
+            "mail.retry", attempt=entry.failures, retry_in_s=round(delay, 1), **_error(exc)
+        )
         self._push(due, entry)
         self._call(self._hooks.on_retry)
 
@@ -214,7 +222,7 @@ class RetryingOutbox(MailOutbox):
             self._shutdown_drops += 1
         if entry is not None:
             errors = _error(exc) if exc is not None else {}
-            log.warning("mail.given_up", reason=reason, attempts=entry.failures, **errors)
+            _log().warning("mail.given_up", reason=reason, attempts=entry.failures, **errors)
         self._call(self._hooks.on_failed, reason)
 
     @staticmethod
@@ -222,7 +230,7 @@ class RetryingOutbox(MailOutbox):
         try:
             hook(*args)
         except Exception as exc:  # a metrics hook must not stop the mail
-            log.error("mail.hook_failed", hook=getattr(hook, "__name__", "?"), **_error(exc))
+            _log().error("mail.hook_failed", hook=getattr(hook, "__name__", "?"), **_error(exc))
 
 
 def _error(exc: Exception) -> dict[str, str]:
@@ -232,4 +240,4 @@ def _error(exc: Exception) -> dict[str, str]:
 
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("mail.outbox_crashed", error=type(exc).__name__, detail=str(exc))
+        _log().error("mail.outbox_crashed", error=type(exc).__name__, detail=str(exc))
