@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import bcrypt
 from todo_adapters.clock import SystemClock
@@ -123,10 +123,11 @@ def load_users(db_url: str, prefix: str, ids_per_user: int) -> list[BenchUser]:
 
 
 def mint_tokens(users: list[BenchUser], secret: str) -> None:
-    """Access tokens as the service would issue them at login (same key, claims, issuer)."""
+    """Access tokens as the service would issue them at login (same key, claims, issuer; a
+    session id of their own: task calls never look it up)."""
     issuer = JwtTokenIssuer(secret, TOKEN_TTL_S, ISSUER, AUDIENCE, SystemClock())
     for user in users:
-        user.token = issuer.issue(UUID(user.user_id)).token
+        user.token = issuer.issue(UUID(user.user_id), uuid4()).token
 
 
 def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tuple[int, str]]:
