@@ -12,8 +12,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.eventually import eventually
+from tests.outbox_tally import Tally
 from todo_adapters.mail.errors import UndeliverableMailError
-from todo_adapters.mail.outbox import Backoff, FailureReason, OutboxHooks, RetryingOutbox
+from todo_adapters.mail.outbox import Backoff, OutboxHooks, RetryingOutbox
 from todo_core.ports import Mailer, MailMessage
 
 FAST = Backoff(first_s=0.05, factor=2, cap_s=0.2, jitter=0.1)
@@ -43,24 +44,6 @@ class ScriptedMailer(Mailer):
         if self.everything_down or message.to in self.down:
             raise ConnectionRefusedError("connection refused")
         self.delivered.append(message.to)
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.sent = 0
-        self.retries = 0
-        self.failed: list[FailureReason] = []
-
-    def hooks(self) -> OutboxHooks:
-        return OutboxHooks(
-            on_sent=self.on_sent, on_retry=self.on_retry, on_failed=self.failed.append
-        )
-
-    def on_sent(self) -> None:
-        self.sent += 1
-
-    def on_retry(self) -> None:
-        self.retries += 1
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import aiosmtplib
 import pytest
 
 from tests.eventually import eventually
+from tests.outbox_tally import Tally
 from tests.postgres import free_port
 from tests.smtp_server import (
     CREDENTIALS,
@@ -21,7 +22,7 @@ from tests.smtp_server import (
     smtp_server,
 )
 from todo_adapters.mail.errors import UndeliverableMailError
-from todo_adapters.mail.outbox import FailureReason, OutboxHooks, RetryingOutbox
+from todo_adapters.mail.outbox import RetryingOutbox
 from todo_adapters.mail.smtp import SmtpMailer
 from todo_core.ports import MailMessage
 
@@ -142,24 +143,6 @@ async def test_a_server_that_never_answers_times_out():
         with pytest.raises(TimeoutError):
             await SmtpMailer(url, FROM, timeout_s=0.5).send(MESSAGE)
         assert time.monotonic() - started < 3
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.sent = 0
-        self.retries = 0
-        self.failed: list[FailureReason] = []
-
-    def hooks(self) -> OutboxHooks:
-        return OutboxHooks(
-            on_sent=self.on_sent, on_retry=self.on_retry, on_failed=self.failed.append
-        )
-
-    def on_sent(self) -> None:
-        self.sent += 1
-
-    def on_retry(self) -> None:
-        self.retries += 1
 
 
 @pytest.mark.timeout(90)
