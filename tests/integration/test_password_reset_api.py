@@ -113,7 +113,10 @@ async def test_an_unknown_email_answers_alike_after_the_same_work_and_gets_no_ma
                 await asyncio.sleep(0.05)
             # The same statement, with other arguments.
             assert [sql for sql, _ in known_work] == [sql for sql, _ in unknown_work]
-            assert len(known_work) == 1
+            # One statement (behind a transaction pooler, in a transaction of its own).
+            statements = [sql for sql, _ in known_work if sql not in ("BEGIN;", "COMMIT;")]
+            assert len(statements) == 1
+            assert statements[0].startswith("INSERT INTO password_resets")
             for response in (known, unknown):
                 assert response.status_code == 202
             assert known.json() == unknown.json()
