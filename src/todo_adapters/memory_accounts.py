@@ -13,6 +13,7 @@ from todo_core.ports import (
     BlockedUntil,
     LoginFailureRepository,
     PasswordResetRepository,
+    ResetRequest,
     SessionRepository,
 )
 
@@ -82,18 +83,40 @@ def _live(session: LoginSession, now: datetime) -> bool:
 
 
 class InMemoryPasswordResetRepository(PasswordResetRepository):
-    def __init__(self, resets: dict[str, StoredReset], users: dict[UUID, User]) -> None:
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        resets: dict[str, StoredReset],
+        requests: dict[int, tuple[str, datetime]],
+        users: dict[UUID, User],
+    ) -> None:
         self._resets = resets
+        self._requests = requests
         self._users = users
 
-    async def add_for_email(
-        self, email: str, token_hash: str, now: datetime, expires_at: datetime
-    ) -> UUID | None:
-        user = next((u for u in self._users.values() if u.email == email), None)
-        if user is None:
+    async def request(self, request: ResetRequest) -> UUID | None:
+        recent = sum(
+            1
+            for key, at in self._requests.values()
+            if key == request.email_key and at > request.since
+        )
+        self._requests[next(self._ids)] = (request.email_key, request.now)
+        user = next((u for u in self._users.values() if u.email == request.email), None)
+        if user is None or recent >= request.limit:
             return None
-        self._resets[token_hash] = StoredReset(user.id, expires_at)
+        self._resets[request.token_hash] = StoredReset(user.id, request.expires_at)
         return user.id
+
+    async def forget_requests(self, email_key: str) -> None:
+        for request_id in [i for i, (key, _) in self._requests.items() if key == email_key]:
+            del self._requests[request_id]
+
+    async def purge_requests_older(self, before: datetime, batch_size: int) -> int:
+        doomed = [i for i, (_, at) in self._requests.items() if at < before][:batch_size]
+        for request_id in doomed:
+            del self._requests[request_id]
+        return len(doomed)
 
     async def take(self, token_hash: str, now: datetime) -> UUID | None:
         reset = self._resets.get(token_hash)

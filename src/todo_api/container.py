@@ -56,6 +56,12 @@ def _pool_settings(settings: Settings) -> PoolSettings:
     )
 
 
+# A reset message leaves 0.1 to 1 s after its request: never while that request's response
+# is being written, and not at a fixed time after it (the time of a request with a known
+# email must not show).
+MAIL_HOLD_S = (0.1, 1.0)
+
+
 def _mailer(settings: Settings) -> Mailer | None:
     """SMTP_URL's server; without one, the log in development (so that a developer can
     follow the link), and nothing in production: no reset token may reach its logs."""
@@ -76,6 +82,7 @@ def _mail_outbox(settings: Settings, mailer: Mailer | None, metrics: Metrics) ->
         # A message still undelivered when its link expires would be of no use.
         give_up_after=settings.PASSWORD_RESET_TTL,
         hooks=OutboxHooks(on_sent=sent.inc, on_failed=lambda _reason: failed.inc()),
+        hold_s=MAIL_HOLD_S,
     )
 
 
@@ -150,6 +157,7 @@ class Container(containers.DeclarativeContainer):
         link=settings.provided.PASSWORD_RESET_URL,
         token_ttl=providers.Callable(_seconds, settings.provided.PASSWORD_RESET_TTL),
         refresh_ttl=refresh_ttl,
+        max_mails=settings.provided.PASSWORD_RESET_MAX_MAILS,
     )
     password_reset_service = providers.Factory(
         PasswordResetService,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         description="the frontend page a reset message links to, with ?token=…",
     )
     PASSWORD_RESET_TTL: int = Field(default=1800, ge=60, description="seconds")
+    PASSWORD_RESET_MAX_MAILS: int = Field(
+        default=5, ge=1, description="reset messages per email within PASSWORD_RESET_TTL"
+    )
     LOGIN_MAX_FAILURES: int = Field(default=10, ge=1, description="per email and window")
     LOGIN_MAX_FAILURES_PER_IP: int = Field(
         default=100, ge=1, description="per client address and window"

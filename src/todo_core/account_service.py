@@ -63,7 +63,9 @@ class AccountService:
         async with self._uow() as uow:
             if not await uow.users.delete(user.id):
                 raise UnknownUserError()
-            await uow.login_failures.clear(email_key(user.email))
+            key = email_key(user.email)
+            await uow.login_failures.clear(key)
+            await uow.password_resets.forget_requests(key)
             await uow.commit()
         return user
 

@@ -1,7 +1,7 @@
 """Password reset by mail. A request answers alike, after the same work, whether or not the
-email is registered: the token is stored by one statement that finds the user itself, and
-the message is written either way; only the posting differs, and it does not wait for the
-mail server."""
+email is registered: one statement records the request (a row written either way, so the
+commit costs the same) and stores the token if it finds the user; the message is written
+either way; only the posting differs, and it does not wait for the mail server."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from todo_core.ports import (
     Clock,
     MailOutbox,
     PasswordHasher,
+    ResetRequest,
     TokenIssuer,
     UnitOfWorkFactory,
 )
@@ -37,9 +38,13 @@ from todo_core.sessions import Logins, SignIn
 
 @dataclass(frozen=True, slots=True)
 class ResetPolicy:
+    """`max_mails`: reset messages one email may be sent within a token's lifetime, so
+    that nobody can flood a mailbox with them."""
+
     link: str = "http://localhost:3000/reset-password"
     token_ttl: timedelta = timedelta(seconds=1800)
     refresh_ttl: timedelta = timedelta(days=30)
+    max_mails: int = 5
 
 
 class PasswordResetService:
@@ -66,13 +71,20 @@ class PasswordResetService:
         if self._outbox is None:
             raise MailUnavailableError()
         normalized = normalize_email(email)
-        secret, now = new_secret(), self._clock.now()
+        secret, now, policy = new_secret(), self._clock.now(), self._policy
+        request = ResetRequest(
+            email=normalized,
+            email_key=email_key(normalized),
+            token_hash=secret_hash(secret),
+            now=now,
+            expires_at=now + policy.token_ttl,
+            since=now - policy.token_ttl,
+            limit=policy.max_mails,
+        )
         async with self._uow(atomic=False) as uow:
-            user_id = await uow.password_resets.add_for_email(
-                normalized, secret_hash(secret), now, now + self._policy.token_ttl
-            )
+            user_id = await uow.password_resets.request(request)
             await uow.commit()
-        message = reset_message(normalized, self._policy.link, secret, self._policy.token_ttl)
+        message = reset_message(normalized, policy.link, secret, policy.token_ttl)
         if user_id is not None:
             self._outbox.post(message)
         return user_id
@@ -98,7 +110,11 @@ class PasswordResetService:
         return sign_in
 
     async def purge_expired(self) -> int:
+        """Expired tokens, and requests too old to count towards `max_mails`."""
         now = self._clock.now()
+        before = now - self._policy.token_ttl
         return await purge_in_batches(
             self._uow, lambda uow: uow.password_resets.purge_expired(now, PURGE_BATCH)
+        ) + await purge_in_batches(
+            self._uow, lambda uow: uow.password_resets.purge_requests_older(before, PURGE_BATCH)
         )

@@ -120,12 +120,25 @@ class SessionRepository(Protocol):
         """Delete up to `batch_size` sessions (with their tokens) expired before `now`."""
 
 
+@dataclass(frozen=True, slots=True)
+class ResetRequest:
+    """A password reset asked for: the email as given (normalized) and its key, the token
+    to store, and how many earlier requests for the email since `since` allow another."""
+
+    email: str
+    email_key: str
+    token_hash: str
+    now: datetime
+    expires_at: datetime
+    since: datetime
+    limit: int
+
+
 class PasswordResetRepository(Protocol):
-    async def add_for_email(
-        self, email: str, token_hash: str, now: datetime, expires_at: datetime
-    ) -> UUID | None:
-        """Store a reset token for the user with this (normalized) email, in one statement
-        whether or not there is one; the user's id, or None when the email is unknown."""
+    async def request(self, request: ResetRequest) -> UUID | None:
+        """Record the request, and store its token for the user with this email unless the
+        email had `limit` requests since `since`: one statement, which writes alike whether
+        or not the email is registered. The user's id when a token was stored, else None."""
 
     async def take(self, token_hash: str, now: datetime) -> UUID | None:
         """Spend the token if it is live: the id of its user, or None."""
@@ -133,7 +146,14 @@ class PasswordResetRepository(Protocol):
     async def void_all(self, user_id: UUID) -> int:
         """Void every outstanding reset token of the user; how many."""
 
-    async def purge_expired(self, now: datetime, batch_size: int) -> int: ...
+    async def forget_requests(self, email_key: str) -> None:
+        """Forget the requests made for the email (its account is gone)."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` tokens expired before `now`."""
+
+    async def purge_requests_older(self, before: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` requests made before `before`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +292,7 @@ __all__ = [
     "PasswordResetRepository",
     "Principal",
     "RefreshTokenRepository",
+    "ResetRequest",
     "SessionRepository",
     "TaskRepository",
     "TokenIssuer",

@@ -116,7 +116,7 @@ async def test_an_unknown_email_answers_alike_after_the_same_work_and_gets_no_ma
             # One statement (behind a transaction pooler, in a transaction of its own).
             statements = [sql for sql, _ in known_work if sql not in ("BEGIN;", "COMMIT;")]
             assert len(statements) == 1
-            assert statements[0].startswith("INSERT INTO password_resets")
+            assert "INSERT INTO password_reset_requests" in statements[0]
             for response in (known, unknown):
                 assert response.status_code == 202
             assert known.json() == unknown.json()
@@ -245,3 +245,35 @@ async def test_no_reset_token_reaches_the_log(settings, caplog):
     # Records of the service and its libraries (not of the test's own SMTP server).
     ours = [r for r in caplog.records if not r.name.startswith("mail.log")]
     assert not [r for r in ours if token in r.getMessage()]
+
+
+async def test_one_email_gets_at_most_password_reset_max_mails_messages(settings):
+    with smtp_server() as inbox:
+        async with _service(settings, inbox.port, PASSWORD_RESET_MAX_MAILS=2) as client:
+            await register(client, EMAIL, PASSWORD)
+            answers = [await _request(client) for _ in range(4)]
+            assert {(a.status_code, a.text) for a in answers} == {
+                (answers[0].status_code, answers[0].text)
+            }
+            await eventually(lambda: len(inbox.messages) == 2, within_s=10)
+            await asyncio.sleep(1.5)
+            assert len(inbox.messages) == 2
+            # A link that went out works (and voids the other).
+            assert (await _confirm(client, _token(inbox, 1))).status_code == 200
+
+
+async def test_old_reset_requests_are_purged_with_the_expired_tokens(app, client, engine):
+    await register(client, EMAIL, PASSWORD)
+    await _request(client)
+    await _request(client, "nobody@example.com")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE password_reset_requests SET requested_at = requested_at - interval '1 hour'"
+            )
+        )
+        await connection.execute(
+            text("UPDATE password_resets SET expires_at = now() - interval '1 second'")
+        )
+    purged = await app.state.container.password_reset_service().purge_expired()
+    assert purged == 3  # one token, two requests

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.integration.statements import captured
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import TaskKey, TaskPatch, TaskQuery, TaskSort
+from todo_core.ports import ResetRequest
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -38,6 +39,9 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             " s.user_id, s.id, now(), s.expires_at, NULL, NULL FROM sessions s",
             "INSERT INTO password_resets SELECT md5(random()::text) || md5(random()::text), u.id,"
             " now(), now() + interval '30 minutes' FROM users u",
+            "INSERT INTO password_reset_requests (email_key, requested_at)"
+            " SELECT md5(u.email) || md5(u.email), now() - g * interval '1 minute'"
+            " FROM users u CROSS JOIN generate_series(1, 3) g",
             "INSERT INTO login_failures (email_key, address, failed_at)"
             " SELECT md5(u.email) || md5(u.email), '10.0.' || (g % 200) || '.1',"
             " now() - g * interval '1 minute' FROM users u CROSS JOIN generate_series(1, 10) g",
@@ -47,6 +51,7 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             "ANALYZE refresh_tokens",
             "ANALYZE password_resets",
             "ANALYZE login_failures",
+            "ANALYZE password_reset_requests",
             "ANALYZE task_counters",
         ):
             await connection.execute(text(statement))
@@ -84,11 +89,15 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.sessions.end(user_id, NOW, other)
         await uow.sessions.end(user_id, NOW)
         await uow.sessions.purge_expired(NOW - timedelta(days=1), 1000)
-        await uow.password_resets.add_for_email("user1500@example.com", "1" * 64, NOW, NOW)
+        key = "0" * 64
+        await uow.password_resets.request(
+            ResetRequest("user1500@example.com", key, "1" * 64, NOW, NOW, NOW, 5)
+        )
+        await uow.password_resets.forget_requests(key)
+        await uow.password_resets.purge_requests_older(NOW - timedelta(days=1), 1000)
         await uow.password_resets.take("0" * 64, NOW)
         await uow.password_resets.void_all(user_id)
         await uow.password_resets.purge_expired(NOW - timedelta(days=1), 1000)
-        key = "0" * 64
         await uow.login_failures.blocked_until(key, "10.0.0.1", NOW, 900, 10, 100)
         await uow.login_failures.clear(key)
         await uow.login_failures.purge_older(NOW - timedelta(days=1), 1000)

@@ -5,6 +5,7 @@ tests/integration/mail/test_mail_delivery.py."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -208,3 +209,15 @@ async def test_no_log_event_carries_the_message(mailer, tally):
     text = repr(logs)
     assert "SECRET" not in text
     assert "ada@example.com" not in text
+
+
+async def test_a_hold_delays_the_first_attempt_into_its_range(mailer, tally):
+    box = RetryingOutbox(mailer, give_up_after=30, hooks=tally.hooks(), hold_s=(0.3, 0.4))
+    await box.start()
+    try:
+        posted = time.monotonic()
+        box.post(message())
+        await eventually(lambda: tally.sent == 1)
+        assert 0.3 <= time.monotonic() - posted < 1.0
+    finally:
+        await box.stop(timeout_s=1)

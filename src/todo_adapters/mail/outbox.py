@@ -91,9 +91,14 @@ class RetryingOutbox(MailOutbox):
         hooks: OutboxHooks | None = None,
         backoff: Backoff | None = None,
         max_queued: int = 10_000,
+        hold_s: tuple[float, float] = (0.0, 0.0),
     ) -> None:
-        """`give_up_after`: seconds after post() past which a message is dropped."""
+        """`give_up_after`: seconds after post() past which a message is dropped. `hold_s`:
+        the first attempt comes a random time in this range after post(), so that sending
+        never runs while the response of the request that posted it is being written, nor
+        at a fixed time after it: a request that posts takes as long as one that does not."""
         self._mailer = mailer
+        self._hold_s = hold_s
         self._give_up_after = give_up_after
         self._hooks = hooks or OutboxHooks()
         self._backoff = backoff or Backoff()
@@ -127,7 +132,8 @@ class RetryingOutbox(MailOutbox):
             return
         self._full = False
         now = time.monotonic()
-        self._push(now, _Entry(message, posted=now))
+        hold = random.uniform(*self._hold_s) if self._hold_s[1] else 0.0  # noqa: S311 - not security
+        self._push(now + hold, _Entry(message, posted=now))
 
     async def start(self) -> None:
         """Start the worker (in the running event loop). Messages posted before start()

@@ -140,6 +140,18 @@ password_resets = Table(
     Index("ix_password_resets_expires_at", "expires_at"),
 )
 
+# One row per reset request, registered email or not (keyed like login_failures): so that
+# both write alike, and to cap the messages one mailbox can be sent.
+password_reset_requests = Table(
+    "password_reset_requests",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("email_key", String(64), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Index("ix_password_reset_requests_email_key_requested_at", "email_key", "requested_at"),
+    Index("ix_password_reset_requests_requested_at", "requested_at"),
+)
+
 # One row per failed login, for throttling. Keyed by a hash of the email, registered or
 # not (so no foreign key), and by the client address.
 login_failures = Table(

@@ -1,4 +1,4 @@
-"""sessions, password resets and failed logins
+"""sessions, password resets (tokens and requests) and failed logins
 
 Revision ID: 0006
 Revises: 0005
@@ -73,6 +73,22 @@ def upgrade() -> None:
     op.create_index("ix_password_resets_expires_at", "password_resets", ["expires_at"])
 
     op.create_table(
+        "password_reset_requests",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("email_key", sa.String(64), nullable=False),
+        sa.Column("requested_at", _TIMESTAMPTZ, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_password_reset_requests"),
+    )
+    op.create_index(
+        "ix_password_reset_requests_email_key_requested_at",
+        "password_reset_requests",
+        ["email_key", "requested_at"],
+    )
+    op.create_index(
+        "ix_password_reset_requests_requested_at", "password_reset_requests", ["requested_at"]
+    )
+
+    op.create_table(
         "login_failures",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("email_key", sa.String(64), nullable=False),
@@ -91,6 +107,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_failures")
+    op.drop_table("password_reset_requests")
     op.drop_table("password_resets")
     op.drop_constraint("fk_refresh_tokens_family_id_sessions", "refresh_tokens", "foreignkey")
     op.drop_table("sessions")
