@@ -53,7 +53,6 @@ class InMemoryStore:
         self.claims_in_flight: set[tuple[UUID, str]] = set()
         self.sessions: dict[UUID, LoginSession] = {}
         self.password_resets: dict[str, StoredReset] = {}
-        self.reset_requests: dict[int, tuple[str, datetime]] = {}
         self.login_failures: dict[int, Failure] = {}
 
 
@@ -234,18 +233,17 @@ class InMemoryUnitOfWork(UnitOfWork):
             store.idempotency,
             store.sessions,
             store.password_resets,
-            store.reset_requests,
             store.login_failures,
         ]
         self._snapshot = [dict(table) for table in self._tables]
         self._copies = [dict(table) for table in self._tables]
-        users, tasks, tokens, keys, sessions, resets, requests, failures = self._copies
+        users, tasks, tokens, keys, sessions, resets, failures = self._copies
         self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions, resets])
         self.tasks = InMemoryTaskRepository(tasks, users)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
         self.sessions = InMemorySessionRepository(sessions, tokens, users)
-        self.password_resets = InMemoryPasswordResetRepository(resets, requests, users)
+        self.password_resets = InMemoryPasswordResetRepository(resets, users)
         self.login_failures = InMemoryLoginFailureRepository(failures)
         return self
 

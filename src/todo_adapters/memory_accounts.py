@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -20,7 +21,9 @@ from todo_core.ports import (
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StoredReset:
-    user_id: UUID
+    email_key: str
+    user_id: UUID | None
+    created_at: datetime
     expires_at: datetime
 
 
@@ -83,59 +86,44 @@ def _live(session: LoginSession, now: datetime) -> bool:
 
 
 class InMemoryPasswordResetRepository(PasswordResetRepository):
-    _ids = itertools.count(1)
-
-    def __init__(
-        self,
-        resets: dict[str, StoredReset],
-        requests: dict[int, tuple[str, datetime]],
-        users: dict[UUID, User],
-    ) -> None:
+    def __init__(self, resets: dict[str, StoredReset], users: dict[UUID, User]) -> None:
         self._resets = resets
-        self._requests = requests
         self._users = users
 
     async def request(self, request: ResetRequest) -> UUID | None:
         recent = sum(
             1
-            for key, at in self._requests.values()
-            if key == request.email_key and at > request.since
+            for r in self._resets.values()
+            if r.email_key == request.email_key and r.created_at > request.since
         )
-        self._requests[next(self._ids)] = (request.email_key, request.now)
         user = next((u for u in self._users.values() if u.email == request.email), None)
-        if user is None or recent >= request.limit:
-            return None
-        self._resets[request.token_hash] = StoredReset(user.id, request.expires_at)
-        return user.id
-
-    async def forget_requests(self, email_key: str) -> None:
-        for request_id in [i for i, (key, _) in self._requests.items() if key == email_key]:
-            del self._requests[request_id]
-
-    async def purge_requests_older(self, before: datetime, batch_size: int) -> int:
-        doomed = [i for i, (_, at) in self._requests.items() if at < before][:batch_size]
-        for request_id in doomed:
-            del self._requests[request_id]
-        return len(doomed)
+        user_id = user.id if user is not None and recent < request.limit else None
+        self._resets[request.token_hash] = StoredReset(
+            request.email_key, user_id, request.now, request.expires_at
+        )
+        return user_id
 
     async def take(self, token_hash: str, now: datetime) -> UUID | None:
         reset = self._resets.get(token_hash)
-        if reset is None or reset.expires_at <= now:
+        if reset is None or reset.user_id is None or reset.expires_at <= now:
             return None
         del self._resets[token_hash]
         return reset.user_id
 
     async def void_all(self, user_id: UUID) -> int:
-        doomed = [h for h, r in self._resets.items() if r.user_id == user_id]
-        for token_hash in doomed:
-            del self._resets[token_hash]
-        return len(doomed)
+        return self._drop(lambda r: r.user_id == user_id)
+
+    async def forget_email(self, email_key: str) -> None:
+        self._drop(lambda r: r.email_key == email_key)
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
-        doomed = [h for h, r in self._resets.items() if r.expires_at < now][:batch_size]
-        for token_hash in doomed:
+        return self._drop(lambda r: r.expires_at < now, batch_size)
+
+    def _drop(self, doomed: Callable[[StoredReset], bool], most: int | None = None) -> int:
+        hashes = [h for h, r in self._resets.items() if doomed(r)][:most]
+        for token_hash in hashes:
             del self._resets[token_hash]
-        return len(doomed)
+        return len(hashes)
 
 
 class InMemoryLoginFailureRepository(LoginFailureRepository):

@@ -65,7 +65,7 @@ class AccountService:
                 raise UnknownUserError()
             key = email_key(user.email)
             await uow.login_failures.clear(key)
-            await uow.password_resets.forget_requests(key)
+            await uow.password_resets.forget_email(key)
             await uow.commit()
         return user
 

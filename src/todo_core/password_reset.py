@@ -1,7 +1,8 @@
 """Password reset by mail. A request answers alike, after the same work, whether or not the
-email is registered: one statement records the request (a row written either way, so the
-commit costs the same) and stores the token if it finds the user; the message is written
-either way; only the posting differs, and it does not wait for the mail server."""
+email is registered: one statement stores the request's token either way (with the user
+only for a registered email), so the same row is written and the commit costs the same;
+the message is written either way; only the posting differs, and it does not wait for the
+mail server."""
 
 from __future__ import annotations
 
@@ -110,11 +111,8 @@ class PasswordResetService:
         return sign_in
 
     async def purge_expired(self) -> int:
-        """Expired tokens, and requests too old to count towards `max_mails`."""
+        """Requests whose token expired: too old to be spent, or to count towards the cap."""
         now = self._clock.now()
-        before = now - self._policy.token_ttl
         return await purge_in_batches(
             self._uow, lambda uow: uow.password_resets.purge_expired(now, PURGE_BATCH)
-        ) + await purge_in_batches(
-            self._uow, lambda uow: uow.password_resets.purge_requests_older(before, PURGE_BATCH)
         )

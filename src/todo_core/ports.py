@@ -136,9 +136,9 @@ class ResetRequest:
 
 class PasswordResetRepository(Protocol):
     async def request(self, request: ResetRequest) -> UUID | None:
-        """Record the request, and store its token for the user with this email unless the
-        email had `limit` requests since `since`: one statement, which writes alike whether
-        or not the email is registered. The user's id when a token was stored, else None."""
+        """Store the request's token, for the user with this email unless the email had
+        `limit` requests since `since` (else for nobody: it can never be spent). One write
+        alike whether or not the email is registered. The user's id, or None."""
 
     async def take(self, token_hash: str, now: datetime) -> UUID | None:
         """Spend the token if it is live: the id of its user, or None."""
@@ -146,14 +146,11 @@ class PasswordResetRepository(Protocol):
     async def void_all(self, user_id: UUID) -> int:
         """Void every outstanding reset token of the user; how many."""
 
-    async def forget_requests(self, email_key: str) -> None:
-        """Forget the requests made for the email (its account is gone)."""
+    async def forget_email(self, email_key: str) -> None:
+        """Forget every request made for the email (its account is gone)."""
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
-        """Delete up to `batch_size` tokens expired before `now`."""
-
-    async def purge_requests_older(self, before: datetime, batch_size: int) -> int:
-        """Delete up to `batch_size` requests made before `before`."""
+        """Delete up to `batch_size` requests whose token expired before `now`."""
 
 
 @dataclass(frozen=True, slots=True)

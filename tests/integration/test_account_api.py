@@ -223,7 +223,7 @@ async def test_a_deleted_account_leaves_nothing_and_its_tokens_do_nothing(client
                 text(f"SELECT count(*) FROM {table} WHERE {column} = :id"), {"id": user_id}
             )
             assert left == 0, table
-        for table in ("login_failures", "password_reset_requests"):
+        for table in ("login_failures", "password_resets"):
             assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
         assert await connection.scalar(text("SELECT count(*) FROM tasks")) == 1  # dave's
 

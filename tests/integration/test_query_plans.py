@@ -37,11 +37,9 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             " FROM users u CROSS JOIN generate_series(1, 10) g",
             "INSERT INTO refresh_tokens SELECT md5(random()::text) || md5(random()::text),"
             " s.user_id, s.id, now(), s.expires_at, NULL, NULL FROM sessions s",
-            "INSERT INTO password_resets SELECT md5(random()::text) || md5(random()::text), u.id,"
-            " now(), now() + interval '30 minutes' FROM users u",
-            "INSERT INTO password_reset_requests (email_key, requested_at)"
-            " SELECT md5(u.email) || md5(u.email), now() - g * interval '1 minute'"
-            " FROM users u CROSS JOIN generate_series(1, 3) g",
+            "INSERT INTO password_resets SELECT md5(random()::text) || md5(random()::text),"
+            " md5(u.email) || md5(u.email), u.id, now(), now() + interval '30 minutes'"
+            " FROM users u",
             "INSERT INTO login_failures (email_key, address, failed_at)"
             " SELECT md5(u.email) || md5(u.email), '10.0.' || (g % 200) || '.1',"
             " now() - g * interval '1 minute' FROM users u CROSS JOIN generate_series(1, 10) g",
@@ -51,7 +49,6 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             "ANALYZE refresh_tokens",
             "ANALYZE password_resets",
             "ANALYZE login_failures",
-            "ANALYZE password_reset_requests",
             "ANALYZE task_counters",
         ):
             await connection.execute(text(statement))
@@ -93,8 +90,7 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.password_resets.request(
             ResetRequest("user1500@example.com", key, "1" * 64, NOW, NOW, NOW, 5)
         )
-        await uow.password_resets.forget_requests(key)
-        await uow.password_resets.purge_requests_older(NOW - timedelta(days=1), 1000)
+        await uow.password_resets.forget_email(key)
         await uow.password_resets.take("0" * 64, NOW)
         await uow.password_resets.void_all(user_id)
         await uow.password_resets.purge_expired(NOW - timedelta(days=1), 1000)

@@ -1,4 +1,4 @@
-"""The password reset token repository (see statements.py for how statements are run)."""
+"""The password reset repository (see statements.py for how statements are run)."""
 
 from __future__ import annotations
 
@@ -6,71 +6,65 @@ from datetime import datetime
 from uuid import UUID
 
 from asyncpg import Connection
-from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, bindparam, case, delete, func, insert, select
 
 from todo_adapters.sql.statements import Statement, param, purge_expired
-from todo_adapters.sql.tables import password_reset_requests, password_resets, users
+from todo_adapters.sql.tables import password_resets, users
 from todo_core.ports import PasswordResetRepository, ResetRequest
 
 _reset = password_resets.c
-_request = password_reset_requests.c
+_earlier = password_resets.alias("earlier")
 
 
 def _request_statement() -> Statement:
-    """One statement, known email or not: it counts the email's recent requests, records
-    this one (a row written and a commit flushed either way: the same time) and stores the
-    token if the email is registered and under its limit."""
+    """One row for every request, registered email or not, in one statement: the same
+    lookups, the same row written, the same commit. The user is filled in only for a
+    registered email under its cap of messages, and only such a row can be spent."""
     recent = (
-        select(func.count().label("n"))
+        select(func.count())
         .where(
-            _request.email_key == param(_request.email_key),
-            _request.requested_at > param(_request.requested_at, "since"),
+            _earlier.c.email_key == param(_reset.email_key),
+            _earlier.c.created_at > param(_reset.created_at, "since"),
         )
-        .cte("recent")
+        .scalar_subquery()
     )
-    recorded = (
-        insert(password_reset_requests)
-        .values(
-            email_key=param(_request.email_key), requested_at=param(_request.requested_at, "now")
-        )
-        .returning(_request.id)
-        .cte("recorded")
+    # The count first, for every email: a condition inside the user lookup would be
+    # evaluated only when a user matched.
+    user = case(
+        (
+            recent < bindparam("limit", type_=Integer()),
+            select(users.c.id).where(users.c.email == param(users.c.email)).scalar_subquery(),
+        ),
+        else_=None,
     )
-    stored = (
+    return Statement(
         insert(password_resets)
-        .from_select(
-            ["token_hash", "user_id", "created_at", "expires_at"],
-            select(
-                param(_reset.token_hash),
-                users.c.id,
-                param(_reset.created_at, "now"),
-                param(_reset.expires_at),
-            ).where(
-                users.c.email == param(users.c.email),
-                recent.c.n < bindparam("limit", type_=Integer()),
-            ),
+        .values(
+            token_hash=param(_reset.token_hash),
+            email_key=param(_reset.email_key),
+            user_id=user,
+            created_at=param(_reset.created_at, "now"),
+            expires_at=param(_reset.expires_at),
         )
         .returning(_reset.user_id)
-        .cte("stored")
     )
-    return Statement(select(stored.c.user_id).add_cte(recorded))
 
 
 _REQUEST = _request_statement()
-_FORGET_REQUESTS = Statement(
-    delete(password_reset_requests).where(_request.email_key == param(_request.email_key))
-)
-_PURGE_REQUESTS = purge_expired(password_reset_requests, [_request.id], _request.requested_at)
 # Deleting is spending: of two uses at once, one finds the row.
 _TAKE = Statement(
     delete(password_resets)
     .where(
         _reset.token_hash == param(_reset.token_hash),
+        _reset.user_id.is_not(None),
         _reset.expires_at > param(_reset.expires_at, "now"),
     )
     .returning(_reset.user_id)
 )
 _VOID_ALL = Statement(delete(password_resets).where(_reset.user_id == param(_reset.user_id)))
+_FORGET_EMAIL = Statement(
+    delete(password_resets).where(_reset.email_key == param(_reset.email_key))
+)
 _PURGE_EXPIRED = purge_expired(password_resets, [_reset.token_hash], _reset.expires_at)
 
 
@@ -98,11 +92,8 @@ class SqlPasswordResetRepository(PasswordResetRepository):
     async def void_all(self, user_id: UUID) -> int:
         return await _VOID_ALL.rowcount(self._db, user_id=user_id)
 
-    async def forget_requests(self, email_key: str) -> None:
-        await _FORGET_REQUESTS.rowcount(self._db, email_key=email_key)
+    async def forget_email(self, email_key: str) -> None:
+        await _FORGET_EMAIL.rowcount(self._db, email_key=email_key)
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         return await _PURGE_EXPIRED.rowcount(self._db, now=now, batch_size=batch_size)
-
-    async def purge_requests_older(self, before: datetime, batch_size: int) -> int:
-        return await _PURGE_REQUESTS.rowcount(self._db, now=before, batch_size=batch_size)

@@ -128,28 +128,21 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
+# One row per reset request, registered email or not (so that both write the same row):
+# the token's hash, the email's key (a hash, as for failed logins), and the user when the
+# email is registered and under its cap of messages. Only rows with a user can be spent.
 password_resets = Table(
     "password_resets",
     metadata,
     # SHA-256 of the token mailed, hex.
     Column("token_hash", String(64), primary_key=True),
-    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("email_key", String(64), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_password_resets_email_key_created_at", "email_key", "created_at"),
     Index("ix_password_resets_user_id", "user_id"),
     Index("ix_password_resets_expires_at", "expires_at"),
-)
-
-# One row per reset request, registered email or not (keyed like login_failures): so that
-# both write alike, and to cap the messages one mailbox can be sent.
-password_reset_requests = Table(
-    "password_reset_requests",
-    metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("email_key", String(64), nullable=False),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Index("ix_password_reset_requests_email_key_requested_at", "email_key", "requested_at"),
-    Index("ix_password_reset_requests_requested_at", "requested_at"),
 )
 
 # One row per failed login, for throttling. Keyed by a hash of the email, registered or

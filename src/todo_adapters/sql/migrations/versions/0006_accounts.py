@@ -1,4 +1,4 @@
-"""sessions, password resets (tokens and requests) and failed logins
+"""sessions, password resets and failed logins
 
 Revision ID: 0006
 Revises: 0005
@@ -61,7 +61,8 @@ def upgrade() -> None:
     op.create_table(
         "password_resets",
         sa.Column("token_hash", sa.String(64), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("email_key", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", _TIMESTAMPTZ, nullable=False),
         sa.Column("expires_at", _TIMESTAMPTZ, nullable=False),
         sa.ForeignKeyConstraint(
@@ -69,24 +70,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token_hash", name="pk_password_resets"),
     )
+    op.create_index(
+        "ix_password_resets_email_key_created_at", "password_resets", ["email_key", "created_at"]
+    )
     op.create_index("ix_password_resets_user_id", "password_resets", ["user_id"])
     op.create_index("ix_password_resets_expires_at", "password_resets", ["expires_at"])
-
-    op.create_table(
-        "password_reset_requests",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("email_key", sa.String(64), nullable=False),
-        sa.Column("requested_at", _TIMESTAMPTZ, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_password_reset_requests"),
-    )
-    op.create_index(
-        "ix_password_reset_requests_email_key_requested_at",
-        "password_reset_requests",
-        ["email_key", "requested_at"],
-    )
-    op.create_index(
-        "ix_password_reset_requests_requested_at", "password_reset_requests", ["requested_at"]
-    )
 
     op.create_table(
         "login_failures",
@@ -107,7 +95,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_failures")
-    op.drop_table("password_reset_requests")
     op.drop_table("password_resets")
     op.drop_constraint("fk_refresh_tokens_family_id_sessions", "refresh_tokens", "foreignkey")
     op.drop_table("sessions")
