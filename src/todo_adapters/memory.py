@@ -238,7 +238,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._snapshot = [dict(table) for table in self._tables]
         self._copies = [dict(table) for table in self._tables]
         users, tasks, tokens, keys, sessions, resets, failures = self._copies
-        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions, resets])
+        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions])
         self.tasks = InMemoryTaskRepository(tasks, users)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)

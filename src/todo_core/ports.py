@@ -35,8 +35,9 @@ class UserRepository(Protocol):
         """Replace the stored hash, e.g. after a cost upgrade."""
 
     async def delete(self, user_id: UUID) -> bool:
-        """Delete the user and everything that is theirs (tasks, sessions, tokens, stored
-        replies); False when there was no such user."""
+        """Delete the user and what hangs on the user (tasks, sessions, refresh tokens,
+        stored replies); False when there was no such user. Reset requests and failed
+        logins go by the email (PasswordResetRepository, LoginFailureRepository)."""
 
 
 class TaskRepository(Protocol):

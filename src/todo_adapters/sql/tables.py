@@ -131,13 +131,16 @@ idempotency_keys = Table(
 # One row per reset request, registered email or not (so that both write the same row):
 # the token's hash, the email's key (a hash, as for failed logins), and the user when the
 # email is registered and under its cap of messages. Only rows with a user can be spent.
+# No foreign key on user_id: its check (a lookup and a lock of the user's row) would run
+# for registered emails only, and show in their time. Deleting an account deletes its rows
+# by email_key; a token whose user is gone is refused like any unknown one.
 password_resets = Table(
     "password_resets",
     metadata,
     # SHA-256 of the token mailed, hex.
     Column("token_hash", String(64), primary_key=True),
     Column("email_key", String(64), nullable=False),
-    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("user_id", Uuid, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("ix_password_resets_email_key_created_at", "email_key", "created_at"),

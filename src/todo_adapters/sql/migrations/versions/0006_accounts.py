@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", _TIMESTAMPTZ, nullable=False),
         sa.Column("expires_at", _TIMESTAMPTZ, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_password_resets_user_id_users", ondelete="CASCADE"
-        ),
+        # No foreign key: see tables.py.
         sa.PrimaryKeyConstraint("token_hash", name="pk_password_resets"),
     )
     op.create_index(
