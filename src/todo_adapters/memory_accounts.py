@@ -50,11 +50,14 @@ class InMemorySessionRepository(SessionRepository):
             raise UnknownUserError()
         self._sessions[session.id] = session
 
-    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> None:
-        if (session := self._sessions.get(session_id)) is not None:
-            self._sessions[session_id] = dataclasses.replace(
-                session, last_used_at=now, expires_at=expires_at
-            )
+    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> bool:
+        session = self._sessions.get(session_id)
+        if session is None or not _live(session, now):
+            return False
+        self._sessions[session_id] = dataclasses.replace(
+            session, last_used_at=now, expires_at=expires_at
+        )
+        return True
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         mine = [s for s in self._sessions.values() if s.user_id == user_id and _live(s, now)]
@@ -94,7 +97,9 @@ class InMemoryPasswordResetRepository(PasswordResetRepository):
         recent = sum(
             1
             for r in self._resets.values()
-            if r.email_key == request.email_key and r.created_at > request.since
+            if r.email_key == request.email_key
+            and r.created_at > request.since
+            and r.user_id is not None
         )
         user = next((u for u in self._users.values() if u.email == request.email), None)
         user_id = user.id if user is not None and recent < request.limit else None
@@ -136,25 +141,28 @@ class InMemoryLoginFailureRepository(LoginFailureRepository):
         times = sorted((f.failed_at for f in matches), reverse=True)
         return times[limit - 1] if len(times) >= limit else None
 
-    async def blocked_until(
+    async def attempt(
         self,
         email_key: str,
         address: str,
+        now: datetime,
         since: datetime,
         window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> BlockedUntil:
+    ) -> tuple[int, BlockedUntil]:
         recent = [f for f in self._failures.values() if f.failed_at > since]
         window = timedelta(seconds=window_s)
         email = self._nth_newest([f for f in recent if f.email_key == email_key], email_limit)
         by_address = self._nth_newest([f for f in recent if f.address == address], address_limit)
-        return BlockedUntil(
+        attempt_id = next(self._ids)
+        self._failures[attempt_id] = Failure(email_key, address, now)
+        return attempt_id, BlockedUntil(
             email + window if email else None, by_address + window if by_address else None
         )
 
-    async def record(self, email_key: str, address: str, now: datetime) -> None:
-        self._failures[next(self._ids)] = Failure(email_key, address, now)
+    async def withdraw(self, attempt_id: int) -> None:
+        self._failures.pop(attempt_id, None)
 
     async def clear(self, email_key: str) -> None:
         for failure_id in [i for i, f in self._failures.items() if f.email_key == email_key]:

@@ -24,6 +24,7 @@ PAGE_LIMIT_MAX: Final = 200
 OFFSET_MAX: Final = 1_000_000_000  # deep pages belong to cursors; this keeps it an integer
 SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
 USER_AGENT_MAX_LENGTH: Final = 255
+ADDRESS_MAX_LENGTH: Final = 64
 
 # The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
 # letter too), and a domain of one or more dots between letters, digits and hyphens.
@@ -105,7 +106,9 @@ class Client:
     @staticmethod
     def of(address: str | None, user_agent: str | None) -> Client:
         agent = user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None
-        return Client(address or "", agent)
+        # An address is at most 45 characters (IPv6); a proxy told to trust anyone may pass
+        # on longer text, which must still be counted, not fail the request.
+        return Client((address or "")[:ADDRESS_MAX_LENGTH], agent)
 
 
 def new_secret() -> str:

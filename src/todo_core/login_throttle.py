@@ -1,6 +1,8 @@
 """Failed-login throttling: per email (registered or not, alike) and per client address,
 over a sliding window. Only failures count: a refused (throttled) attempt neither counts
-nor extends the block, so nobody can hold an account locked with one request a window."""
+nor extends the block, so nobody can hold an account locked with one request a window.
+An attempt counts as a failure from the moment it starts (until it succeeds), so that a
+burst of attempts sent at once cannot all pass the check before any of them failed."""
 
 from __future__ import annotations
 
@@ -25,13 +27,16 @@ class LoginThrottle:
         self._policy = policy
         self._clock = clock
 
-    async def check(self, uow: UnitOfWork, email_key: str, client: Client) -> None:
-        """Raise LoginThrottledError, with when to retry, if the email or the address has
-        had too many failures within the window."""
+    async def attempt(self, uow: UnitOfWork, email_key: str, client: Client) -> None:
+        """Count a login attempt as a failure from now on (a success clears the email's
+        count); raise LoginThrottledError, with when to retry, if the email or the address
+        already had too many failures within the window. A refused attempt is withdrawn:
+        it neither counts nor extends the block."""
         policy, now = self._policy, self._clock.now()
-        blocked = await uow.login_failures.blocked_until(
+        attempt_id, blocked = await uow.login_failures.attempt(
             email_key,
             client.address,
+            now,
             now - policy.window,
             policy.window.total_seconds(),
             policy.max_failures,
@@ -39,11 +44,9 @@ class LoginThrottle:
         )
         scopes = _scopes(blocked.email, blocked.address)
         if scopes:
+            await uow.login_failures.withdraw(attempt_id)
             until, scope = max(scopes)
             raise LoginThrottledError(max(1, math.ceil((until - now).total_seconds())), scope)
-
-    async def failed(self, uow: UnitOfWork, email_key: str, client: Client) -> None:
-        await uow.login_failures.record(email_key, client.address, self._clock.now())
 
     async def purge(self, uow: UnitOfWork, batch_size: int) -> int:
         return await uow.login_failures.purge_older(

@@ -107,8 +107,9 @@ class RefreshTokenRepository(Protocol):
 class SessionRepository(Protocol):
     async def add(self, session: LoginSession) -> None: ...
 
-    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> None:
-        """Record a refresh: last used now, alive until `expires_at`."""
+    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> bool:
+        """Record a refresh of a live session (last used now, alive until `expires_at`),
+        holding it until the unit of work ends; False when it has ended or expired."""
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         """The user's sessions that have not ended nor expired, newest first."""
@@ -164,19 +165,22 @@ class BlockedUntil:
 
 
 class LoginFailureRepository(Protocol):
-    async def blocked_until(
+    async def attempt(
         self,
         email_key: str,
         address: str,
+        now: datetime,
         since: datetime,
         window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> BlockedUntil:
-        """With the failures since `since`: when the email (the address) drops below its
-        limit again, for each that has reached it."""
+    ) -> tuple[int, BlockedUntil]:
+        """Record a login attempt as a failure at once (so that attempts running at the
+        same time count each other), and say, from the other failures since `since`, until
+        when the email and the address are blocked. The attempt's id, for withdraw()."""
 
-    async def record(self, email_key: str, address: str, now: datetime) -> None: ...
+    async def withdraw(self, attempt_id: int) -> None:
+        """Forget an attempt that was refused before it was tried."""
 
     async def clear(self, email_key: str) -> None:
         """Forget the email's failures (the address keeps its count)."""

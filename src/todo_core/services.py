@@ -99,15 +99,17 @@ class AuthService:
             normalized = None
         key = email_key(email)
         async with self._uow(atomic=False) as uow:
-            await self._throttle.check(uow, key, client)
+            # Counted as a failure from here on, unless it succeeds.
+            await self._throttle.attempt(uow, key, client)
             user = await uow.users.get_by_email(normalized) if normalized else None
+            await uow.commit()
         # bcrypt runs with no database connection held: a login takes a pooled connection
         # for a few short statements, not for the quarter second of a verification.
         if user is None:
             await self._hasher.verify_dummy(password)
-            await self._failed(key, client, email)
+            raise InvalidCredentialsError(email)
         if not await self._hasher.verify(password, user.password_hash):
-            await self._failed(key, client, email)
+            raise InvalidCredentialsError(email)
         rehashed = None
         if self._hasher.needs_rehash(user.password_hash):
             rehashed = await self._hasher.hash(password)
@@ -119,23 +121,22 @@ class AuthService:
             await uow.commit()
         return sign_in
 
-    async def _failed(self, key: str, client: Client, email: str) -> NoReturn:
-        async with self._uow(atomic=False) as uow:
-            await self._throttle.failed(uow, key, client)
-            await uow.commit()
-        raise InvalidCredentialsError(email)
-
     async def refresh(self, refresh_token: str) -> SignIn:
         """A new access and refresh token for a live refresh token, which is spent."""
         token_hash = secret_hash(refresh_token)
         async with self._uow() as uow:
+            token = await uow.refresh_tokens.get(token_hash)
+            # The session before the token: a refresh and an ending of the session take
+            # turns on its row, so no token of an ended session stays live.
+            if token is None or not await self._logins.renew(uow, token.family_id):
+                raise InvalidRefreshTokenError()
             spent = await uow.refresh_tokens.spend(token_hash, self._clock.now())
             if spent is None:
                 await self._reject_refresh(uow, token_hash)
             user = await uow.users.get(spent.user_id)
             if user is None:
                 raise InvalidRefreshTokenError()
-            sign_in = await self._logins.rotate(uow, user, spent.family_id)
+            sign_in = await self._logins.grant(uow, user, spent.family_id)
             await uow.commit()
         return sign_in
 

@@ -41,15 +41,16 @@ class Logins:
             user_agent=client.user_agent,
         )
         await uow.sessions.add(session)
-        return await self._grant(uow, user, session.id)
+        return await self.grant(uow, user, session.id)
 
-    async def rotate(self, uow: UnitOfWork, user: User, session_id: UUID) -> SignIn:
-        """The next refresh token of a session whose last one was just spent."""
+    async def renew(self, uow: UnitOfWork, session_id: UUID) -> bool:
+        """Extend a live session for a refresh, holding it until the unit of work ends (an
+        ending of it waits, then sees the new token); False when it has ended."""
         now = self._clock.now()
-        await uow.sessions.touch(session_id, now, now + self._refresh_ttl)
-        return await self._grant(uow, user, session_id)
+        return await uow.sessions.touch(session_id, now, now + self._refresh_ttl)
 
-    async def _grant(self, uow: UnitOfWork, user: User, session_id: UUID) -> SignIn:
+    async def grant(self, uow: UnitOfWork, user: User, session_id: UUID) -> SignIn:
+        """A new refresh token of the session, and an access token."""
         secret = new_secret()
         now = self._clock.now()
         token = RefreshToken(

@@ -3,6 +3,8 @@ and per client address; cleared by a success; shared by every instance."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
@@ -185,3 +187,17 @@ def test_x_forwarded_for_counts_only_from_a_proxy_in_forwarded_allow_ips(databas
         # Every attempt is the peer's (127.0.0.1), whatever the header says.
         assert _served_logins(service, "198.51.100.1", 3, "c@example.com") == [401] * 3
         assert _served_logins(service, "198.51.100.2", 1, "d@example.com") == [429]
+
+
+async def test_a_burst_of_attempts_at_once_cannot_pass_the_limit(client, engine):
+    """Each attempt counts from the moment it starts: 30 wrong passwords sent together
+    get at most the limit (plus the few whose statements ran at the same instant) tried."""
+    await register(client, EMAIL, PASSWORD)
+    answers = await asyncio.gather(*(_login(client) for _ in range(30)))
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) == {401, 429}
+    tried = statuses.count(401)
+    assert 10 <= tried <= 14, statuses
+    async with engine.connect() as connection:
+        # The refused ones were withdrawn: only those tried count.
+        assert await connection.scalar(text("SELECT count(*) FROM login_failures")) == tried

@@ -29,19 +29,26 @@ def _nth_newest(key: ColumnElement[Any], skip: str) -> ColumnElement[Any]:
     )
 
 
-_BLOCKED = Statement(
+# The attempt's own row is not among those the subqueries count: every part of one
+# statement sees the table as it was before the statement.
+_mine = (
+    insert(login_failures)
+    .values(
+        email_key=param(_failure.email_key),
+        address=param(_failure.address),
+        failed_at=param(_failure.failed_at, "now"),
+    )
+    .returning(_failure.id)
+    .cte("mine")
+)
+_ATTEMPT = Statement(
     select(
+        _mine.c.id,
         _nth_newest(_failure.email_key, "email_skip"),
         _nth_newest(_failure.address, "address_skip"),
     )
 )
-_RECORD = Statement(
-    insert(login_failures).values(
-        email_key=param(_failure.email_key),
-        address=param(_failure.address),
-        failed_at=param(_failure.failed_at),
-    )
-)
+_WITHDRAW = Statement(delete(login_failures).where(_failure.id == param(_failure.id)))
 _CLEAR = Statement(delete(login_failures).where(_failure.email_key == param(_failure.email_key)))
 _PURGE_OLDER = purge_expired(login_failures, [_failure.id], _failure.failed_at)
 
@@ -50,30 +57,32 @@ class SqlLoginFailureRepository(LoginFailureRepository):
     def __init__(self, db: Connection) -> None:
         self._db = db
 
-    async def blocked_until(
+    async def attempt(
         self,
         email_key: str,
         address: str,
+        now: datetime,
         since: datetime,
         window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> BlockedUntil:
-        email, by_address = await _BLOCKED.fetchrow(
+    ) -> tuple[int, BlockedUntil]:
+        attempt_id, email, by_address = await _ATTEMPT.fetchrow(
             self._db,
             email_key=email_key,
             address=address,
+            now=now,
             since=since,
             email_skip=email_limit - 1,
             address_skip=address_limit - 1,
         )
         window = timedelta(seconds=window_s)
-        return BlockedUntil(
+        return attempt_id, BlockedUntil(
             email + window if email else None, by_address + window if by_address else None
         )
 
-    async def record(self, email_key: str, address: str, now: datetime) -> None:
-        await _RECORD.rowcount(self._db, email_key=email_key, address=address, failed_at=now)
+    async def withdraw(self, attempt_id: int) -> None:
+        await _WITHDRAW.rowcount(self._db, id=attempt_id)
 
     async def clear(self, email_key: str) -> None:
         await _CLEAR.rowcount(self._db, email_key=email_key)

@@ -25,6 +25,8 @@ def _request_statement() -> Statement:
         .where(
             _earlier.c.email_key == param(_reset.email_key),
             _earlier.c.created_at > param(_reset.created_at, "since"),
+            # Messages sent, not requests: unanswered requests must not use up the cap.
+            _earlier.c.user_id.is_not(None),
         )
         .scalar_subquery()
     )

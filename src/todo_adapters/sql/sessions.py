@@ -6,7 +6,8 @@ from datetime import datetime
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Uuid, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, purge_expired, same_order
 from todo_adapters.sql.tables import (
@@ -21,10 +22,16 @@ from todo_core.ports import SessionRepository
 same_order(sessions, LoginSession)
 _session = sessions.c
 _ADD = Statement(insert(sessions))
+# Locks the session's row: a refresh and an ending of the same session take turns.
 _TOUCH = Statement(
     update(sessions)
-    .where(_session.id == param(_session.id))
+    .where(
+        _session.id == param(_session.id),
+        _session.ended_at.is_(None),
+        _session.expires_at > param(_session.last_used_at, "now"),
+    )
     .values(last_used_at=param(_session.last_used_at, "now"), expires_at=param(_session.expires_at))
+    .returning(_session.id)
 )
 _LIVE = Statement(
     select(sessions)
@@ -38,10 +45,9 @@ _LIVE = Statement(
 
 
 def _end_statement(one: bool) -> Statement:
-    """End live sessions of a user (one, or all) and revoke their refresh tokens, in one
-    statement; the count of sessions ended."""
+    """End live sessions of a user (one, or all); the ids of those ended."""
     which = [_session.id == param(_session.id)] if one else []
-    ended = (
+    return Statement(
         update(sessions)
         .where(
             _session.user_id == param(_session.user_id),
@@ -51,21 +57,22 @@ def _end_statement(one: bool) -> Statement:
         )
         .values(ended_at=param(_session.ended_at, "now"))
         .returning(_session.id)
-        .cte("ended")
     )
-    token = refresh_tokens.c
-    revoked = (
-        update(refresh_tokens)
-        .where(token.family_id.in_(select(ended.c.id)), token.revoked_at.is_(None))
-        .values(revoked_at=param(token.revoked_at, "now"))
-        .returning(token.token_hash)
-        .cte("revoked")
-    )
-    return Statement(select(func.count()).select_from(ended).add_cte(revoked))
 
 
 _END_ONE = _end_statement(one=True)
 _END_ALL = _end_statement(one=False)
+_token = refresh_tokens.c
+# A statement of its own, after the sessions': it sees the tokens that a refresh holding a
+# session's lock committed meanwhile (a statement in the same WITH would not).
+_REVOKE_TOKENS = Statement(
+    update(refresh_tokens)
+    .where(
+        _token.family_id == any_(bindparam("ids", type_=ARRAY(Uuid()))),
+        _token.revoked_at.is_(None),
+    )
+    .values(revoked_at=param(_token.revoked_at, "now"))
+)
 _PURGE_EXPIRED = purge_expired(sessions, [_session.id], _session.expires_at)
 
 
@@ -81,18 +88,23 @@ class SqlSessionRepository(SessionRepository):
                 raise UnknownUserError() from exc
             raise
 
-    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> None:
-        await _TOUCH.rowcount(self._db, id=session_id, now=now, expires_at=expires_at)
+    async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> bool:
+        return (
+            await _TOUCH.value(self._db, id=session_id, now=now, expires_at=expires_at) is not None
+        )
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         return [LoginSession(*row) for row in await _LIVE.fetch(self._db, user_id=user_id, now=now)]
 
     async def end(self, user_id: UUID, now: datetime, session_id: UUID | None = None) -> int:
         if session_id is None:
-            ended: int = await _END_ALL.value(self._db, user_id=user_id, now=now)
+            rows = await _END_ALL.fetch(self._db, user_id=user_id, now=now)
         else:
-            ended = await _END_ONE.value(self._db, user_id=user_id, now=now, id=session_id)
-        return ended
+            rows = await _END_ONE.fetch(self._db, user_id=user_id, now=now, id=session_id)
+        ids = [row[0] for row in rows]
+        if ids:
+            await _REVOKE_TOKENS.rowcount(self._db, ids=ids, now=now)
+        return len(ids)
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         return await _PURGE_EXPIRED.rowcount(self._db, now=now, batch_size=batch_size)

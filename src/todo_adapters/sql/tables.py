@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from todo_core.domain import (
+    ADDRESS_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -155,7 +156,7 @@ login_failures = Table(
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("email_key", String(64), nullable=False),
-    Column("address", String(64), nullable=False),
+    Column("address", String(ADDRESS_MAX_LENGTH), nullable=False),
     Column("failed_at", DateTime(timezone=True), nullable=False),
     Index("ix_login_failures_email_key_failed_at", "email_key", "failed_at"),
     Index("ix_login_failures_address_failed_at", "address", "failed_at"),
