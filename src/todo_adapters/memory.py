@@ -74,11 +74,14 @@ class InMemoryUserRepository(UserRepository):
     async def get(self, user_id: UUID) -> User | None:
         return self._users.get(user_id)
 
-    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        if user_id in self._users:
-            self._users[user_id] = dataclasses.replace(
-                self._users[user_id], password_hash=password_hash
-            )
+    async def update_password_hash(
+        self, user_id: UUID, password_hash: str, replacing: str | None = None
+    ) -> bool:
+        user = self._users.get(user_id)
+        if user is None or (replacing is not None and user.password_hash != replacing):
+            return False
+        self._users[user_id] = dataclasses.replace(user, password_hash=password_hash)
+        return True
 
     async def delete(self, user_id: UUID) -> bool:
         if self._users.pop(user_id, None) is None:

@@ -146,6 +146,7 @@ class Container(containers.DeclarativeContainer):
         tokens=token_issuer,
         clock=clock,
         refresh_ttl=refresh_ttl,
+        throttle=auth_policy.provided.throttle,
     )
     # The app's metrics, which count what the outbox sends and gives up.
     metrics = providers.Dependency(instance_of=Metrics)

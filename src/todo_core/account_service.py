@@ -9,6 +9,7 @@ from uuid import UUID
 
 from todo_core.domain import Client, LoginSession, User, email_key, password_problem
 from todo_core.errors import FieldError, SessionNotFoundError, UnknownUserError, ValidationError
+from todo_core.login_throttle import LoginThrottle, ThrottlePolicy
 from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
 from todo_core.sessions import Logins, SignIn
 
@@ -21,11 +22,13 @@ class AccountService:
         tokens: TokenIssuer,
         clock: Clock,
         refresh_ttl: timedelta,
+        throttle: ThrottlePolicy | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._logins = Logins(tokens, clock, refresh_ttl)
+        self._throttle = LoginThrottle(throttle or ThrottlePolicy(), clock)
 
     async def _user(self, user_id: UUID) -> User:
         async with self._uow(atomic=False) as uow:
@@ -34,7 +37,12 @@ class AccountService:
             raise UnknownUserError()
         return user
 
-    async def _check_password(self, user: User, password: str, field: str) -> None:
+    async def _check_password(self, user: User, password: str, field: str, client: Client) -> None:
+        """A password guess counts like a login's, against the same limits: a stolen access
+        token is no way round them. A right one's attempt is cleared by what follows."""
+        async with self._uow(atomic=False) as uow:
+            await self._throttle.attempt(uow, email_key(user.email), client)
+            await uow.commit()
         if not await self._hasher.verify(password, user.password_hash):
             raise ValidationError([FieldError(field, "is incorrect")])
 
@@ -46,20 +54,22 @@ class AccountService:
         if (problem := password_problem(new_password)) is not None:
             raise ValidationError([FieldError("new_password", problem)])
         user = await self._user(user_id)
-        await self._check_password(user, current_password, "current_password")
+        await self._check_password(user, current_password, "current_password", client)
         password_hash = await self._hasher.hash(new_password)
         async with self._uow() as uow:
-            await uow.users.update_password_hash(user.id, password_hash)
-            await uow.password_resets.void_all(user.id)
-            await uow.sessions.end(user.id, self._clock.now())
-            sign_in = await self._logins.start(uow, user, client)
+            # Only over the hash just checked: a reset that landed meanwhile wins.
+            if not await uow.users.update_password_hash(
+                user.id, password_hash, replacing=user.password_hash
+            ):
+                raise ValidationError([FieldError("current_password", "is incorrect")])
+            sign_in = await self._logins.restart(uow, user, client)
             await uow.commit()
         return sign_in
 
-    async def delete_account(self, user_id: UUID, password: str) -> User:
+    async def delete_account(self, user_id: UUID, password: str, client: Client) -> User:
         """Delete the user and everything of theirs in one transaction; the user as it was."""
         user = await self._user(user_id)
-        await self._check_password(user, password, "password")
+        await self._check_password(user, password, "password", client)
         async with self._uow() as uow:
             if not await uow.users.delete(user.id):
                 raise UnknownUserError()

@@ -102,11 +102,8 @@ class PasswordResetService:
             if user is None:
                 raise InvalidResetTokenError()
             await uow.users.update_password_hash(user.id, password_hash)
-            await uow.password_resets.void_all(user.id)
-            await uow.sessions.end(user.id, self._clock.now())
             # Whoever holds the mailbox holds the account: failed guesses no longer matter.
-            await uow.login_failures.clear(email_key(user.email))
-            sign_in = await self._logins.start(uow, user, client)
+            sign_in = await self._logins.restart(uow, user, client)
             await uow.commit()
         return sign_in
 

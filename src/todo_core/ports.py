@@ -31,8 +31,12 @@ class UserRepository(Protocol):
     async def get(self, user_id: UUID) -> User | None:
         """The user with this id, or None."""
 
-    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        """Replace the stored hash, e.g. after a cost upgrade."""
+    async def update_password_hash(
+        self, user_id: UUID, password_hash: str, replacing: str | None = None
+    ) -> bool:
+        """Replace the stored hash; with `replacing`, only while the stored one is still
+        that (it was checked against a password outside this unit of work). False when
+        nothing changed."""
 
     async def delete(self, user_id: UUID) -> bool:
         """Delete the user and what hangs on the user (tasks, sessions, refresh tokens,

@@ -115,7 +115,10 @@ class AuthService:
             rehashed = await self._hasher.hash(password)
         async with self._uow() as uow:
             if rehashed is not None:
-                await uow.users.update_password_hash(user.id, rehashed)
+                # Only over the hash just verified: a change that landed meanwhile wins.
+                await uow.users.update_password_hash(
+                    user.id, rehashed, replacing=user.password_hash
+                )
             await uow.login_failures.clear(key)
             sign_in = await self._logins.start(uow, user, client)
             await uow.commit()

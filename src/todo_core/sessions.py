@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from todo_core.domain import Client, LoginSession, RefreshToken, User, new_secret, secret_hash
+from todo_core.domain import (
+    Client,
+    LoginSession,
+    RefreshToken,
+    User,
+    email_key,
+    new_secret,
+    secret_hash,
+)
 from todo_core.ports import AccessToken, Clock, TokenIssuer, UnitOfWork
 
 
@@ -42,6 +50,14 @@ class Logins:
         )
         await uow.sessions.add(session)
         return await self.grant(uow, user, session.id)
+
+    async def restart(self, uow: UnitOfWork, user: User, client: Client) -> SignIn:
+        """After the password changed: every login of the user ends, every outstanding
+        reset token and failed login of the email goes, and a new login starts."""
+        await uow.password_resets.void_all(user.id)
+        await uow.sessions.end(user.id, self._clock.now())
+        await uow.login_failures.clear(email_key(user.email))
+        return await self.start(uow, user, client)
 
     async def renew(self, uow: UnitOfWork, session_id: UUID) -> bool:
         """Extend a live session for a refresh, holding it until the unit of work ends (an

@@ -64,6 +64,17 @@ class UserRepositoryContract:
             assert await uow.users.get(ada.id) == dataclasses.replace(ada, password_hash="new")
             assert await uow.users.get(bob.id) == bob
 
+    async def test_update_password_hash_replacing_only_while_it_is_still_that_one(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        ada = await store_user(uow_factory, make_user("ada@example.com", "old"))
+        async with uow_factory() as uow:
+            assert not await uow.users.update_password_hash(ada.id, "new", replacing="other")
+            assert await uow.users.update_password_hash(ada.id, "new", replacing="old")
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.users.get(ada.id) == dataclasses.replace(ada, password_hash="new")
+
     async def test_update_password_hash_of_unknown_user_does_nothing(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:

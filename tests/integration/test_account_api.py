@@ -257,3 +257,21 @@ async def test_a_deleted_account_leaves_nothing_and_its_tokens_do_nothing(client
     again = await register(client, EMAIL, "another password")
     assert again["user"]["id"] != user_id
     assert (await client.get("/tasks", headers=bearer(again))).json()["total"] == 0
+
+
+async def test_wrong_current_passwords_are_throttled_like_logins(client):
+    auth = await register(client, EMAIL)
+    for _ in range(10):
+        wrong = await client.post(
+            "/auth/password",
+            json={"current_password": "not it at all", "new_password": NEW_PASSWORD},
+            headers=bearer(auth),
+        )
+        assert_problem(wrong, 400)
+    refused = await client.request(
+        "DELETE", "/auth/me", json={"password": PASSWORD}, headers=bearer(auth)
+    )
+    assert_problem(refused, 429)
+    assert int(refused.headers["retry-after"]) > 0
+    assert (await client.get("/auth/me", headers=bearer(auth))).status_code == 200
+    assert_problem(await _login(client), 429)

@@ -50,7 +50,7 @@ def parts(memory_uow: InMemoryUnitOfWorkFactory, hasher: FakePasswordHasher, clo
     outbox = Outbox()
     return (
         AuthService(memory_uow, hasher, tokens, clock, policy),
-        AccountService(memory_uow, hasher, tokens, clock, timedelta(days=30)),
+        AccountService(memory_uow, hasher, tokens, clock, timedelta(days=30), policy.throttle),
         PasswordResetService(memory_uow, hasher, tokens, clock, outbox, ResetPolicy()),
         outbox,
     )
@@ -142,8 +142,8 @@ async def test_deleting_an_account_takes_everything_of_it(parts, memory_uow):
     user = (await auth.register(EMAIL, PASSWORD)).user
     await resets.request(EMAIL)
     with pytest.raises(ValidationError):
-        await account.delete_account(user.id, "not it")
-    await account.delete_account(user.id, PASSWORD)
+        await account.delete_account(user.id, "not it", PHONE)
+    await account.delete_account(user.id, PASSWORD, PHONE)
     store = memory_uow.store
     assert (store.users, store.sessions, store.refresh_tokens, store.password_resets) == (
         {},
@@ -165,3 +165,34 @@ async def test_ending_a_session_of_another_user_is_not_found(parts):
     await account.end_session(ada.user.id, ada.session_id)
     with pytest.raises(InvalidRefreshTokenError):
         await auth.refresh(ada.refresh_token)
+
+
+async def test_a_reset_landing_during_a_password_change_wins(parts, memory_uow, hasher):
+    auth, account, resets, outbox = parts
+    user = (await auth.register(EMAIL, PASSWORD)).user
+    await resets.request(EMAIL)
+    token = outbox.posted[0].text.split("token=")[1].split()[0]
+    real_hash = hasher.hash
+
+    async def hash_while_a_reset_lands(password: str) -> str:
+        hasher.hash = real_hash  # type: ignore[method-assign]
+        await resets.confirm(token, "reset password", PHONE)
+        return await real_hash(password)
+
+    hasher.hash = hash_while_a_reset_lands  # type: ignore[method-assign]
+    with pytest.raises(ValidationError) as lost:
+        await account.change_password(user.id, PASSWORD, NEW, LAPTOP)
+    assert [e.field for e in lost.value.errors] == ["current_password"]
+    assert (await auth.login(EMAIL, "reset password", PHONE)).user.id == user.id
+
+
+async def test_wrong_current_passwords_count_towards_the_login_throttle(parts):
+    auth, account, *_ = parts
+    user = (await auth.register(EMAIL, PASSWORD)).user
+    for _ in range(3):
+        with pytest.raises(ValidationError):
+            await account.change_password(user.id, "not it", NEW, PHONE)
+    with pytest.raises(LoginThrottledError):
+        await account.delete_account(user.id, PASSWORD, PHONE)
+    with pytest.raises(LoginThrottledError):
+        await auth.login(EMAIL, PASSWORD, LAPTOP)

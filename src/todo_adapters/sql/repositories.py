@@ -56,6 +56,14 @@ _SET_PASSWORD_HASH = Statement(
     .where(users.c.id == param(users.c.id))
     .values(password_hash=param(users.c.password_hash))
 )
+_REPLACE_PASSWORD_HASH = Statement(
+    update(users)
+    .where(
+        users.c.id == param(users.c.id),
+        users.c.password_hash == param(users.c.password_hash, "replacing"),
+    )
+    .values(password_hash=param(users.c.password_hash))
+)
 # Tasks, counters, sessions, tokens and stored replies follow by ON DELETE CASCADE.
 _DELETE_USER = Statement(delete(users).where(users.c.id == param(users.c.id)))
 
@@ -78,8 +86,18 @@ class SqlUserRepository(UserRepository):
     async def get(self, user_id: UUID) -> User | None:
         return await _USER_BY_ID.first(self._db, User, id=user_id)
 
-    async def update_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        await _SET_PASSWORD_HASH.rowcount(self._db, id=user_id, password_hash=password_hash)
+    async def update_password_hash(
+        self, user_id: UUID, password_hash: str, replacing: str | None = None
+    ) -> bool:
+        if replacing is None:
+            changed = await _SET_PASSWORD_HASH.rowcount(
+                self._db, id=user_id, password_hash=password_hash
+            )
+        else:
+            changed = await _REPLACE_PASSWORD_HASH.rowcount(
+                self._db, id=user_id, password_hash=password_hash, replacing=replacing
+            )
+        return changed > 0
 
     async def delete(self, user_id: UUID) -> bool:
         return await _DELETE_USER.rowcount(self._db, id=user_id) > 0

@@ -23,13 +23,14 @@ log = get_logger("todo_api.account")
 @router.post(
     "/password",
     response_model=AuthResponse,
-    responses=problems(400, 401),
+    responses=problems(400, 401, 429),
 )
 async def change_password(
     body: PasswordChangeRequest, caller: AccountCaller, client: ClientDep
 ) -> AuthResponse:
     """Change the password; the current one is required (a 400 naming `current_password`
-    when it is wrong). Every login of the user ends, outstanding reset links stop working,
+    when it is wrong; wrong ones count towards the login throttle, and past its limit the
+    answer is a 429). Every login of the user ends, outstanding reset links stop working,
     and the response is a new login."""
     sign_in = await caller.service.change_password(
         caller.user_id, body.current_password, body.new_password, client
@@ -42,13 +43,16 @@ async def change_password(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(400, 401),
+    responses=problems(400, 401, 429),
 )
-async def delete_account(body: AccountDeleteRequest, caller: AccountCaller) -> None:
+async def delete_account(
+    body: AccountDeleteRequest, caller: AccountCaller, client: ClientDep
+) -> None:
     """Delete the account, with the password as confirmation (a 400 naming `password` when
-    it is wrong): the user, their tasks, logins, reset links and stored replies go in one
-    transaction. The email can be registered again."""
-    await caller.service.delete_account(caller.user_id, body.password)
+    it is wrong; wrong ones count towards the login throttle, as on /auth/password): the
+    user, their tasks, logins, reset links and stored replies go in one transaction. The
+    email can be registered again."""
+    await caller.service.delete_account(caller.user_id, body.password, client)
     log.warning("security.account_deleted", user_id=str(caller.user_id))
 
 
