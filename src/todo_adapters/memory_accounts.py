@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from todo_core.domain import LoginSession, RefreshToken, User
 from todo_core.errors import UnknownUserError
 from todo_core.ports import (
-    BlockedUntil,
+    LimitingFailures,
     LoginFailureRepository,
     PasswordResetRepository,
     ResetRequest,
@@ -147,19 +147,15 @@ class InMemoryLoginFailureRepository(LoginFailureRepository):
         address: str,
         now: datetime,
         since: datetime,
-        window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> tuple[int, BlockedUntil]:
+    ) -> tuple[int, LimitingFailures]:
         recent = [f for f in self._failures.values() if f.failed_at > since]
-        window = timedelta(seconds=window_s)
         email = self._nth_newest([f for f in recent if f.email_key == email_key], email_limit)
         by_address = self._nth_newest([f for f in recent if f.address == address], address_limit)
         attempt_id = next(self._ids)
         self._failures[attempt_id] = Failure(email_key, address, now)
-        return attempt_id, BlockedUntil(
-            email + window if email else None, by_address + window if by_address else None
-        )
+        return attempt_id, LimitingFailures(email, by_address)
 
     async def withdraw(self, attempt_id: int) -> None:
         self._failures.pop(attempt_id, None)

@@ -120,10 +120,9 @@ class Container(containers.DeclarativeContainer):
     )
 
     cursor_codec = providers.Singleton(CursorCodec, secret=settings.provided.jwt_secret.call())
-    refresh_ttl = providers.Singleton(_seconds, settings.provided.REFRESH_TOKEN_TTL)
     auth_policy = providers.Singleton(
         AuthPolicy,
-        refresh_ttl=refresh_ttl,
+        refresh_ttl=providers.Callable(_seconds, settings.provided.REFRESH_TOKEN_TTL),
         throttle=providers.Singleton(
             ThrottlePolicy,
             max_failures=settings.provided.LOGIN_MAX_FAILURES,
@@ -145,8 +144,7 @@ class Container(containers.DeclarativeContainer):
         hasher=password_hasher,
         tokens=token_issuer,
         clock=clock,
-        refresh_ttl=refresh_ttl,
-        throttle=auth_policy.provided.throttle,
+        policy=auth_policy,
     )
     # The app's metrics, which count what the outbox sends and gives up.
     metrics = providers.Dependency(instance_of=Metrics)
@@ -157,7 +155,6 @@ class Container(containers.DeclarativeContainer):
         ResetPolicy,
         link=settings.provided.PASSWORD_RESET_URL,
         token_ttl=providers.Callable(_seconds, settings.provided.PASSWORD_RESET_TTL),
-        refresh_ttl=refresh_ttl,
         max_mails=settings.provided.PASSWORD_RESET_MAX_MAILS,
     )
     password_reset_service = providers.Factory(
@@ -168,6 +165,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         outbox=mail_outbox,
         policy=reset_policy,
+        auth=auth_policy,
     )
     # A Singleton: the task service is made per request, the TTL once.
     idempotency_ttl = providers.Singleton(_seconds, settings.provided.IDEMPOTENCY_TTL)

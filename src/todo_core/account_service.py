@@ -4,13 +4,13 @@ until they expire) can do nothing here."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from uuid import UUID
 
 from todo_core.domain import Client, LoginSession, User, email_key, password_problem
 from todo_core.errors import FieldError, SessionNotFoundError, UnknownUserError, ValidationError
-from todo_core.login_throttle import LoginThrottle, ThrottlePolicy
-from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from todo_core.login_throttle import LoginThrottle
+from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWork, UnitOfWorkFactory
+from todo_core.services import AuthPolicy
 from todo_core.sessions import Logins, SignIn
 
 
@@ -21,30 +21,28 @@ class AccountService:
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         clock: Clock,
-        refresh_ttl: timedelta,
-        throttle: ThrottlePolicy | None = None,
+        policy: AuthPolicy | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
-        self._logins = Logins(tokens, clock, refresh_ttl)
-        self._throttle = LoginThrottle(throttle or ThrottlePolicy(), clock)
+        policy = policy or AuthPolicy()
+        self._logins = Logins(tokens, clock, policy.refresh_ttl)
+        self._throttle = LoginThrottle(policy.throttle, clock)
 
-    async def _user(self, user_id: UUID) -> User:
+    async def _confirmed_user(
+        self, user_id: UUID, password: str, field: str, client: Client
+    ) -> User:
+        """The user, once the password is checked. A guess counts like a login's, against
+        the same limits (a stolen access token is no way round them); a right one's
+        attempt is cleared by what follows."""
         async with self._uow(atomic=False) as uow:
-            user = await uow.users.get(user_id)
-        if user is None:
-            raise UnknownUserError()
-        return user
-
-    async def _check_password(self, user: User, password: str, field: str, client: Client) -> None:
-        """A password guess counts like a login's, against the same limits: a stolen access
-        token is no way round them. A right one's attempt is cleared by what follows."""
-        async with self._uow(atomic=False) as uow:
+            user = await _existing(uow, user_id)
             await self._throttle.attempt(uow, email_key(user.email), client)
             await uow.commit()
         if not await self._hasher.verify(password, user.password_hash):
             raise ValidationError([FieldError(field, "is incorrect")])
+        return user
 
     async def change_password(
         self, user_id: UUID, current_password: str, new_password: str, client: Client
@@ -53,8 +51,7 @@ class AccountService:
         void, and a new login comes back."""
         if (problem := password_problem(new_password)) is not None:
             raise ValidationError([FieldError("new_password", problem)])
-        user = await self._user(user_id)
-        await self._check_password(user, current_password, "current_password", client)
+        user = await self._confirmed_user(user_id, current_password, "current_password", client)
         password_hash = await self._hasher.hash(new_password)
         async with self._uow() as uow:
             # Only over the hash just checked: a reset that landed meanwhile wins.
@@ -66,10 +63,9 @@ class AccountService:
             await uow.commit()
         return sign_in
 
-    async def delete_account(self, user_id: UUID, password: str, client: Client) -> User:
-        """Delete the user and everything of theirs in one transaction; the user as it was."""
-        user = await self._user(user_id)
-        await self._check_password(user, password, "password", client)
+    async def delete_account(self, user_id: UUID, password: str, client: Client) -> None:
+        """Delete the user and everything of theirs in one transaction."""
+        user = await self._confirmed_user(user_id, password, "password", client)
         async with self._uow() as uow:
             if not await uow.users.delete(user.id):
                 raise UnknownUserError()
@@ -77,13 +73,11 @@ class AccountService:
             await uow.login_failures.clear(key)
             await uow.password_resets.forget_email(key)
             await uow.commit()
-        return user
 
     async def sessions(self, user_id: UUID) -> list[LoginSession]:
         """The user's live sessions, newest first."""
         async with self._uow(atomic=False) as uow:
-            if await uow.users.get(user_id) is None:
-                raise UnknownUserError()
+            await _existing(uow, user_id)
             return await uow.sessions.live(user_id, self._clock.now())
 
     async def end_session(self, user_id: UUID, session_id: UUID) -> None:
@@ -94,10 +88,17 @@ class AccountService:
 
     async def _end(self, user_id: UUID, session_id: UUID | None) -> int:
         async with self._uow() as uow:
-            if await uow.users.get(user_id) is None:
-                raise UnknownUserError()
+            await _existing(uow, user_id)
             ended = await uow.sessions.end(user_id, self._clock.now(), session_id)
             if session_id is not None and not ended:
                 raise SessionNotFoundError()
             await uow.commit()
         return ended
+
+
+async def _existing(uow: UnitOfWork, user_id: UUID) -> User:
+    """The user, or UnknownUserError: the account of a still valid token may be gone."""
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise UnknownUserError()
+    return user

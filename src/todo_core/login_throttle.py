@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from todo_core.domain import Client
 from todo_core.errors import LoginThrottledError
@@ -33,26 +33,26 @@ class LoginThrottle:
         already had too many failures within the window. A refused attempt is withdrawn:
         it neither counts nor extends the block."""
         policy, now = self._policy, self._clock.now()
-        attempt_id, blocked = await uow.login_failures.attempt(
+        attempt_id, limiting = await uow.login_failures.attempt(
             email_key,
             client.address,
             now,
             now - policy.window,
-            policy.window.total_seconds(),
             policy.max_failures,
             policy.max_failures_per_address,
         )
-        scopes = _scopes(blocked.email, blocked.address)
-        if scopes:
+        held = [
+            (t, scope)
+            for t, scope in ((limiting.email, "email"), (limiting.address, "address"))
+            if t
+        ]
+        if held:
             await uow.login_failures.withdraw(attempt_id)
-            until, scope = max(scopes)
+            oldest, scope = max(held)
+            until = oldest + policy.window
             raise LoginThrottledError(max(1, math.ceil((until - now).total_seconds())), scope)
 
     async def purge(self, uow: UnitOfWork, batch_size: int) -> int:
         return await uow.login_failures.purge_older(
             self._clock.now() - self._policy.window, batch_size
         )
-
-
-def _scopes(email: datetime | None, address: datetime | None) -> list[tuple[datetime, str]]:
-    return [(t, s) for t, s in ((email, "email"), (address, "address")) if t is not None]

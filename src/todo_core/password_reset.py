@@ -33,7 +33,7 @@ from todo_core.ports import (
     UnitOfWorkFactory,
 )
 from todo_core.reset_mail import reset_message
-from todo_core.services import PURGE_BATCH, purge_in_batches
+from todo_core.services import PURGE_BATCH, AuthPolicy, purge_in_batches
 from todo_core.sessions import Logins, SignIn
 
 
@@ -44,7 +44,6 @@ class ResetPolicy:
 
     link: str = "http://localhost:3000/reset-password"
     token_ttl: timedelta = timedelta(seconds=1800)
-    refresh_ttl: timedelta = timedelta(days=30)
     max_mails: int = 5
 
 
@@ -57,6 +56,7 @@ class PasswordResetService:
         clock: Clock,
         outbox: MailOutbox | None,
         policy: ResetPolicy | None = None,
+        auth: AuthPolicy | None = None,
     ) -> None:
         """`outbox`: None when no mail can be sent (production without SMTP_URL)."""
         self._uow = uow
@@ -64,7 +64,7 @@ class PasswordResetService:
         self._clock = clock
         self._outbox = outbox
         self._policy = policy = policy or ResetPolicy()
-        self._logins = Logins(tokens, clock, policy.refresh_ttl)
+        self._logins = Logins(tokens, clock, (auth or AuthPolicy()).refresh_ttl)
 
     async def request(self, email: str) -> UUID | None:
         """Mail a one-time reset link if the email is registered; the user's id, or None.

@@ -160,9 +160,9 @@ class PasswordResetRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class BlockedUntil:
-    """Until when logins are refused, for the email and for the client address (None:
-    not blocked)."""
+class LimitingFailures:
+    """For the email and for the address, the failure that must leave the window before
+    the count is below its limit again (the limit-th newest); None when it already is."""
 
     email: datetime | None
     address: datetime | None
@@ -175,13 +175,13 @@ class LoginFailureRepository(Protocol):
         address: str,
         now: datetime,
         since: datetime,
-        window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> tuple[int, BlockedUntil]:
+    ) -> tuple[int, LimitingFailures]:
         """Record a login attempt as a failure at once (so that attempts running at the
-        same time count each other), and say, from the other failures since `since`, until
-        when the email and the address are blocked. The attempt's id, for withdraw()."""
+        same time count each other), and find, among the other failures since `since`, the
+        ones that hold the email and the address at their limits. The attempt's id, for
+        withdraw()."""
 
     async def withdraw(self, attempt_id: int) -> None:
         """Forget an attempt that was refused before it was tried."""
@@ -287,9 +287,9 @@ class Clock(Protocol):
 
 __all__ = [
     "AccessToken",
-    "BlockedUntil",
     "Clock",
     "IdempotencyRepository",
+    "LimitingFailures",
     "LoginFailureRepository",
     "MailMessage",
     "MailOutbox",

@@ -94,7 +94,7 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.password_resets.take("0" * 64, NOW)
         await uow.password_resets.void_all(user_id)
         await uow.password_resets.purge_expired(NOW - timedelta(days=1), 1000)
-        attempt_id, _ = await uow.login_failures.attempt(key, "10.0.0.1", NOW, NOW, 900, 10, 100)
+        attempt_id, _ = await uow.login_failures.attempt(key, "10.0.0.1", NOW, NOW, 10, 100)
         await uow.login_failures.withdraw(attempt_id)
         await uow.login_failures.clear(key)
         await uow.login_failures.purge_older(NOW - timedelta(days=1), 1000)

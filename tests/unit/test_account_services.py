@@ -50,8 +50,8 @@ def parts(memory_uow: InMemoryUnitOfWorkFactory, hasher: FakePasswordHasher, clo
     outbox = Outbox()
     return (
         AuthService(memory_uow, hasher, tokens, clock, policy),
-        AccountService(memory_uow, hasher, tokens, clock, timedelta(days=30), policy.throttle),
-        PasswordResetService(memory_uow, hasher, tokens, clock, outbox, ResetPolicy()),
+        AccountService(memory_uow, hasher, tokens, clock, policy),
+        PasswordResetService(memory_uow, hasher, tokens, clock, outbox, ResetPolicy(), policy),
         outbox,
     )
 

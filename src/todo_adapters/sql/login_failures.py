@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from asyncpg import Connection
@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Integer, bindparam, delete, insert, select
 
 from todo_adapters.sql.statements import Statement, param, purge_expired
 from todo_adapters.sql.tables import login_failures
-from todo_core.ports import BlockedUntil, LoginFailureRepository
+from todo_core.ports import LimitingFailures, LoginFailureRepository
 
 _failure = login_failures.c
 
@@ -63,10 +63,9 @@ class SqlLoginFailureRepository(LoginFailureRepository):
         address: str,
         now: datetime,
         since: datetime,
-        window_s: float,
         email_limit: int,
         address_limit: int,
-    ) -> tuple[int, BlockedUntil]:
+    ) -> tuple[int, LimitingFailures]:
         attempt_id, email, by_address = await _ATTEMPT.fetchrow(
             self._db,
             email_key=email_key,
@@ -76,10 +75,7 @@ class SqlLoginFailureRepository(LoginFailureRepository):
             email_skip=email_limit - 1,
             address_skip=address_limit - 1,
         )
-        window = timedelta(seconds=window_s)
-        return attempt_id, BlockedUntil(
-            email + window if email else None, by_address + window if by_address else None
-        )
+        return attempt_id, LimitingFailures(email, by_address)
 
     async def withdraw(self, attempt_id: int) -> None:
         await _WITHDRAW.rowcount(self._db, id=attempt_id)
