@@ -8,28 +8,12 @@ from uuid import UUID
 
 from todo_core.domain import Client, LoginSession, User, email_key, password_problem
 from todo_core.errors import FieldError, SessionNotFoundError, UnknownUserError, ValidationError
-from todo_core.login_throttle import LoginThrottle
-from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWork, UnitOfWorkFactory
-from todo_core.services import AuthPolicy
-from todo_core.sessions import Logins, SignIn
+from todo_core.ports import UnitOfWork
+from todo_core.services import CredentialsService
+from todo_core.sessions import SignIn
 
 
-class AccountService:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        tokens: TokenIssuer,
-        clock: Clock,
-        policy: AuthPolicy | None = None,
-    ) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._clock = clock
-        policy = policy or AuthPolicy()
-        self._logins = Logins(tokens, clock, policy.refresh_ttl)
-        self._throttle = LoginThrottle(policy.throttle, clock)
-
+class AccountService(CredentialsService):
     async def _confirmed_user(
         self, user_id: UUID, password: str, field: str, client: Client
     ) -> User:

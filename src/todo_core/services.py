@@ -60,11 +60,8 @@ class AuthPolicy:
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
 
-class AuthService:
-    """Registration, login and token checks. Unknown email and wrong password fail alike,
-    in the same time, and count alike towards throttling, so a caller cannot learn which
-    emails are registered. Refresh tokens rotate on every use; presenting a spent one
-    again revokes its whole login."""
+class CredentialsService:
+    """What the use cases that check passwords and start logins work with."""
 
     def __init__(
         self,
@@ -81,6 +78,13 @@ class AuthService:
         policy = policy or AuthPolicy()
         self._logins = Logins(tokens, clock, policy.refresh_ttl)
         self._throttle = LoginThrottle(policy.throttle, clock)
+
+
+class AuthService(CredentialsService):
+    """Registration, login and token checks. Unknown email and wrong password fail alike,
+    in the same time, and count alike towards throttling, so a caller cannot learn which
+    emails are registered. Refresh tokens rotate on every use; presenting a spent one
+    again revokes its whole login."""
 
     async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
         normalized = check_registration(email, password)
