@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_adapters.mail.smtp import SmtpMailer
 from todo_adapters.sql.database_url import parse_database_url
-from todo_adapters.sql.embedded import EmbeddedPostgres, EmbeddedPostgresMissingError
+from todo_adapters.sql.embedded import EmbeddedPostgresMissingError
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import (
     UnknownRevisionError,
@@ -30,7 +30,9 @@ from todo_adapters.sql.migrate import (
     head_revision,
     upgrade_schema,
 )
-from todo_api.http_server import HTTP_PROTOCOL
+from todo_api.composition.lifespan import database_url, smtp_mailer
+from todo_api.http.server import HTTP_PROTOCOL
+from todo_api.observability.logging import configure_logging
 from todo_api.settings import Settings
 from todo_core.ports import MailMessage
 
@@ -51,23 +53,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 @contextmanager
 def _database_url(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL, or the embedded server under DATA_DIR, started for as long as needed."""
-    if settings.DATABASE_URL:
-        yield settings.DATABASE_URL
-        return
-    try:
-        server = EmbeddedPostgres(settings.DATA_DIR)
-    except EmbeddedPostgresMissingError as exc:
-        sys.exit(f"todo-api: {exc}")
-    print(f"todo-api: embedded PostgreSQL under {settings.DATA_DIR} is up", file=sys.stderr)
-    try:
-        yield server.url()
-    finally:
-        if not server.stop():
-            print(
-                "todo-api: embedded PostgreSQL left running for the others using it",
-                file=sys.stderr,
-            )
+    """The database the command works on (lifespan.database_url), or exit in one line."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(database_url(settings))
+        except EmbeddedPostgresMissingError as exc:
+            sys.exit(f"todo-api: {exc}")
+        yield url
 
 
 def serve(settings: Settings) -> None:
@@ -160,8 +152,7 @@ def check(settings: Settings) -> None:
 def send_test_mail(settings: Settings, to: str) -> None:
     """One message through SMTP_URL, now: exit 0 when the server took it, 1 when not,
     2 when SMTP_URL is not set."""
-    smtp_url = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
-    if not smtp_url:
+    if settings.SMTP_URL is None or not settings.SMTP_URL.get_secret_value():
         print("todo-api send-test-mail: SMTP_URL is not set", file=sys.stderr)
         sys.exit(2)
     message = MailMessage(
@@ -172,7 +163,9 @@ def send_test_mail(settings: Settings, to: str) -> None:
         "mail delivery works.</p>\n",
     )
     try:
-        asyncio.run(SmtpMailer(smtp_url, settings.MAIL_FROM).send(message))
+        mailer = smtp_mailer(settings)
+        assert mailer is not None
+        asyncio.run(mailer.send(message))
     except Exception as exc:  # whatever went wrong, one line (never the URL: it has a password)
         detail = " ".join(str(exc).split()) or "(no detail)"
         print(f"todo-api send-test-mail: {type(exc).__name__}: {detail}", file=sys.stderr)
@@ -215,6 +208,10 @@ def main(argv: list[str] | None = None) -> None:
         write_openapi(args.output)
         return
     settings = _load_settings()
+    configure_logging(settings.LOG_LEVEL, settings.json_logs)
+    if args.command != "serve" and settings.LOG_LEVEL != "DEBUG":
+        # A command says what it did in its own lines; alembic's steps would bury them.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":

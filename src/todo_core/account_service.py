@@ -6,14 +6,21 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from todo_core.domain import Client, LoginSession, User, email_key, password_problem
+from todo_core.credentials import Credentials, existing_user
+from todo_core.domain import Client, LoginSession, User, check_new_password, email_key
 from todo_core.errors import FieldError, SessionNotFoundError, UnknownUserError, ValidationError
-from todo_core.ports import UnitOfWork
-from todo_core.services import CredentialsService
-from todo_core.sessions import SignIn
+from todo_core.logins import SignIn
+from todo_core.ports import UnitOfWorkFactory
 
 
-class AccountService(CredentialsService):
+class AccountService:
+    def __init__(self, uow: UnitOfWorkFactory, credentials: Credentials) -> None:
+        self._uow = uow
+        self._hasher = credentials.hasher
+        self._throttle = credentials.throttle
+        self._logins = credentials.logins
+        self._clock = credentials.clock
+
     async def _confirmed_user(
         self, user_id: UUID, password: str, field: str, client: Client
     ) -> User:
@@ -21,7 +28,7 @@ class AccountService(CredentialsService):
         the same limits (a stolen access token is no way round them); a right one's
         attempt is cleared by what follows."""
         async with self._uow(atomic=False) as uow:
-            user = await _existing(uow, user_id)
+            user = await existing_user(uow, user_id)
             await self._throttle.attempt(uow, email_key(user.email), client)
             await uow.commit()
         if not await self._hasher.verify(password, user.password_hash):
@@ -33,8 +40,7 @@ class AccountService(CredentialsService):
     ) -> SignIn:
         """Replace the password; every login of the user ends, outstanding reset tokens are
         void, and a new login comes back."""
-        if (problem := password_problem(new_password)) is not None:
-            raise ValidationError([FieldError("new_password", problem)])
+        check_new_password(new_password)
         user = await self._confirmed_user(user_id, current_password, "current_password", client)
         password_hash = await self._hasher.hash(new_password)
         async with self._uow() as uow:
@@ -61,7 +67,7 @@ class AccountService(CredentialsService):
     async def sessions(self, user_id: UUID) -> list[LoginSession]:
         """The user's live sessions, newest first."""
         async with self._uow(atomic=False) as uow:
-            await _existing(uow, user_id)
+            await existing_user(uow, user_id)
             return await uow.sessions.live(user_id, self._clock.now())
 
     async def end_session(self, user_id: UUID, session_id: UUID) -> None:
@@ -72,17 +78,9 @@ class AccountService(CredentialsService):
 
     async def _end(self, user_id: UUID, session_id: UUID | None) -> int:
         async with self._uow() as uow:
-            await _existing(uow, user_id)
+            await existing_user(uow, user_id)
             ended = await uow.sessions.end(user_id, self._clock.now(), session_id)
             if session_id is not None and not ended:
                 raise SessionNotFoundError()
             await uow.commit()
         return ended
-
-
-async def _existing(uow: UnitOfWork, user_id: UUID) -> User:
-    """The user, or UnknownUserError: the account of a still valid token may be gone."""
-    user = await uow.users.get(user_id)
-    if user is None:
-        raise UnknownUserError()
-    return user

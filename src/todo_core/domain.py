@@ -123,7 +123,7 @@ def secret_hash(secret: str) -> str:
 def email_key(raw: str) -> str:
     """What failed logins are counted under for an email, registered or not: a hash of it
     as it would be normalized, so the table keeps no address anyone typed."""
-    return hashlib.sha256(raw.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(_canonical_email(raw).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Unset(enum.Enum):
@@ -235,9 +235,14 @@ def _text_problem(raw: str) -> str | None:
     return None
 
 
+def _canonical_email(raw: str) -> str:
+    """The one form of an email that is stored, looked up and counted under."""
+    return raw.strip().lower()
+
+
 def email_problem(raw: str) -> str | None:
     """What is wrong with an email as given, or None; checked before normalizing."""
-    email = raw.strip().lower()
+    email = _canonical_email(raw)
     if not email:
         return "must not be empty"
     if len(email) > EMAIL_MAX_LENGTH:
@@ -250,7 +255,12 @@ def email_problem(raw: str) -> str | None:
 def normalize_email(raw: str) -> str:
     if (problem := email_problem(raw)) is not None:
         raise ValidationError([FieldError("email", problem)])
-    return raw.strip().lower()
+    return _canonical_email(raw)
+
+
+def email_if_valid(raw: str) -> str | None:
+    """The normalized email, or None when it could not be anyone's (no lookup needed)."""
+    return None if email_problem(raw) is not None else _canonical_email(raw)
 
 
 def password_problem(raw: str) -> str | None:
@@ -297,7 +307,12 @@ def check_registration(email: str, password: str) -> str:
     _raise_if_any(
         _field("email", email_problem(email)), _field("password", password_problem(password))
     )
-    return email.strip().lower()
+    return _canonical_email(email)
+
+
+def check_new_password(raw: str, field: str = "new_password") -> None:
+    """A password about to replace the current one follows the same rules as at sign-up."""
+    _raise_if_any(_field(field, password_problem(raw)))
 
 
 def _raise_if_any(*errors: FieldError | None) -> None:

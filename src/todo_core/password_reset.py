@@ -10,31 +10,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from todo_core.credentials import Credentials
 from todo_core.domain import (
     Client,
+    check_new_password,
     email_key,
     new_secret,
     normalize_email,
-    password_problem,
     secret_hash,
 )
-from todo_core.errors import (
-    FieldError,
-    InvalidResetTokenError,
-    MailUnavailableError,
-    ValidationError,
-)
-from todo_core.ports import (
-    Clock,
-    MailOutbox,
-    PasswordHasher,
-    ResetRequest,
-    TokenIssuer,
-    UnitOfWorkFactory,
-)
+from todo_core.errors import InvalidResetTokenError, MailUnavailableError
+from todo_core.logins import SignIn
+from todo_core.ports import MailOutbox, ResetRequest, UnitOfWorkFactory
+from todo_core.purge import PURGE_BATCH, purge_in_batches
 from todo_core.reset_mail import reset_message
-from todo_core.services import PURGE_BATCH, AuthPolicy, purge_in_batches
-from todo_core.sessions import Logins, SignIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +40,17 @@ class PasswordResetService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        tokens: TokenIssuer,
-        clock: Clock,
+        credentials: Credentials,
         outbox: MailOutbox | None,
         policy: ResetPolicy | None = None,
-        auth: AuthPolicy | None = None,
     ) -> None:
         """`outbox`: None when no mail can be sent (production without SMTP_URL)."""
         self._uow = uow
-        self._hasher = hasher
-        self._clock = clock
+        self._hasher = credentials.hasher
+        self._logins = credentials.logins
+        self._clock = credentials.clock
         self._outbox = outbox
-        self._policy = policy = policy or ResetPolicy()
-        self._logins = Logins(tokens, clock, (auth or AuthPolicy()).refresh_ttl)
+        self._policy = policy or ResetPolicy()
 
     async def request(self, email: str) -> UUID | None:
         """Mail a one-time reset link if the email is registered; the user's id, or None.
@@ -93,8 +79,7 @@ class PasswordResetService:
     async def confirm(self, token: str, new_password: str, client: Client) -> SignIn:
         """Set the new password with a live reset token, which is spent with every other of
         the user's; every earlier login ends and a new one comes back."""
-        if (problem := password_problem(new_password)) is not None:
-            raise ValidationError([FieldError("new_password", problem)])
+        check_new_password(new_password)
         password_hash = await self._hasher.hash(new_password)
         async with self._uow() as uow:
             user_id = await uow.password_resets.take(secret_hash(token), self._clock.now())

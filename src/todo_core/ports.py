@@ -187,7 +187,8 @@ class LoginFailureRepository(Protocol):
         """Forget an attempt that was refused before it was tried."""
 
     async def clear(self, email_key: str) -> None:
-        """Forget the email's failures (the address keeps its count)."""
+        """Forget the email's failures, at every address (other emails' failures still
+        count for their addresses)."""
 
     async def purge_older(self, before: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` failures older than `before`."""

@@ -28,7 +28,7 @@ from todo_core.errors import (
 )
 from todo_core.idempotency import Reply, idempotency_key
 from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
-from todo_core.services import PURGE_BATCH, purge_in_batches
+from todo_core.purge import PURGE_BATCH, purge_in_batches
 
 
 @dataclass(frozen=True, slots=True)

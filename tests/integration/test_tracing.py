@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.integration.conftest import bearer, register
 from tests.integration.http import serving
 from todo_api.app import create_app
-from todo_api.tracing import Tracing
+from todo_api.observability.tracing import Tracing
 
 
 async def test_requests_and_their_sql_are_traced(settings):

@@ -10,6 +10,8 @@ import pytest
 from todo_adapters.memory import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.account_service import AccountService
+from todo_core.auth_service import AuthService
+from todo_core.credentials import Credentials
 from todo_core.domain import Client
 from todo_core.errors import (
     InvalidCredentialsError,
@@ -24,7 +26,6 @@ from todo_core.errors import (
 from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
 from todo_core.ports import MailMessage
-from todo_core.services import AuthPolicy, AuthService
 
 EMAIL, PASSWORD, NEW = "ada@example.com", "correct horse", "battery staple"
 PHONE, LAPTOP = Client("10.0.0.1", "Phone"), Client("10.0.0.2", "Laptop")
@@ -46,12 +47,13 @@ def clock() -> FixedClock:
 @pytest.fixture
 def parts(memory_uow: InMemoryUnitOfWorkFactory, hasher: FakePasswordHasher, clock: FixedClock):
     tokens = JwtTokenIssuer("s" * 32, 900, "todo-api", "todo-api", clock)
-    policy = AuthPolicy(throttle=ThrottlePolicy(3, 5, timedelta(seconds=900)))
+    throttle = ThrottlePolicy(3, 5, timedelta(seconds=900))
+    credentials = Credentials.of(hasher, tokens, clock, throttle=throttle)
     outbox = Outbox()
     return (
-        AuthService(memory_uow, hasher, tokens, clock, policy),
-        AccountService(memory_uow, hasher, tokens, clock, policy),
-        PasswordResetService(memory_uow, hasher, tokens, clock, outbox, ResetPolicy(), policy),
+        AuthService(memory_uow, credentials),
+        AccountService(memory_uow, credentials),
+        PasswordResetService(memory_uow, credentials, outbox, ResetPolicy()),
         outbox,
     )
 
@@ -132,7 +134,7 @@ async def test_a_reset_token_works_once_and_clears_the_failures(parts):
 
 async def test_without_an_outbox_a_reset_is_unavailable(memory_uow, hasher, clock):
     tokens = JwtTokenIssuer("s" * 32, 900, "todo-api", "todo-api", clock)
-    resets = PasswordResetService(memory_uow, hasher, tokens, clock, None)
+    resets = PasswordResetService(memory_uow, Credentials.of(hasher, tokens, clock), None)
     with pytest.raises(MailUnavailableError):
         await resets.request(EMAIL)
 

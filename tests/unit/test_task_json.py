@@ -9,9 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from todo_api.etags import etag_of
-from todo_api.schemas import TaskListResponse, TaskResponse
-from todo_api.task_json import created_reply, reply_response, task_list_response, task_response
+from todo_api.http.etags import etag_of
+from todo_api.routers.tasks.rendering import (
+    created_reply,
+    reply_response,
+    task_list_response,
+    task_response,
+)
+from todo_api.routers.tasks.schemas import TaskListResponse, TaskResponse
 from todo_core.domain import Task, TaskCounts, TaskPage
 from todo_core.idempotency import Reply
 

@@ -16,7 +16,7 @@ from todo_core.errors import (
     ValidationError,
 )
 from todo_core.idempotency import Reply, idempotency_key
-from todo_core.services import PURGE_BATCH
+from todo_core.purge import PURGE_BATCH
 from todo_core.task_service import TaskService
 
 TTL = timedelta(hours=1)

@@ -11,8 +11,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from todo_api.openapi import model_schemas
-from todo_api.schemas import CredentialsRequest
+from todo_api.routers.accounts.schemas import CredentialsRequest
+from todo_api.routers.openapi import model_schemas
 
 FORM = "application/x-www-form-urlencoded"
 

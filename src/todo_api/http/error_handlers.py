@@ -1,6 +1,6 @@
-"""Every error leaves as RFC 9457 problem+json. One table maps domain errors to statuses;
-validation errors of any origin become a 400 naming each field; anything else is a 500
-whose details stay in the log."""
+"""The exception handlers: domain errors by the error table, validation errors of any
+origin as a 400 naming each field, and the framework's own HTTP errors, all as
+problem+json. Anything else is the request envelope's logged 500."""
 
 from __future__ import annotations
 
@@ -12,108 +12,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from todo_api.logging import get_logger
-from todo_api.schemas import FieldErrorResponse, ProblemResponse
+from todo_api.http.error_table import rule_for
+from todo_api.http.problems import FieldErrorResponse, problem
+from todo_api.observability.logging import get_logger
 from todo_core import errors as domain
 
-PROBLEM_JSON = "application/problem+json"
-RETRY_AFTER_SECONDS = "5"
-
 log = get_logger("todo_api.errors")
-
-STATUS_OF: dict[type[domain.DomainError], HTTPStatus] = {
-    domain.ValidationError: HTTPStatus.BAD_REQUEST,
-    domain.EmailTakenError: HTTPStatus.BAD_REQUEST,
-    domain.InvalidCredentialsError: HTTPStatus.UNAUTHORIZED,
-    domain.InvalidTokenError: HTTPStatus.UNAUTHORIZED,
-    domain.InvalidRefreshTokenError: HTTPStatus.UNAUTHORIZED,
-    domain.UnknownUserError: HTTPStatus.UNAUTHORIZED,
-    domain.TaskAccessDeniedError: HTTPStatus.FORBIDDEN,
-    domain.TaskNotFoundError: HTTPStatus.NOT_FOUND,
-    domain.SessionNotFoundError: HTTPStatus.NOT_FOUND,
-    domain.LoginThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
-    domain.MailUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
-    domain.TaskVersionMismatchError: HTTPStatus.PRECONDITION_FAILED,
-    domain.IdempotencyKeyInUseError: HTTPStatus.CONFLICT,
-    domain.IdempotencyKeyReusedError: HTTPStatus.UNPROCESSABLE_ENTITY,
-    domain.StorageUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
-}
-
-
-def request_id_of(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
-
-
-def problem(
-    request: Request,
-    status: HTTPStatus,
-    detail: str,
-    *,
-    errors: list[FieldErrorResponse] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = ProblemResponse(
-        title=status.phrase,
-        status=status.value,
-        detail=detail,
-        instance=request.url.path,
-        request_id=request_id_of(request),
-        errors=errors,
-    )
-    return JSONResponse(
-        body.model_dump(exclude_none=True),
-        status_code=status.value,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
-def _challenge(error: domain.DomainError) -> str:
-    if isinstance(error, domain.InvalidTokenError) and error.token_sent:
-        return f'Bearer error="invalid_token", error_description="{error.reason}"'
-    if isinstance(error, domain.UnknownUserError):
-        return 'Bearer error="invalid_token", error_description="unknown user"'
-    return "Bearer"
-
-
-def _log_domain_error(request: Request, error: domain.DomainError) -> None:
-    if isinstance(error, domain.InvalidCredentialsError):
-        log.warning("auth.login_failed", email=error.email)
-        request.app.state.metrics.login_failures.inc()
-    elif isinstance(error, domain.TaskAccessDeniedError):
-        log.warning("task.access_denied", user_id=str(error.user_id), task_id=str(error.task_id))
-    elif isinstance(error, domain.RefreshTokenReuseError):
-        log.warning(
-            "security.refresh_token_reused",
-            user_id=str(error.user_id),
-            family_id=str(error.family_id),
-        )
-    elif isinstance(error, domain.InvalidTokenError):
-        log.info("auth.token_rejected", reason=error.reason)
-    elif isinstance(error, domain.LoginThrottledError):
-        log.warning("auth.login_throttled", scope=error.scope, retry_after=error.retry_after_s)
-        request.app.state.metrics.logins_throttled.labels(error.scope).inc()
-    elif isinstance(error, domain.MailUnavailableError):
-        log.error("auth.password_reset_unavailable", reason="SMTP_URL is not set")
-    elif isinstance(error, domain.StorageUnavailableError):
-        log.warning("storage.unavailable", cause=repr(error.__cause__))
 
 
 async def handle_domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, domain.DomainError)
-    _log_domain_error(request, error)
-    status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
+    rule = rule_for(type(error))
+    if rule.event is not None:
+        getattr(log, rule.event.level)(rule.event.name, **rule.event.fields(error))
+    if rule.count is not None:
+        rule.count(request.app.state.metrics, error)
     headers: dict[str, str] = {}
-    if status is HTTPStatus.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = _challenge(error)
-    if isinstance(error, domain.StorageUnavailableError):
-        headers["Retry-After"] = RETRY_AFTER_SECONDS
-    elif isinstance(error, domain.LoginThrottledError):
-        headers["Retry-After"] = str(error.retry_after_s)
+    if rule.status is HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = rule.challenge(error) if rule.challenge else "Bearer"
+    if rule.retry_after is not None:
+        headers["Retry-After"] = rule.retry_after(error)
     field_errors = None
     if isinstance(error, domain.ValidationError):
         field_errors = [FieldErrorResponse(field=e.field, message=e.message) for e in error.errors]
-    return problem(request, status, error.detail, errors=field_errors, headers=headers)
+    return problem(request, rule.status, error.detail, errors=field_errors, headers=headers)
 
 
 _MESSAGES = {

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from todo_api.logging import get_logger
+from todo_api.observability.logging import get_logger
 
 log = get_logger("todo_api.tracing")
 

@@ -2,15 +2,15 @@
 
 from fastapi import APIRouter, status
 
-from todo_api.deps import ClientDep, PasswordResetDep
-from todo_api.logging import get_logger
-from todo_api.openapi import problems
-from todo_api.schemas import (
+from todo_api.observability.logging import get_logger
+from todo_api.routers.accounts.schemas import (
     AuthResponse,
     PasswordResetAcceptedResponse,
     PasswordResetConfirmRequest,
     PasswordResetRequest,
 )
+from todo_api.routers.deps import ClientDep, PasswordResetDep
+from todo_api.routers.openapi import problems
 
 router = APIRouter(prefix="/auth/password-reset", tags=["account"])
 log = get_logger("todo_api.password_reset")

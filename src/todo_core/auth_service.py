@@ -4,87 +4,42 @@ few short ones, so that no connection is held while bcrypt runs)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import NoReturn
 from uuid import UUID
 
+from todo_core.credentials import Credentials, existing_user
 from todo_core.domain import (
     Client,
     User,
     check_registration,
+    email_if_valid,
     email_key,
-    normalize_email,
     secret_hash,
 )
 from todo_core.errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RefreshTokenReuseError,
-    UnknownUserError,
-    ValidationError,
 )
-from todo_core.login_throttle import LoginThrottle, ThrottlePolicy
-from todo_core.ports import (
-    Clock,
-    PasswordHasher,
-    Principal,
-    TokenIssuer,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
-from todo_core.sessions import Logins, SignIn
+from todo_core.logins import SignIn
+from todo_core.ports import UnitOfWork, UnitOfWorkFactory
+from todo_core.purge import PURGE_BATCH, purge_in_batches
 
-PURGE_BATCH = 1000
 NO_CLIENT = Client("")
 
 
-async def purge_in_batches(
-    uow_factory: UnitOfWorkFactory, purge: Callable[[UnitOfWork], Awaitable[int]]
-) -> int:
-    """Delete expired rows in small transactions, so no lock is held long."""
-    purged = 0
-    while True:
-        async with uow_factory() as uow:
-            deleted = await purge(uow)
-            await uow.commit()
-        purged += deleted
-        if deleted < PURGE_BATCH:
-            return purged
-
-
-@dataclass(frozen=True, slots=True)
-class AuthPolicy:
-    refresh_ttl: timedelta = timedelta(days=30)
-    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
-
-
-class CredentialsService:
-    """What the use cases that check passwords and start logins work with."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        tokens: TokenIssuer,
-        clock: Clock,
-        policy: AuthPolicy | None = None,
-    ) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._tokens = tokens
-        self._clock = clock
-        policy = policy or AuthPolicy()
-        self._logins = Logins(tokens, clock, policy.refresh_ttl)
-        self._throttle = LoginThrottle(policy.throttle, clock)
-
-
-class AuthService(CredentialsService):
-    """Registration, login and token checks. Unknown email and wrong password fail alike,
+class AuthService:
+    """Registration, login, refresh and logout. Unknown email and wrong password fail alike,
     in the same time, and count alike towards throttling, so a caller cannot learn which
     emails are registered. Refresh tokens rotate on every use; presenting a spent one
     again revokes its whole login."""
+
+    def __init__(self, uow: UnitOfWorkFactory, credentials: Credentials) -> None:
+        self._uow = uow
+        self._hasher = credentials.hasher
+        self._throttle = credentials.throttle
+        self._logins = credentials.logins
+        self._clock = credentials.clock
 
     async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
         normalized = check_registration(email, password)
@@ -97,10 +52,7 @@ class AuthService(CredentialsService):
         return sign_in
 
     async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
-        try:
-            normalized = normalize_email(email)
-        except ValidationError:
-            normalized = None
+        normalized = email_if_valid(email)
         key = email_key(email)
         async with self._uow(atomic=False) as uow:
             # Counted as a failure from here on, unless it succeeds.
@@ -179,13 +131,6 @@ class AuthService(CredentialsService):
             + await purge_in_batches(self._uow, lambda uow: self._throttle.purge(uow, PURGE_BATCH))
         )
 
-    def authenticate(self, token: str) -> Principal:
-        """Whom the access token speaks for; raises InvalidTokenError."""
-        return self._tokens.verify(token)
-
     async def me(self, user_id: UUID) -> User:
         async with self._uow(atomic=False) as uow:
-            user = await uow.users.get(user_id)
-        if user is None:
-            raise UnknownUserError()
-        return user
+            return await existing_user(uow, user_id)

@@ -1,11 +1,17 @@
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from todo_api.deps import ReadinessDep
-from todo_api.errors import RETRY_AFTER_SECONDS
-from todo_api.schemas import HealthResponse
+from todo_api.http.problems import RETRY_AFTER_SECONDS
+from todo_api.routers.deps import ReadinessDep
 
 router = APIRouter(prefix="/health", tags=["health"])
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "unavailable"]
 
 
 @router.get("/live", response_model=HealthResponse)

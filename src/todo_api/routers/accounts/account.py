@@ -5,16 +5,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from todo_api.deps import AccountCaller, ClientDep
-from todo_api.logging import get_logger
-from todo_api.openapi import problems
-from todo_api.schemas import (
+from todo_api.observability.logging import get_logger
+from todo_api.routers.accounts.schemas import (
     AccountDeleteRequest,
     AuthResponse,
     PasswordChangeRequest,
     SessionListResponse,
     SessionResponse,
 )
+from todo_api.routers.deps import AccountCaller, ClientDep
+from todo_api.routers.openapi import problems
 
 router = APIRouter(prefix="/auth", tags=["account"])
 log = get_logger("todo_api.account")

@@ -1,5 +1,6 @@
-"""Background upkeep that must never hold up a request: expired refresh tokens and
-idempotency keys are deleted in small batches, on a timer, off the request path."""
+"""Background upkeep that must never hold up a request: expired sessions, refresh tokens,
+failed logins, reset requests and idempotency keys are deleted in small batches, on a
+timer, off the request path."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from todo_api.logging import get_logger
+from todo_api.observability.logging import get_logger
 from todo_core.errors import StorageUnavailableError
+
+if TYPE_CHECKING:
+    from todo_api.composition.container import Container
 
 log = get_logger("todo_api.maintenance")
 
@@ -40,3 +45,26 @@ async def periodic(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def purge_jobs(container: Container, interval_s: float) -> AsyncIterator[None]:
+    """Every purge of expired rows, each on its own timer, while the block runs."""
+    async with (
+        periodic(
+            interval_s,
+            lambda: container.auth_service().purge_expired(),
+            "maintenance.sessions_purged",
+        ),
+        periodic(
+            interval_s,
+            lambda: container.password_reset_service().purge_expired(),
+            "maintenance.password_resets_purged",
+        ),
+        periodic(
+            interval_s,
+            lambda: container.task_service().purge_expired_idempotency_keys(),
+            "maintenance.idempotency_keys_purged",
+        ),
+    ):
+        yield

@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import Response
 from pydantic import TypeAdapter
 
-from todo_api.etags import etag_of
+from todo_api.http.etags import etag_of
 from todo_core.domain import Task, TaskCounts, TaskPage
 from todo_core.idempotency import Reply
 

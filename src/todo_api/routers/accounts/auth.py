@@ -2,17 +2,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from todo_api.deps import AccountCaller, AuthCaller, AuthServiceDep, ClientDep
-from todo_api.logging import get_logger
-from todo_api.login_form import LOGIN_REQUEST_BODY, read_credentials
-from todo_api.openapi import problems
-from todo_api.schemas import (
+from todo_api.observability.logging import get_logger
+from todo_api.routers.accounts.login_form import LOGIN_REQUEST_BODY, read_credentials
+from todo_api.routers.accounts.schemas import (
     AuthResponse,
     CredentialsRequest,
     RefreshRequest,
     RegisterRequest,
     UserResponse,
 )
+from todo_api.routers.deps import AccountCaller, AuthCaller, AuthServiceDep, ClientDep
+from todo_api.routers.openapi import problems
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = get_logger("todo_api.auth")

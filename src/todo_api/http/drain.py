@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from todo_api.logging import get_logger
+from todo_api.observability.logging import get_logger
 
 log = get_logger("todo_api.drain")
 

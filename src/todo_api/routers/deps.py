@@ -16,16 +16,16 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from todo_api.cursors import CursorCodec
+from todo_api.http.cursors import CursorCodec
 from todo_core.account_service import AccountService
+from todo_core.auth_service import AuthService
 from todo_core.domain import Client
 from todo_core.errors import InvalidTokenError
 from todo_core.password_reset import PasswordResetService
-from todo_core.services import AuthService
 from todo_core.task_service import TaskService
 
 if TYPE_CHECKING:
-    from todo_api.container import Container
+    from todo_api.composition.container import Container
 
 S = TypeVar("S")
 

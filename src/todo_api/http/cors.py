@@ -9,8 +9,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from todo_api.errors import problem
-from todo_api.logging import get_logger
+from todo_api.http.problems import problem
+from todo_api.observability.logging import get_logger
 
 log = get_logger("todo_api.cors")
 
@@ -40,3 +40,29 @@ class ProblemCORSMiddleware(CORSMiddleware):
             )
             response = problem(Request(scope), HTTPStatus.BAD_REQUEST, f"CORS preflight: {detail}")
         await response(scope, receive, send)
+
+
+def cors_policy(origins: list[str], request_id_header: str) -> dict[str, object]:
+    """What browsers on `origins` may send and read: every header of our contract."""
+    return {
+        "allow_origins": origins,
+        "allow_credentials": True,
+        "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            request_id_header,
+        ],
+        "expose_headers": [
+            "ETag",
+            "Idempotent-Replayed",
+            "Location",
+            "Retry-After",
+            "WWW-Authenticate",
+            request_id_header,
+        ],
+        "max_age": 600,
+    }

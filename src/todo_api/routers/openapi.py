@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from todo_api.schemas import ProblemResponse
+from todo_api.http.problems import ProblemResponse
 from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemResponse"}

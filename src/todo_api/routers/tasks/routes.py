@@ -3,8 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from todo_api.deps import TaskCaller
-from todo_api.etags import (
+from todo_api.http.etags import (
     IDEMPOTENCY_KEY_HEADER,
     IF_MATCH,
     IF_NONE_MATCH,
@@ -12,9 +11,16 @@ from todo_api.etags import (
     if_match_versions,
     if_none_match_hits,
 )
-from todo_api.logging import get_logger
-from todo_api.openapi import IDEMPOTENCY_KEY, REPLAYED, problems
-from todo_api.schemas import (
+from todo_api.observability.logging import get_logger
+from todo_api.routers.deps import TaskCaller
+from todo_api.routers.openapi import IDEMPOTENCY_KEY, REPLAYED, problems
+from todo_api.routers.tasks.rendering import (
+    created_reply,
+    reply_response,
+    task_list_response,
+    task_response,
+)
+from todo_api.routers.tasks.schemas import (
     TaskBulkUpdateRequest,
     TaskCreateRequest,
     TaskListResponse,
@@ -23,7 +29,6 @@ from todo_api.schemas import (
     TasksUpdatedResponse,
     TaskUpdateRequest,
 )
-from todo_api.task_json import created_reply, reply_response, task_list_response, task_response
 from todo_core.domain import (
     OFFSET_MAX,
     PAGE_LIMIT_DEFAULT,

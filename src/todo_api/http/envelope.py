@@ -20,11 +20,18 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.body_guard import BODY_METHODS, MAX_BODY_BYTES, Refusal, limited, refusal, too_large
-from todo_api.cors import ProblemCORSMiddleware
-from todo_api.errors import problem
-from todo_api.logging import get_logger
-from todo_api.metrics import Metrics
+from todo_api.http.body_guard import (
+    BODY_METHODS,
+    MAX_BODY_BYTES,
+    Refusal,
+    limited,
+    refusal,
+    too_large,
+)
+from todo_api.http.cors import ProblemCORSMiddleware
+from todo_api.http.problems import problem
+from todo_api.observability.logging import get_logger
+from todo_api.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
