@@ -10,14 +10,14 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from todo_adapters.memory_accounts import (
+from tests.fakes.memory_accounts import (
     Failure,
     InMemoryLoginFailureRepository,
     InMemoryPasswordResetRepository,
     InMemorySessionRepository,
     StoredReset,
 )
-from todo_adapters.memory_idempotency import InMemoryIdempotencyRepository, StoredKey
+from tests.fakes.memory_idempotency import InMemoryIdempotencyRepository, StoredKey
 from todo_core.domain import (
     UNSET,
     LoginSession,

@@ -1,0 +1,1 @@
+"""In-memory implementations of the ports, for the unit tests of the core."""
