@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.fakes.memory import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.domain import User
 from todo_core.errors import (

@@ -7,7 +7,7 @@ import pytest
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
-from tests.fakes.memory import InMemoryUnitOfWorkFactory
+from tests.fakes import InMemoryUnitOfWorkFactory
 
 
 @pytest.fixture

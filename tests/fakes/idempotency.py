@@ -1,4 +1,4 @@
-"""The in-memory idempotency key repository (see memory.py)."""
+"""The in-memory idempotency key repository."""
 
 from __future__ import annotations
 
