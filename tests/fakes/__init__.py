@@ -3,7 +3,8 @@ keeps the contract of its SQL adapter: tests/contracts runs one suite against bo
 
 from tests.fakes.clock import FixedClock
 from tests.fakes.hasher import FakePasswordHasher
-from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
+from tests.fakes.store import InMemoryStore
+from tests.fakes.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 
 __all__ = [
     "FakePasswordHasher",

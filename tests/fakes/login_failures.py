@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import MutableMapping
 from datetime import datetime
 
 from todo_core.ports import LimitingFailures, LoginFailureRepository
@@ -19,7 +20,7 @@ class Failure:
 class InMemoryLoginFailureRepository(LoginFailureRepository):
     _ids = itertools.count(1)
 
-    def __init__(self, failures: dict[int, Failure]) -> None:
+    def __init__(self, failures: MutableMapping[int, Failure]) -> None:
         self._failures = failures
 
     def _nth_newest(self, matches: list[Failure], limit: int) -> datetime | None:

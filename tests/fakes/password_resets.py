@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from uuid import UUID
 
@@ -20,7 +20,9 @@ class StoredReset:
 
 
 class InMemoryPasswordResetRepository(PasswordResetRepository):
-    def __init__(self, resets: dict[str, StoredReset], users: dict[UUID, User]) -> None:
+    def __init__(
+        self, resets: MutableMapping[str, StoredReset], users: MutableMapping[UUID, User]
+    ) -> None:
         self._resets = resets
         self._users = users
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from datetime import datetime
 from uuid import UUID
 
@@ -14,9 +15,9 @@ from todo_core.ports import SessionRepository
 class InMemorySessionRepository(SessionRepository):
     def __init__(
         self,
-        sessions: dict[UUID, LoginSession],
-        tokens: dict[str, RefreshToken],
-        users: dict[UUID, User],
+        sessions: MutableMapping[UUID, LoginSession],
+        tokens: MutableMapping[str, RefreshToken],
+        users: MutableMapping[UUID, User],
     ) -> None:
         self._sessions = sessions
         self._tokens = tokens

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from datetime import datetime
 from uuid import UUID
 
@@ -22,7 +23,9 @@ from todo_core.ports import TaskRepository
 
 
 class InMemoryTaskRepository(TaskRepository):
-    def __init__(self, tasks: dict[UUID, Task], users: dict[UUID, User]) -> None:
+    def __init__(
+        self, tasks: MutableMapping[UUID, Task], users: MutableMapping[UUID, User]
+    ) -> None:
         self._tasks = tasks
         self._users = users
 

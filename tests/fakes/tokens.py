@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from datetime import datetime
 
 from todo_core.domain import RefreshToken
@@ -10,7 +11,7 @@ from todo_core.ports import RefreshTokenRepository
 
 
 class InMemoryRefreshTokenRepository(RefreshTokenRepository):
-    def __init__(self, tokens: dict[str, RefreshToken]) -> None:
+    def __init__(self, tokens: MutableMapping[str, RefreshToken]) -> None:
         self._tokens = tokens
 
     async def add(self, token: RefreshToken) -> None:

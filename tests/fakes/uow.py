@@ -6,36 +6,22 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Any, Self
-from uuid import UUID
 
-from tests.fakes.idempotency import InMemoryIdempotencyRepository, StoredKey
-from tests.fakes.login_failures import Failure, InMemoryLoginFailureRepository
-from tests.fakes.password_resets import InMemoryPasswordResetRepository, StoredReset
+from tests.fakes.idempotency import InMemoryIdempotencyRepository
+from tests.fakes.login_failures import InMemoryLoginFailureRepository
+from tests.fakes.password_resets import InMemoryPasswordResetRepository
 from tests.fakes.sessions import InMemorySessionRepository
+from tests.fakes.store import InMemoryStore, TableView
 from tests.fakes.tasks import InMemoryTaskRepository
 from tests.fakes.tokens import InMemoryRefreshTokenRepository
 from tests.fakes.users import InMemoryUserRepository
-from todo_core.domain import LoginSession, RefreshToken, Task, User
 from todo_core.ports import UnitOfWork
 
 
-class InMemoryStore:
-    """The committed state shared by every unit of work of one fake database."""
-
-    def __init__(self) -> None:
-        self.users: dict[UUID, User] = {}
-        self.tasks: dict[UUID, Task] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.idempotency: dict[tuple[UUID, str], StoredKey] = {}
-        self.claims_in_flight: set[tuple[UUID, str]] = set()
-        self.sessions: dict[UUID, LoginSession] = {}
-        self.password_resets: dict[str, StoredReset] = {}
-        self.login_failures: dict[int, Failure] = {}
-
-
 class InMemoryUnitOfWork(UnitOfWork):
-    """Works on copies of the store and publishes them on commit, so an exception or a
-    missing commit leaves the store as it was."""
+    """Sees the store through a TableView per table (READ COMMITTED, as PostgreSQL by
+    default) and publishes its writes on commit, so an exception or a missing commit
+    leaves the store as it was."""
 
     users: InMemoryUserRepository
     tasks: InMemoryTaskRepository
@@ -51,18 +37,19 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         store = self._store
-        self._tables: list[dict[Any, Any]] = [
-            store.users,
-            store.tasks,
-            store.refresh_tokens,
-            store.idempotency,
-            store.sessions,
-            store.password_resets,
-            store.login_failures,
+        self._tables: list[TableView[Any, Any]] = [
+            TableView(table)
+            for table in (
+                store.users,
+                store.tasks,
+                store.refresh_tokens,
+                store.idempotency,
+                store.sessions,
+                store.password_resets,
+                store.login_failures,
+            )
         ]
-        self._snapshot = [dict(table) for table in self._tables]
-        self._copies = [dict(table) for table in self._tables]
-        users, tasks, tokens, keys, sessions, resets, failures = self._copies
+        users, tasks, tokens, keys, sessions, resets, failures = self._tables
         self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions])
         self.tasks = InMemoryTaskRepository(tasks, users)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
@@ -81,19 +68,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.idempotency.release()
 
     async def commit(self) -> None:
-        # Publish only what this unit of work changed, as a database would: another unit
-        # of work that committed meanwhile keeps its changes.
-        for table, before, after in zip(self._tables, self._snapshot, self._copies, strict=True):
-            _publish(table, before, after)
+        for table in self._tables:
+            table.publish()
         self.committed = True
-
-
-def _publish(store: dict[Any, Any], before: dict[Any, Any], after: dict[Any, Any]) -> None:
-    for key in before.keys() - after.keys():
-        store.pop(key, None)
-    for key, value in after.items():
-        if before.get(key) is not value:
-            store[key] = value
 
 
 class InMemoryUnitOfWorkFactory:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,9 @@ from todo_core.ports import UserRepository
 
 
 class InMemoryUserRepository(UserRepository):
-    def __init__(self, users: dict[UUID, User], owned: list[dict[Any, Any]]) -> None:
+    def __init__(
+        self, users: MutableMapping[UUID, User], owned: list[MutableMapping[Any, Any]]
+    ) -> None:
         """`owned`: the tables whose rows belong to a user (their `user_id`), deleted with
         the user as the foreign keys' ON DELETE CASCADE does."""
         self._users = users
