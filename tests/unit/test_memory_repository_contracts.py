@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
+from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from tests.fakes import InMemoryUnitOfWorkFactory
@@ -24,4 +25,8 @@ class TestInMemoryTaskRepository(TaskRepositoryContract):
 
 
 class TestInMemoryIdempotencyRepository(IdempotencyRepositoryContract):
+    pass
+
+
+class TestInMemoryRefreshTokenRepository(RefreshTokenRepositoryContract):
     pass
