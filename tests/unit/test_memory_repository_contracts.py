@@ -6,6 +6,7 @@ import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
+from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from tests.fakes import InMemoryUnitOfWorkFactory
@@ -29,4 +30,8 @@ class TestInMemoryIdempotencyRepository(IdempotencyRepositoryContract):
 
 
 class TestInMemoryRefreshTokenRepository(RefreshTokenRepositoryContract):
+    pass
+
+
+class TestInMemorySessionRepository(SessionRepositoryContract):
     pass
