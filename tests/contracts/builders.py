@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from todo_core.domain import LoginSession, RefreshToken, Task, User
-from todo_core.ports import UnitOfWorkFactory
+from todo_core.domain import LoginSession, RefreshToken, Task, User, email_key
+from todo_core.ports import ResetRequest, UnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 def make_user(email: str | None = None, password_hash: str = "hash-1") -> User:
@@ -68,6 +69,23 @@ def make_token(session: LoginSession, *, minutes: int = 0, **fields: Any) -> Ref
     }
     values.update(fields)
     return RefreshToken(**values)
+
+
+def make_reset_request(
+    email: str, *, minutes: float = 0, limit: int = 3, ttl: timedelta = HOUR
+) -> ResetRequest:
+    """A reset request for `email` made `minutes` after T0 with a fresh token alive for
+    `ttl`; the cap is `limit` messages within the last `ttl` (as PasswordResetService asks)."""
+    now = T0 + timedelta(minutes=minutes)
+    return ResetRequest(
+        email=email,
+        email_key=email_key(email),
+        token_hash=secrets.token_hex(32),
+        now=now,
+        expires_at=now + ttl,
+        since=now - ttl,
+        limit=limit,
+    )
 
 
 async def store_user(uow_factory: UnitOfWorkFactory, user: User | None = None) -> User:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
+from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
 from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
 from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
@@ -34,4 +35,8 @@ class TestSqlRefreshTokenRepository(RefreshTokenRepositoryContract):
 
 
 class TestSqlSessionRepository(SessionRepositoryContract):
+    pass
+
+
+class TestSqlPasswordResetRepository(PasswordResetRepositoryContract):
     pass
