@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
+from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
 from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
 from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
 from tests.contracts.session_repository import SessionRepositoryContract
@@ -39,4 +40,8 @@ class TestInMemorySessionRepository(SessionRepositoryContract):
 
 
 class TestInMemoryPasswordResetRepository(PasswordResetRepositoryContract):
+    pass
+
+
+class TestInMemoryLoginFailureRepository(LoginFailureRepositoryContract):
     pass
