@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from todo_adapters.memory import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
 
 
 @pytest.fixture

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
+from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
+from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
+from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
+from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -24,4 +28,20 @@ class TestSqlTaskRepository(TaskRepositoryContract):
 
 
 class TestSqlIdempotencyRepository(IdempotencyRepositoryContract):
+    pass
+
+
+class TestSqlRefreshTokenRepository(RefreshTokenRepositoryContract):
+    pass
+
+
+class TestSqlSessionRepository(SessionRepositoryContract):
+    pass
+
+
+class TestSqlPasswordResetRepository(PasswordResetRepositoryContract):
+    pass
+
+
+class TestSqlLoginFailureRepository(LoginFailureRepositoryContract):
     pass

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from todo_adapters.memory import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.account_service import AccountService
 from todo_core.auth_service import AuthService

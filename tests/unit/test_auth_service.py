@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from todo_adapters.memory import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FakePasswordHasher, FixedClock, InMemoryUnitOfWorkFactory
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.auth_service import AuthService
 from todo_core.credentials import Credentials

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pytest
 
-from todo_adapters.memory import FixedClock
+from tests.fakes import FixedClock
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_core.errors import InvalidTokenError
 from todo_core.ports import Principal

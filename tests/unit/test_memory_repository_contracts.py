@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
+from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
+from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
+from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContract
+from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
-from todo_adapters.memory import InMemoryUnitOfWorkFactory
+from tests.fakes import InMemoryUnitOfWorkFactory
 
 
 @pytest.fixture
@@ -24,4 +28,20 @@ class TestInMemoryTaskRepository(TaskRepositoryContract):
 
 
 class TestInMemoryIdempotencyRepository(IdempotencyRepositoryContract):
+    pass
+
+
+class TestInMemoryRefreshTokenRepository(RefreshTokenRepositoryContract):
+    pass
+
+
+class TestInMemorySessionRepository(SessionRepositoryContract):
+    pass
+
+
+class TestInMemoryPasswordResetRepository(PasswordResetRepositoryContract):
+    pass
+
+
+class TestInMemoryLoginFailureRepository(LoginFailureRepositoryContract):
     pass

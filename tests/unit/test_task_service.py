@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.contracts.builders import make_user, store_user
-from todo_adapters.memory import FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import DESCRIPTION_MAX_LENGTH, TaskPatch, TaskQuery, TaskSort, User
 from todo_core.errors import (
     TaskAccessDeniedError,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.contracts.builders import make_user, store_user
-from todo_adapters.memory import FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import NewTask, Task, TaskCounts, TaskQuery, User
 from todo_core.errors import (
     IdempotencyKeyInUseError,

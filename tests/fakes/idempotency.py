@@ -1,8 +1,9 @@
-"""The in-memory idempotency key repository (see memory.py)."""
+"""The in-memory idempotency key repository."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from datetime import datetime
 from uuid import UUID
 
@@ -21,8 +22,8 @@ class StoredKey:
 class InMemoryIdempotencyRepository(IdempotencyRepository):
     def __init__(
         self,
-        keys: dict[tuple[UUID, str], StoredKey],
-        users: dict[UUID, User],
+        keys: MutableMapping[tuple[UUID, str], StoredKey],
+        users: MutableMapping[UUID, User],
         in_flight: set[tuple[UUID, str]],
     ) -> None:
         """`in_flight`: the keys claimed by units of work that have not ended, shared by all
