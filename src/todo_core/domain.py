@@ -19,9 +19,6 @@ PASSWORD_MIN_BYTES: Final = 8
 PASSWORD_MAX_BYTES: Final = 72  # bcrypt ignores everything past 72 bytes
 TITLE_MAX_LENGTH: Final = 255
 DESCRIPTION_MAX_LENGTH: Final = 10_000
-PAGE_LIMIT_DEFAULT: Final = 50
-PAGE_LIMIT_MAX: Final = 200
-OFFSET_MAX: Final = 1_000_000_000  # deep pages belong to cursors; this keeps it an integer
 SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
 USER_AGENT_MAX_LENGTH: Final = 255
 ADDRESS_MAX_LENGTH: Final = 64
@@ -158,76 +155,6 @@ class TaskPatch:
 Versions = frozenset[int] | None
 
 
-class TaskSort(enum.Enum):
-    CREATED_ASC = "created_at"
-    CREATED_DESC = "-created_at"
-    UPDATED_ASC = "updated_at"
-    UPDATED_DESC = "-updated_at"
-
-    @property
-    def column(self) -> str:
-        return self.value.lstrip("-")
-
-    @property
-    def descending(self) -> bool:
-        return self.value.startswith("-")
-
-
-@dataclass(frozen=True, slots=True)
-class TaskKey:
-    """A task's position in a sort order: the sort column's value, then the id as tie-break."""
-
-    value: datetime
-    id: UUID
-
-    @staticmethod
-    def of(task: Task, sort: TaskSort) -> TaskKey:
-        return TaskKey(getattr(task, sort.column), task.id)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskQuery:
-    """A page of a user's tasks: `after` (keyset) continues past a key, `offset` skips rows."""
-
-    limit: int = PAGE_LIMIT_DEFAULT
-    offset: int = 0
-    completed: bool | None = None
-    sort: TaskSort = TaskSort.CREATED_DESC
-    after: TaskKey | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCounts:
-    """How many tasks a user has, whatever a listing's filter: a TodoMVC footer's numbers."""
-
-    all: int
-    active: int
-    completed: int
-
-    @staticmethod
-    def of(total: int, completed: int) -> TaskCounts:
-        return TaskCounts(total, total - completed, completed)
-
-    def matching(self, completed: bool | None) -> int:
-        """How many tasks a `completed` filter (None: no filter) lets through."""
-        if completed is None:
-            return self.all
-        return self.completed if completed else self.active
-
-
-NO_TASKS: Final = TaskCounts(0, 0, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskPage:
-    tasks: list[Task]
-    total: int
-    limit: int
-    offset: int
-    next_key: TaskKey | None = None  # where the next page starts; None on the last page
-    counts: TaskCounts = NO_TASKS
-
-
 def _text_problem(raw: str) -> str | None:
     # JSON can carry an unpaired surrogate ("\ud800"), which is no text and cannot be stored.
     if _SURROGATE.search(raw):
@@ -304,7 +231,7 @@ def _field(name: str, problem: str | None) -> FieldError | None:
 
 def check_registration(email: str, password: str) -> str:
     """Return the normalized email, or raise with every broken rule of both fields."""
-    _raise_if_any(
+    raise_if_any(
         _field("email", email_problem(email)), _field("password", password_problem(password))
     )
     return _canonical_email(email)
@@ -312,17 +239,17 @@ def check_registration(email: str, password: str) -> str:
 
 def check_new_password(raw: str, field: str = "new_password") -> None:
     """A password about to replace the current one follows the same rules as at sign-up."""
-    _raise_if_any(_field(field, password_problem(raw)))
+    raise_if_any(_field(field, password_problem(raw)))
 
 
-def _raise_if_any(*errors: FieldError | None) -> None:
+def raise_if_any(*errors: FieldError | None) -> None:
     found = [e for e in errors if e is not None]
     if found:
         raise ValidationError(found)
 
 
 def check_new_task(title: str, description: str | None, is_completed: bool) -> NewTask:
-    _raise_if_any(
+    raise_if_any(
         _field("title", title_problem(title)),
         _field("description", description_problem(description)),
     )
@@ -336,7 +263,7 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
             [FieldError("body", "must set at least one of title, description, is_completed")]
         )
     title, description = patch.title, patch.description
-    _raise_if_any(
+    raise_if_any(
         None if isinstance(title, Unset) else _field("title", title_problem(title)),
         None
         if isinstance(description, Unset)
@@ -347,14 +274,3 @@ def check_patch(patch: TaskPatch) -> TaskPatch:
         description=description,
         is_completed=patch.is_completed,
     )
-
-
-def check_page(query: TaskQuery) -> None:
-    errors = []
-    if not 1 <= query.limit <= PAGE_LIMIT_MAX:
-        errors.append(FieldError("limit", f"must be between 1 and {PAGE_LIMIT_MAX}"))
-    if not 0 <= query.offset <= OFFSET_MAX:
-        errors.append(FieldError("offset", f"must be between 0 and {OFFSET_MAX}"))
-    if query.after is not None and query.offset:
-        errors.append(FieldError("offset", "cannot be combined with a cursor"))
-    _raise_if_any(*errors)

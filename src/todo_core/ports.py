@@ -12,13 +12,15 @@ from todo_core.domain import (
     LoginSession,
     RefreshToken,
     Task,
-    TaskPage,
     TaskPatch,
-    TaskQuery,
     User,
     Versions,
 )
 from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
+from todo_core.listing import (
+    TaskPage,
+    TaskQuery,
+)
 
 
 class UserRepository(Protocol):

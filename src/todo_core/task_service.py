@@ -12,12 +12,9 @@ from uuid import UUID
 from todo_core.domain import (
     NewTask,
     Task,
-    TaskPage,
     TaskPatch,
-    TaskQuery,
     Versions,
     check_new_task,
-    check_page,
     check_patch,
 )
 from todo_core.errors import (
@@ -27,6 +24,11 @@ from todo_core.errors import (
     TaskVersionMismatchError,
 )
 from todo_core.idempotency import Reply, idempotency_key
+from todo_core.listing import (
+    TaskPage,
+    TaskQuery,
+    check_page,
+)
 from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 

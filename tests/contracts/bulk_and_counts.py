@@ -9,7 +9,14 @@ import pytest
 
 from tests.contracts.builders import make_task, store_tasks
 from tests.contracts.task_listing import LATER
-from todo_core.domain import Task, TaskCounts, TaskQuery, User
+from todo_core.domain import (
+    Task,
+    User,
+)
+from todo_core.listing import (
+    TaskCounts,
+    TaskQuery,
+)
 from todo_core.ports import UnitOfWorkFactory
 
 

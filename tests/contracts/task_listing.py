@@ -9,7 +9,15 @@ from datetime import timedelta
 import pytest
 
 from tests.contracts.builders import T0, make_task, store_tasks, store_user
-from todo_core.domain import Task, TaskKey, TaskQuery, TaskSort, User
+from todo_core.domain import (
+    Task,
+    User,
+)
+from todo_core.listing import (
+    TaskKey,
+    TaskQuery,
+    TaskSort,
+)
 from todo_core.ports import UnitOfWorkFactory
 
 LATER = T0 + timedelta(days=1)

@@ -10,15 +10,17 @@ from uuid import UUID
 from todo_core.domain import (
     UNSET,
     Task,
-    TaskCounts,
-    TaskKey,
-    TaskPage,
     TaskPatch,
-    TaskQuery,
     User,
     Versions,
 )
 from todo_core.errors import UnknownUserError
+from todo_core.listing import (
+    TaskCounts,
+    TaskKey,
+    TaskPage,
+    TaskQuery,
+)
 from todo_core.ports import TaskRepository
 
 

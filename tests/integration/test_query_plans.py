@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.statements import captured
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
-from todo_core.domain import TaskKey, TaskPatch, TaskQuery, TaskSort
+from todo_core.domain import (
+    TaskPatch,
+)
+from todo_core.listing import (
+    TaskKey,
+    TaskQuery,
+    TaskSort,
+)
 from todo_core.ports import ResetRequest
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

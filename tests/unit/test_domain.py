@@ -10,14 +10,10 @@ from tests.contracts.builders import make_task, make_user
 from todo_core.domain import (
     DESCRIPTION_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
-    PAGE_LIMIT_MAX,
     TITLE_MAX_LENGTH,
     UNSET,
     TaskPatch,
-    TaskQuery,
-    TaskSort,
     check_new_task,
-    check_page,
     check_patch,
     check_registration,
     description_problem,
@@ -27,6 +23,12 @@ from todo_core.domain import (
     title_problem,
 )
 from todo_core.errors import FieldError, ValidationError
+from todo_core.listing import (
+    PAGE_LIMIT_MAX,
+    TaskQuery,
+    TaskSort,
+    check_page,
+)
 
 
 def fields_of(exc: pytest.ExceptionInfo[ValidationError]) -> list[str]:

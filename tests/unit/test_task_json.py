@@ -17,8 +17,14 @@ from todo_api.routers.tasks.rendering import (
     task_response,
 )
 from todo_api.routers.tasks.schemas import TaskListResponse, TaskResponse
-from todo_core.domain import Task, TaskCounts, TaskPage
+from todo_core.domain import (
+    Task,
+)
 from todo_core.idempotency import Reply
+from todo_core.listing import (
+    TaskCounts,
+    TaskPage,
+)
 
 WHEN = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
 

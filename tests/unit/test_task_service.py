@@ -9,12 +9,20 @@ import pytest
 
 from tests.contracts.builders import make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
-from todo_core.domain import DESCRIPTION_MAX_LENGTH, TaskPatch, TaskQuery, TaskSort, User
+from todo_core.domain import (
+    DESCRIPTION_MAX_LENGTH,
+    TaskPatch,
+    User,
+)
 from todo_core.errors import (
     TaskAccessDeniedError,
     TaskNotFoundError,
     UnknownUserError,
     ValidationError,
+)
+from todo_core.listing import (
+    TaskQuery,
+    TaskSort,
 )
 from todo_core.task_service import TaskService
 

@@ -8,7 +8,11 @@ import pytest
 
 from tests.contracts.builders import make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
-from todo_core.domain import NewTask, Task, TaskCounts, TaskQuery, User
+from todo_core.domain import (
+    NewTask,
+    Task,
+    User,
+)
 from todo_core.errors import (
     IdempotencyKeyInUseError,
     IdempotencyKeyReusedError,
@@ -16,6 +20,10 @@ from todo_core.errors import (
     ValidationError,
 )
 from todo_core.idempotency import Reply, idempotency_key
+from todo_core.listing import (
+    TaskCounts,
+    TaskQuery,
+)
 from todo_core.purge import PURGE_BATCH
 from todo_core.task_service import TaskService
 

@@ -33,16 +33,18 @@ from todo_adapters.sql.tables import (
 from todo_core.domain import (
     UNSET,
     Task,
-    TaskCounts,
-    TaskKey,
-    TaskPage,
     TaskPatch,
-    TaskQuery,
-    TaskSort,
     User,
     Versions,
 )
 from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.listing import (
+    TaskCounts,
+    TaskKey,
+    TaskPage,
+    TaskQuery,
+    TaskSort,
+)
 from todo_core.ports import TaskRepository, UserRepository
 
 same_order(users, User)

@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from todo_core.domain import TaskKey, TaskPage, TaskQuery, TaskSort
 from todo_core.errors import FieldError, ValidationError
+from todo_core.listing import (
+    TaskKey,
+    TaskPage,
+    TaskQuery,
+    TaskSort,
+)
 
 _MAC_BYTES = 16
 

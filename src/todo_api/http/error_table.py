@@ -119,5 +119,9 @@ RULES: Final[dict[type[domain.DomainError], ErrorRule]] = {
 
 def rule_for(kind: type[domain.DomainError]) -> ErrorRule:
     """The row of the error class, or of its nearest ancestor that has one (every error the
-    core defines has one: tests/unit/test_error_table.py)."""
-    return next(RULES[k] for k in kind.__mro__ if k in RULES)
+    core defines has one: tests/unit/test_error_table.py). LookupError for a class outside
+    the table, which the request envelope then answers as a logged 500."""
+    for ancestor in kind.__mro__:
+        if (rule := RULES.get(ancestor)) is not None:
+            return rule
+    raise LookupError(f"no HTTP rule for {kind.__name__}")

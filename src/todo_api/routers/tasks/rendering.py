@@ -13,8 +13,14 @@ from fastapi import Response
 from pydantic import TypeAdapter
 
 from todo_api.http.etags import etag_of
-from todo_core.domain import Task, TaskCounts, TaskPage
+from todo_core.domain import (
+    Task,
+)
 from todo_core.idempotency import Reply
+from todo_core.listing import (
+    TaskCounts,
+    TaskPage,
+)
 
 JSON = "application/json"
 REPLAYED_HEADER = "Idempotent-Replayed"

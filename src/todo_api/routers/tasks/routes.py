@@ -30,10 +30,12 @@ from todo_api.routers.tasks.schemas import (
     TaskUpdateRequest,
 )
 from todo_core.domain import (
+    NewTask,
+)
+from todo_core.listing import (
     OFFSET_MAX,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
-    NewTask,
     TaskQuery,
     TaskSort,
 )

@@ -16,10 +16,12 @@ from todo_core.domain import (
     TITLE_MAX_LENGTH,
     TITLE_PATTERN,
     UNSET,
-    TaskPage,
     TaskPatch,
     description_problem,
     title_problem,
+)
+from todo_core.listing import (
+    TaskPage,
 )
 
 Title = Annotated[str, rule(title_problem)]
