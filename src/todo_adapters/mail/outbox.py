@@ -37,7 +37,6 @@ def _log() -> Any:
 # Why a message was given up: too old to be of use, refused for good by the server, no
 # room in the queue, or still queued when the outbox stopped.
 FailureReason = Literal["expired", "rejected", "queue_full", "shutdown"]
-FAILURE_REASONS: tuple[FailureReason, ...] = ("expired", "rejected", "queue_full", "shutdown")
 
 
 def _nothing() -> None:
