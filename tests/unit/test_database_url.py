@@ -90,7 +90,6 @@ def test_neon_connection_string_verbatim() -> None:
         "channel_binding=require",
         "channel_binding=prefer",
         "gssencmode=disable",
-        "target_session_attrs=read-write",
         "sslcompression=0",
         "krbsrvname=postgres",
     ],
@@ -143,3 +142,46 @@ def test_unix_socket_host_is_kept() -> None:
 def test_unknown_parameters_reach_the_driver_untouched() -> None:
     target = parse_database_url("postgresql://h/db?prepared_statement_cache_size=0")
     assert dict(target.url.query) == {"prepared_statement_cache_size": "0"}
+
+
+def _asyncpg_arguments(raw: str) -> dict[str, object]:
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    _, arguments = dialect().create_connect_args(parse_database_url(raw).url)
+    return dict(arguments)
+
+
+def test_a_multi_host_url_lists_every_host_for_asyncpg_in_order() -> None:
+    raw = "postgresql://ada:s%40cret@h1:5432,10.0.0.2:6432/todo?target_session_attrs=read-write"
+    target = parse_database_url(raw)
+    assert target.host == "h1:5432,10.0.0.2:6432"
+    assert (target.url.username, target.url.password) == ("ada", "s@cret")
+    arguments = _asyncpg_arguments(raw)
+    assert arguments["host"] == ["h1", "10.0.0.2"]
+    assert arguments["port"] == [5432, 6432]
+    # asyncpg itself goes through the hosts to the first read-write one: the primary.
+    assert arguments["target_session_attrs"] == "read-write"
+    assert arguments["database"] == "todo"
+
+
+def test_a_host_without_a_port_in_a_multi_host_url_gets_postgresql_s_default() -> None:
+    arguments = _asyncpg_arguments("postgres://u@primary,standby:5433/todo")
+    assert arguments["host"] == ["primary", "standby"]
+    assert arguments["port"] == [5432, 5433]
+
+
+def test_a_multi_host_url_keeps_the_other_libpq_parameters() -> None:
+    target = parse_database_url("postgresql://u@h1,h2/todo?sslmode=disable&application_name=x")
+    assert target.connect_args == {"ssl": False, "server_settings": {"application_name": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("postgresql://u@h1,,h2/todo", "empty host"),
+        ("postgresql://u@[::1]:5432,h2/todo", "host names or IPv4"),
+    ],
+)
+def test_a_multi_host_url_it_cannot_use_is_refused_in_one_line(raw: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_database_url(raw)

@@ -1,12 +1,14 @@
 """Turn any PostgreSQL URL a user may paste (postgres://, postgresql://, libpq query
-parameters such as Neon's sslmode and channel_binding) into what SQLAlchemy's asyncpg
-dialect accepts: an asyncpg URL plus connect arguments."""
+parameters such as Neon's sslmode and channel_binding, several hosts with
+target_session_attrs for a failover pair) into what SQLAlchemy's asyncpg dialect accepts:
+an asyncpg URL plus connect arguments."""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import URL, make_url
 
@@ -18,7 +20,9 @@ _SCHEMES = {
     "postgresql+psycopg2",
 }
 # libpq parameters asyncpg has no use for; passing them through would make it fail.
-_DROPPED = {"channel_binding", "gssencmode", "target_session_attrs", "sslcompression", "krbsrvname"}
+# (target_session_attrs it understands: with several hosts, it connects to the first that
+# is, say, read-write, which is how the pool finds the primary again after a failover.)
+_DROPPED = {"channel_binding", "gssencmode", "sslcompression", "krbsrvname"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,11 @@ class ConnectionTarget:
 
     @property
     def host(self) -> str:
-        return self.url.host or str(self.url.query.get("host", ""))
+        """The host, or every host of a multi-host URL, comma-separated."""
+        if self.url.host:
+            return self.url.host
+        hosts = self.url.query.get("host", "")
+        return hosts if isinstance(hosts, str) else ",".join(hosts)
 
 
 def _ssl_context(mode: str, root_cert: str | None) -> ssl.SSLContext | str | bool:
@@ -48,8 +56,29 @@ def _ssl_context(mode: str, root_cert: str | None) -> ssl.SSLContext | str | boo
     return context
 
 
+def _hosts_as_query(raw: str) -> str:
+    """libpq's multi-host form (`user@h1:5432,h2:5432/db`), which SQLAlchemy's URL parser
+    cannot read, as the form its asyncpg dialect takes (`user@/db?host=h1:5432&host=...`)."""
+    parts = urlsplit(raw)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return raw
+    listed = [_with_port(h.strip()) for h in hosts.split(",")]
+    query = "&".join([*(f"host={h}" for h in listed), *([parts.query] if parts.query else [])])
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}", query=query))
+
+
+def _with_port(host: str) -> str:
+    # SQLAlchemy wants every port of a multi-host URL spelled out; libpq's default is 5432.
+    if not host:
+        raise ValueError("DATABASE_URL lists an empty host")
+    if host.startswith("["):  # SQLAlchemy's multi-host parser reads no IPv6 literal
+        raise ValueError("a multi-host DATABASE_URL needs host names or IPv4 addresses")
+    return host if ":" in host else f"{host}:5432"
+
+
 def parse_database_url(raw: str) -> ConnectionTarget:
-    url = make_url(raw.strip())
+    url = make_url(_hosts_as_query(raw.strip()))
     if url.drivername not in _SCHEMES:
         raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, not {url.drivername}://")
     query = dict(url.query)

@@ -23,8 +23,10 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 # The server or the network ended the connection itself: connection exceptions, and
-# administrator, crash and startup shutdowns.
-_CONNECTION_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+# administrator, crash and startup shutdowns. And a write refused as read-only (25006): the
+# server it reached is a standby now (a switchover demoted it), so this connection and its
+# siblings must go, and the next ones find the new primary (target_session_attrs).
+_CONNECTION_LOST_STATES = ("08", "57P01", "57P02", "57P03", "25006")
 # asyncpg reports a dropped connection as an InterfaceError without a SQLSTATE, and a
 # connection the server terminated between two statements (its FATAL error read, the end of
 # the stream not yet) as an InternalClientError: "another operation is in progress".
