@@ -1,8 +1,9 @@
-"""A pooled connection can turn out dead at any step of a unit of work: when it is taken
-from the pool, at BEGIN, in the middle of a statement, at COMMIT. Each is a
-StorageUnavailableError (the 503 with Retry-After), never another error, and the pool
-then hands out live connections again: the next unit of work succeeds on a new one. The
-server ends the connection as a failover or a restart would (pg_terminate_backend)."""
+"""A pooled connection can turn out dead at any step of a unit of work: at BEGIN, at a
+statement, in the middle of a transaction, at COMMIT. At BEGIN nothing was applied, so a
+new connection takes over unseen; anywhere else it is a StorageUnavailableError (the 503
+with Retry-After), never another error, nothing of the broken transaction stays, and the
+next unit of work runs on a live connection. The server ends the connection as a failover
+or a restart would (pg_terminate_backend)."""
 
 from __future__ import annotations
 
@@ -52,14 +53,28 @@ async def _still_works(pool: SqlUnitOfWorkFactory) -> None:
         assert await uow.users.get(user.id) == user
 
 
-@pytest.mark.parametrize("atomic", [True, False], ids=["at BEGIN", "at the first statement"])
-async def test_a_pooled_connection_dead_when_taken(
-    pool: SqlUnitOfWorkFactory, engine: AsyncEngine, atomic: bool
+async def test_a_pooled_connection_dead_at_begin_is_replaced_unseen(
+    pool: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    dead = await _pooled_backend(pool)
+    await _terminate(engine, dead)
+    user = make_user()
+    # BEGIN on a dead connection applied nothing: it is tried again on a new one.
+    async with pool() as uow:
+        assert await _backend_of(uow) != dead
+        await uow.users.add(user)
+        await uow.commit()
+    async with pool(atomic=False) as uow:
+        assert await uow.users.get(user.id) == user
+
+
+async def test_a_pooled_connection_dead_at_a_lone_statement_is_a_503(
+    pool: SqlUnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     await _terminate(engine, await _pooled_backend(pool))
 
     async def read_once() -> None:
-        async with pool(atomic=atomic) as uow:
+        async with pool(atomic=False) as uow:
             await uow.users.get(make_user().id)
 
     with pytest.raises(StorageUnavailableError):

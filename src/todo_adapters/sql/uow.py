@@ -54,24 +54,14 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         await self._gate.enter()
-        try:
-            self._pooled = await self._engine.raw_connection()
-        except BaseException as exc:
-            self._gate.leave()
-            if isinstance(exc, Exception) and is_unavailable(exc):
-                raise StorageUnavailableError() from exc
-            raise
-        db = self._db = _driver(self._pooled)
-        if self._wants_transaction:
-            transaction = db.transaction()
-            try:
-                await transaction.start()
-            except BaseException as exc:
-                await self._release(exc)
-                if _is_exception(exc) and is_unavailable(exc):
-                    raise StorageUnavailableError() from exc
-                raise
-            self._transaction = transaction
+        await self._connect()
+        if self._wants_transaction and not await self._begin():
+            # The pooled connection was dead (a restart, a failover): nothing was sent, so
+            # BEGIN is tried once more on a new connection before the request gets a 503.
+            await self._gate.enter()
+            await self._connect()
+            await self._begin(last_try=True)
+        db = self._db
         self.users = SqlUserRepository(db)
         self.tasks = SqlTaskRepository(db)
         self.refresh_tokens = SqlRefreshTokenRepository(db)
@@ -80,6 +70,36 @@ class SqlUnitOfWork(UnitOfWork):
         self.password_resets = SqlPasswordResetRepository(db)
         self.login_failures = SqlLoginFailureRepository(db)
         return self
+
+    async def _connect(self) -> None:
+        """A pooled connection; StorageUnavailableError when none can be had."""
+        try:
+            self._pooled = await self._engine.raw_connection()
+        except BaseException as exc:
+            self._gate.leave()
+            if isinstance(exc, Exception) and is_unavailable(exc):
+                raise StorageUnavailableError() from exc
+            raise
+        self._db = _driver(self._pooled)
+
+    async def _begin(self, *, last_try: bool = False) -> bool:
+        """Start the transaction; False when the connection turned out lost (it is given
+        back, discarded), unless this is the last try: then StorageUnavailableError."""
+        try:
+            # transaction() itself checks that the connection is open.
+            transaction = self._db.transaction()
+            await transaction.start()
+        except BaseException as exc:
+            await self._release(exc)
+            if not _is_exception(exc):
+                raise
+            if not last_try and connection_lost(exc):
+                return False
+            if is_unavailable(exc):
+                raise StorageUnavailableError() from exc
+            raise
+        self._transaction = transaction
+        return True
 
     async def __aexit__(
         self,
