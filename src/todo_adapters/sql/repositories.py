@@ -5,18 +5,24 @@ constraint violations become domain errors."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Text,
     any_,
     bindparam,
     delete,
+    func,
     insert,
+    null,
     select,
+    text,
     tuple_,
     update,
 )
@@ -24,22 +30,31 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
+    DUE_ASC,
+    DUE_DESC,
     EMAIL_UNIQUE_CONSTRAINT,
+    LABEL_KEYS,
+    SEARCH_KEYS,
+    SEARCH_QUERY,
+    TASK_LABEL_KEYS,
     TASK_OWNER_FOREIGN_KEY,
+    TASK_POSITION_UNIQUE,
     task_counters,
     tasks,
     users,
 )
 from todo_core.domain import (
-    UNSET,
     Task,
     TaskPatch,
     User,
     Versions,
 )
-from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.errors import EmailTakenError, PositionTakenError, UnknownUserError
 from todo_core.listing import (
+    LabelCount,
+    LabelCounts,
     TaskCounts,
+    TaskFilter,
     TaskKey,
     TaskPage,
     TaskQuery,
@@ -122,6 +137,7 @@ _DELETE_TASK = {
 
 
 _counter = task_counters.c
+_COUNTERS = 3  # total, completed, and what a filter matches: after the task's columns
 # No counter row yet means no task yet: no row (or NULLs), read as zeros.
 _COUNTS = Statement(
     select(_counter.total, _counter.completed).where(_counter.user_id == param(tasks.c.user_id))
@@ -133,22 +149,99 @@ def _counter_of_user(column: ColumnElement[int]) -> ColumnElement[int]:
     return select(column).where(mine).scalar_subquery()
 
 
+_SORT_KEYS: dict[TaskSort, ColumnElement[Any]] = {
+    TaskSort.DUE_ASC: DUE_ASC,
+    TaskSort.DUE_DESC: DUE_DESC,
+}
+
+
+def _sort_key(sort: TaskSort) -> ColumnElement[Any]:
+    return _SORT_KEYS.get(sort, tasks.c[sort.column])
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """Which of a TaskFilter's conditions are set: one statement per combination."""
+
+    due_before: bool = False
+    due_after: bool = False
+    has_due: bool | None = None
+    priority: bool = False
+    labels: bool = False
+    q: bool = False
+
+    @staticmethod
+    def of(found: TaskFilter) -> _Filters:
+        return _Filters(
+            found.due_before is not None,
+            found.due_after is not None,
+            found.has_due,
+            found.priority is not None,
+            bool(found.labels),
+            found.q is not None,
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        c = tasks.c
+        me = param(c.user_id)
+        found: list[ColumnElement[bool]] = []
+        if self.due_before:
+            found.append(c.due_at < param(c.due_at, "due_before"))
+        if self.due_after:
+            found.append(c.due_at >= param(c.due_at, "due_after"))
+        if self.has_due is not None:
+            found.append(c.due_at.is_not(None) if self.has_due else c.due_at.is_(None))
+        if self.priority:
+            found.append(c.priority == param(c.priority))
+        if self.labels:
+            wanted = getattr(func, LABEL_KEYS)(me, bindparam("labels", type_=ARRAY(Text)))
+            found.append(TASK_LABEL_KEYS.contains(wanted))
+        if self.q:
+            query = getattr(func, SEARCH_QUERY)(me, bindparam("q", type_=Text()))
+            found.append(SEARCH_KEYS.bool_op("@@")(query))
+        return found
+
+
+_NO_FILTERS = _Filters()
+
+
+def _after(sort: TaskSort) -> ColumnElement[bool]:
+    # Row comparison walks the (user_id, key, id) index from the key onwards.
+    column = _sort_key(sort)
+    if sort.unique:
+        key, bound = column, param(tasks.c[sort.column], "after_value")
+    else:
+        key = tuple_(column, tasks.c.id)
+        bound = tuple_(bindparam("after_value", type_=column.type), param(tasks.c.id, "after_id"))
+    return key < bound if sort.descending else key > bound
+
+
 @functools.cache
-def _page_statement(sort: TaskSort, completed: bool | None, after: bool) -> Statement:
+def _page_statement(
+    sort: TaskSort, completed: bool | None, after: bool, filters: _Filters = _NO_FILTERS
+) -> Statement:
     """One page in one round trip and one snapshot: the user's counter row rides along as
     two InitPlans (one primary-key lookup each), and the caller asks one row more than it
-    shows to tell whether more follow."""
-    column = tasks.c[sort.column]
+    shows to tell whether more follow. With filters beyond `completed`, a third InitPlan
+    counts what they match."""
+    column = _sort_key(sort)
     conditions = [tasks.c.user_id == param(tasks.c.user_id)]
     if completed is not None:
         conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
+    conditions += filters.conditions()
+    matching = list(conditions)
     if after:
-        # Row comparison walks the (user_id, column, id) index from the key onwards.
-        key = tuple_(column, tasks.c.id)
-        bound = tuple_(param(column, "after_value"), param(tasks.c.id, "after_id"))
-        conditions.append(key < bound if sort.descending else key > bound)
-    order = (column.desc(), tasks.c.id.desc()) if sort.descending else (column, tasks.c.id)
-    counts = (_counter_of_user(_counter.total), _counter_of_user(_counter.completed))
+        conditions.append(_after(sort))
+    keys: list[ColumnElement[Any]] = [column] if sort.unique else [column, tasks.c.id]
+    order = [key.desc() for key in keys] if sort.descending else keys
+    counts: list[ColumnElement[Any]] = [
+        _counter_of_user(_counter.total),
+        _counter_of_user(_counter.completed),
+    ]
+    if filters != _NO_FILTERS:
+        counts.append(select(func.count()).select_from(tasks).where(*matching).scalar_subquery())
+    else:
+        counts.append(null())
     return Statement(
         select(*tasks.columns, *counts)
         .where(*conditions)
@@ -156,6 +249,15 @@ def _page_statement(sort: TaskSort, completed: bool | None, after: bool) -> Stat
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
+
+
+@functools.cache
+def _total_statement(completed: bool | None, filters: _Filters) -> Statement:
+    """How many tasks a filtered listing matches, for a page past the last."""
+    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
+    if completed is not None:
+        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
+    return Statement(select(func.count()).where(*conditions, *filters.conditions()))
 
 
 # Only the tasks that change: the others keep their version and updated_at. Matched by
@@ -180,9 +282,6 @@ _DELETE_ALL = Statement(
 )
 
 
-_PATCHABLE = ("title", "description", "is_completed")
-
-
 @functools.cache
 def _update_statement(changed: tuple[str, ...], versioned: bool) -> Statement:
     # One statement: the row lock serializes concurrent updates, and each sets only the
@@ -196,6 +295,47 @@ def _update_statement(changed: tuple[str, ...], versioned: bool) -> Statement:
     )
 
 
+# The user's counter row is the lock of their manual order: a move holds it from reading
+# its neighbours until it commits, so that no two moves compute a position from the same
+# neighbours. The row exists as soon as the user has a task (the insert trigger).
+_LOCK_ORDER = Statement(
+    select(_counter.user_id).where(_counter.user_id == param(tasks.c.user_id)).with_for_update()
+)
+_anchor, _next = tasks.alias("anchor"), tasks.alias("next")
+_MOVING = bindparam("moving", type_=tasks.c.id.type)
+# The anchor's position and the first position after it, the moving task aside; no row
+# when the anchor is not one of the user's tasks.
+_NEIGHBOURS_AFTER = Statement(
+    select(
+        _anchor.c.position,
+        select(func.min(_next.c.position))
+        .where(
+            _next.c.user_id == param(tasks.c.user_id),
+            _next.c.position > _anchor.c.position,
+            _next.c.id != _MOVING,
+        )
+        .scalar_subquery(),
+    ).where(_anchor.c.id == param(tasks.c.id, "after"), _anchor.c.user_id == param(tasks.c.user_id))
+)
+_FIRST_POSITION = Statement(
+    select(func.min(tasks.c.position)).where(
+        tasks.c.user_id == param(tasks.c.user_id), tasks.c.id != _MOVING
+    )
+)
+
+# Each label the user's tasks carry, compared ignoring case, shown as first written (by
+# the oldest task carrying it), with how many tasks carry it.
+_LABELS = Statement(
+    text(
+        "SELECT name, count FROM ("
+        " SELECT (array_agg(l.label ORDER BY t.created_at, t.id))[1] AS name, count(*) AS count"
+        " FROM tasks AS t CROSS JOIN LATERAL unnest(t.labels) AS l(label)"
+        " WHERE t.user_id = :user_id GROUP BY lower(l.label)"
+        ") AS found ORDER BY lower(name), name"
+    ).bindparams(bindparam("user_id", type_=tasks.c.user_id.type))
+)
+
+
 class SqlTaskRepository(TaskRepository):
     def __init__(self, db: Connection) -> None:
         self._db = db
@@ -207,31 +347,48 @@ class SqlTaskRepository(TaskRepository):
             if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
                 raise UnknownUserError() from exc
             raise
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
 
     async def get(self, task_id: UUID) -> Task | None:
         return await _TASK_BY_ID.first(self._db, Task, id=task_id)
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        after = query.after
-        statement = _page_statement(query.sort, query.completed, after is not None)
+        after, found = query.after, query.filter
+        filters = _Filters.of(found)
+        statement = _page_statement(query.sort, query.completed, after is not None, filters)
+        values = {
+            "user_id": user_id,
+            "is_completed": query.completed,
+            "due_before": found.due_before,
+            "due_after": found.due_after,
+            "priority": found.priority,
+            "labels": list(found.labels),
+            "q": found.q,
+        }
         rows = await statement.fetch(
             self._db,
-            user_id=user_id,
-            is_completed=query.completed,
+            **values,
             after_value=after.value if after else None,
             after_id=after.id if after else None,
             limit=query.limit + 1,
             offset=query.offset,
         )
-        counted = rows[0][-2:] if rows else await _COUNTS.fetchrow(self._db, user_id=user_id)
-        total, completed = counted or (0, 0)
+        if rows:
+            total, completed, matched = rows[0][-_COUNTERS:]
+        else:
+            total, completed = await _COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
+            matched = None
+            if filters != _NO_FILTERS:
+                matched = await _total_statement(query.completed, filters).value(self._db, **values)
         counts = TaskCounts.of(total or 0, completed or 0)
-        found = [Task(*row[:-2]) for row in rows]
-        more = len(found) > query.limit
-        next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
+        tasks_found = [Task(*row[:-_COUNTERS]) for row in rows]
+        more = len(tasks_found) > query.limit
+        next_key = TaskKey.of(tasks_found[query.limit - 1], query.sort) if more else None
         return TaskPage(
-            found[: query.limit],
-            counts.matching(query.completed),
+            tasks_found[: query.limit],
+            counts.matching(query.completed) if matched is None else matched,
             query.limit,
             query.offset,
             next_key,
@@ -246,8 +403,7 @@ class SqlTaskRepository(TaskRepository):
         now: datetime,
         if_version: Versions = None,
     ) -> Task | None:
-        changes = {name: getattr(patch, name) for name in _PATCHABLE}
-        changes = {name: value for name, value in changes.items() if value is not UNSET}
+        changes = patch.changes()
         statement = _update_statement(tuple(changes), if_version is not None)
         return await statement.first(
             self._db,
@@ -258,6 +414,47 @@ class SqlTaskRepository(TaskRepository):
             user_id=user_id,
             versions=list(if_version or ()),
         )
+
+    async def lock_order(self, user_id: UUID) -> None:
+        await _LOCK_ORDER.fetch(self._db, user_id=user_id)
+
+    async def neighbours(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        if after is None:
+            first = await _FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
+            return None, first
+        row = await _NEIGHBOURS_AFTER.fetchrow(
+            self._db, user_id=user_id, moving=moving, after=after
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def set_position(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        statement = _update_statement(("position",), if_version is not None)
+        try:
+            return await statement.first(
+                self._db,
+                Task,
+                position=position,
+                updated_at=now,
+                id=task_id,
+                user_id=user_id,
+                versions=list(if_version or ()),
+            )
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        rows = await _LABELS.fetch(self._db, user_id=user_id)
+        return [LabelCount(name, count) for name, count in rows]
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
         statement = _DELETE_TASK[if_version is not None]
@@ -281,3 +478,8 @@ class SqlTaskRepository(TaskRepository):
 
     async def delete_all(self, user_id: UUID, completed: bool) -> int:
         return await _DELETE_ALL.rowcount(self._db, user_id=user_id, is_completed=completed)
+
+
+def _raise_if_position_taken(exc: UniqueViolationError) -> None:
+    if exc.constraint_name == TASK_POSITION_UNIQUE:
+        raise PositionTakenError() from exc
