@@ -107,7 +107,7 @@ def upgrade() -> None:
         nullable=False,
         server_default=sa.text("task_time_position(clock_timestamp(), gen_random_uuid())"),
     )
-    op.create_check_constraint("ck_tasks_priority_range", "tasks", "priority BETWEEN 0 AND 3")
+    op.create_check_constraint("priority_range", "tasks", "priority BETWEEN 0 AND 3")
     op.create_index("uq_tasks_user_position", "tasks", ["user_id", "position"], unique=True)
     for name, columns in _INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON tasks {columns}")
