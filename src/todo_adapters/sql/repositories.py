@@ -194,7 +194,8 @@ class _Filters:
         if self.priority:
             found.append(c.priority == param(c.priority))
         if self.labels:
-            wanted = getattr(func, LABEL_KEYS)(me, bindparam("labels", type_=ARRAY(Text)))
+            labels = bindparam("labels", type_=ARRAY(Text))
+            wanted = getattr(func, LABEL_KEYS)(me, labels, type_=ARRAY(Text))
             found.append(TASK_LABEL_KEYS.contains(wanted))
         if self.q:
             query = getattr(func, SEARCH_QUERY)(me, bindparam("q", type_=Text()))

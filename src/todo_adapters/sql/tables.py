@@ -117,7 +117,7 @@ Index("ix_tasks_user_due", _task.user_id, DUE_ASC, _task.id)
 Index("ix_tasks_user_due_desc", _task.user_id, DUE_DESC, _task.id)
 SEARCH_KEYS = getattr(func, SEARCH_VECTOR)(_task.user_id, _task.title, _task.description)
 Index("ix_tasks_search", SEARCH_KEYS, postgresql_using="gin")
-TASK_LABEL_KEYS = getattr(func, LABEL_KEYS)(_task.user_id, _task.labels)
+TASK_LABEL_KEYS = getattr(func, LABEL_KEYS)(_task.user_id, _task.labels, type_=ARRAY(Text))
 Index("ix_tasks_labels", TASK_LABEL_KEYS, postgresql_using="gin")
 
 # How many tasks each user has, kept exact by triggers on tasks (migrations 0003, 0005), so that a

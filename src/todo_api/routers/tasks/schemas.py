@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from todo_api.routers.schemas import View, WireRequest, documented, rule
@@ -46,6 +46,19 @@ LABELS_DOC = (
     f"0 to {LABELS_MAX} labels, each 1 to {LABEL_MAX_LENGTH} characters after trimming, no "
     "control characters, unique ignoring case; kept in the order sent"
 )
+
+
+def _rfc3339(value: object) -> object:
+    # The body is validated strictly, which takes no text for a date-time: parse it here.
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time with an offset") from None
+
+
+DueAt = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339)]
 Label = Annotated[str, rule(label_problem)]
 Labels = Annotated[list[Label], rule(labels_problem)]
 Priority = Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
@@ -62,7 +75,7 @@ class TaskCreateRequest(WireRequest):
         default=None, json_schema_extra=DESCRIPTION_SCHEMA, examples=["2 litres"]
     )
     is_completed: bool = False
-    due_at: AwareDatetime | None = Field(default=None, description=DUE_AT_DOC)
+    due_at: DueAt = Field(default=None, description=DUE_AT_DOC)
     priority: Priority = Field(default=PRIORITY_MIN, description=PRIORITY_DOC)
     labels: Labels = Field(
         default_factory=list, description=LABELS_DOC, json_schema_extra=LABELS_SCHEMA
@@ -104,7 +117,7 @@ class TaskPatchRequest(TaskUpdateRequest):
         json_schema_extra={"minProperties": 1, "examples": [{"priority": 3, "labels": ["home"]}]}
     )
 
-    due_at: AwareDatetime | None = Field(default=None, description=DUE_AT_DOC)
+    due_at: DueAt = Field(default=None, description=DUE_AT_DOC)
     priority: Priority = Field(default=None, description=PRIORITY_DOC)  # type: ignore[assignment]
     labels: Labels = Field(
         default=None,  # type: ignore[arg-type]
@@ -117,8 +130,9 @@ class TaskMoveRequest(WireRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [{"after": None}]})
 
     after: UUID | None = Field(
+        strict=False,  # a UUID arrives as text
         description="the task to put this one right after (another of the caller's tasks); "
-        "null puts it first"
+        "null puts it first",
     )
 
 
