@@ -229,7 +229,23 @@ async def _update(
     return task_response(task)
 
 
-@router.post("/{task_id}/move", **_WRITE)  # type: ignore[arg-type]
+_MOVE_ERRORS = {
+    400: "`after` is the task itself or not a UUID, or the task id is not a UUID",
+    403: "the task, or the task named by `after`, belongs to someone else",
+    404: "no task has that id, or none has the id in `after`",
+    503: "the database is unavailable, or your order kept changing: try again",
+}
+
+
+@router.post(
+    "/{task_id}/move",
+    response_model=TaskResponse,
+    responses={
+        **problems(400, 401, 403, 404, 412, when=_MOVE_ERRORS),
+        200: {"headers": _ETAG_HEADER},
+    },
+    openapi_extra=_IF_MATCH,
+)
 async def move_task(
     task_id: UUID, body: TaskMoveRequest, caller: TaskCaller, request: Request
 ) -> Response:
