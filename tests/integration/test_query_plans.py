@@ -34,6 +34,9 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
     """2,000 users with 20 tasks (counted by the triggers), 10 sessions with a refresh token
     each, a reset token and 10 failed logins each; one user's id."""
     async with engine.begin() as connection:
+        # Tens of thousands of rows with their GIN keys: more than the pool's statement
+        # timeout allows on a busy machine.
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
         for statement in (
             "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
             " now() FROM generate_series(1, 2000) g",
@@ -182,6 +185,7 @@ async def test_search_and_labels_are_served_by_their_gin_indexes(engine, big_tab
         # Without the counter triggers: 20,000 updates of one counter row in one
         # transaction, each slower than the last (bench/seed.py), for counts unused here.
         await connection.execute(text("SET LOCAL session_replication_role = replica"))
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
         await connection.execute(
             text(
                 "INSERT INTO tasks (id, user_id, title, description, created_at, updated_at,"

@@ -10,7 +10,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.datastructures import QueryParams
 
-from todo_core.domain import LABEL_MAX_LENGTH, LABELS_MAX, PRIORITY_MAX, PRIORITY_MIN
+from todo_core.domain import (
+    LABEL_MAX_LENGTH,
+    LABELS_MAX,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    TITLE_PATTERN,
+)
 from todo_core.errors import FieldError, ValidationError
 from todo_core.listing import NO_FILTER, SEARCH_MAX_LENGTH, TaskFilter, filter_problems
 
@@ -109,7 +115,12 @@ FILTER_PARAMETERS = [
             {
                 "type": "array",
                 "maxItems": LABELS_MAX,
-                "items": {"type": "string", "minLength": 1, "maxLength": LABEL_MAX_LENGTH},
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": LABEL_MAX_LENGTH,
+                    "pattern": TITLE_PATTERN,
+                },
             },
         ),
         "style": "form",

@@ -65,7 +65,12 @@ Priority = Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
 LABELS_SCHEMA: JsonDict = {
     "maxItems": LABELS_MAX,
     "uniqueItems": True,
-    "items": {"type": "string", "minLength": 1, "maxLength": LABEL_MAX_LENGTH},
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": LABEL_MAX_LENGTH,
+        "pattern": TITLE_PATTERN,  # no control characters, as in a title
+    },
 }
 
 
