@@ -19,6 +19,10 @@ _BASE: Final = len(DIGITS)
 _TIME_WIDTH: Final = 11  # 36**11 microseconds: beyond year 6000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MIDDLE: Final = DIGITS[_BASE // 2]
+# A move whose position would be longer than this renumbers the user's order first (rare:
+# keys grow by about one digit per five moves into one same gap).
+POSITION_MAX_LENGTH: Final = 64
+RENUMBER_WIDTH: Final = 6  # renumbered positions: "0", 6 digits of the rank, "i"
 
 
 def _base36(number: int, width: int) -> str:
@@ -70,3 +74,9 @@ def position_between(low: str | None, high: str | None, now: datetime) -> str:
     if low is not None and high is not None and not low < high:
         raise ValueError(f"positions out of order: {low!r} !< {high!r}")
     return _midpoint(low or "", high)
+
+
+def renumbered_position(rank: int) -> str:
+    """The position of the `rank`-th task (from 1) of a renumbered order: short, in rank
+    order, and before any time position (which begins "0" and a non-zero digit)."""
+    return f"0{_base36(rank, RENUMBER_WIDTH)}{_MIDDLE}"

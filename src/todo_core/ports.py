@@ -99,6 +99,11 @@ class TaskRepository(Protocol):
         when nothing matched. Raises PositionTakenError when another task of the user has
         this position (no two ever share one)."""
 
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        """Give each of the user's tasks but `keep` a new short position, in the same order,
+        in one atomic write, each renumbered task's version +1 and `updated_at` now. The new
+        positions sort before any a task created from `now` on gets. How many changed."""
+
     async def labels(self, user_id: UUID) -> LabelCounts:
         """Each label the user's tasks carry, compared ignoring case and shown as the
         oldest task carrying it writes it, with how many tasks carry it; by name."""

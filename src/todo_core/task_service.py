@@ -33,7 +33,7 @@ from todo_core.listing import (
     TaskQuery,
     check_page,
 )
-from todo_core.ordering import end_position, position_between
+from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
 from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 
@@ -199,6 +199,11 @@ class TaskService:
                 await _raise_why_unmatched(uow.tasks, after, user_id)
             now = self._clock.now()
             position = position_between(*bounds, now)
+            if len(position) > POSITION_MAX_LENGTH:  # rare: renumber the order, once
+                await uow.tasks.renumber(user_id, now, task_id)
+                bounds = await uow.tasks.neighbours(user_id, task_id, after)
+                assert bounds is not None  # the anchor was found a moment ago, under the lock
+                position = position_between(*bounds, now)
             task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
             if task is None:
                 await _raise_why_unmatched(uow.tasks, task_id, user_id)

@@ -13,7 +13,7 @@ from tests.contracts.builders import T0, make_task, store_tasks, store_user
 from todo_core.domain import Task, TaskPatch, User
 from todo_core.errors import PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
-from todo_core.ordering import position_between
+from todo_core.ordering import end_position, position_between, renumbered_position
 from todo_core.ports import UnitOfWorkFactory
 
 DAY = timedelta(days=1)
@@ -232,3 +232,32 @@ class TaskPlanningContract:
             LabelCount("urgent", 2),
             LabelCount("Work", 3),
         ]
+
+    async def test_renumber_keeps_the_order_in_short_positions(
+        self, uow_factory: UnitOfWorkFactory, planner: User, other: User
+    ) -> None:
+        tasks = [make_task(planner, minutes=i, title=f"t{i}") for i in range(5)]
+        # Long positions, as many moves into one gap make them; and one of a previous
+        # renumbering, which the new ones pass through.
+        long = ["0" + "5" * 70 + d for d in "abc"]
+        tasks[0] = dataclasses.replace(tasks[0], position=renumbered_position(2))
+        for i, position in enumerate(long, start=1):
+            tasks[i] = dataclasses.replace(tasks[i], position=position)
+        theirs = make_task(other)
+        await store_tasks(uow_factory, *tasks, theirs)
+        kept = tasks[4]
+        async with uow_factory() as uow:
+            changed = await uow.tasks.renumber(planner.id, T0 + DAY, kept.id)
+            await uow.commit()
+        assert changed == 4
+        seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION))
+        assert [t.title for t in seen] == ["t0", "t1", "t2", "t3", "t4"]
+        by_id = {t.id: t for t in seen}
+        assert by_id[kept.id] == kept
+        for task in tasks[:4]:
+            renumbered = by_id[task.id]
+            assert (renumbered.version, renumbered.updated_at) == (2, T0 + DAY)
+            assert len(renumbered.position) < 10
+            assert renumbered.position < end_position(T0 + DAY, kept.id)
+        async with uow_factory() as uow:
+            assert await uow.tasks.get(theirs.id) == theirs

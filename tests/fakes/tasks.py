@@ -24,6 +24,7 @@ from todo_core.listing import (
     TaskPage,
     TaskQuery,
 )
+from todo_core.ordering import renumbered_position
 from todo_core.ports import TaskRepository
 
 
@@ -136,6 +137,17 @@ class InMemoryTaskRepository(TaskRepository):
         )
         self._tasks[task_id] = updated
         return updated
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        ordered = sorted((t for t in self._of(user_id) if t.id != keep), key=lambda t: t.position)
+        for rank, task in enumerate(ordered, start=1):
+            self._tasks[task.id] = dataclasses.replace(
+                task,
+                position=renumbered_position(rank),
+                updated_at=now,
+                version=task.version + 1,
+            )
+        return len(ordered)
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         first: dict[str, str] = {}

@@ -251,3 +251,21 @@ async def test_labels_with_counts_sorted_by_name(client, alice, bob, planned):
         ]
     }
     assert (await client.get("/labels")).status_code == 401
+
+
+async def test_many_moves_into_one_gap_renumber_the_order_once_in_a_while(client, alice):
+    a, b, c = [await create(client, alice, t) for t in "abc"]
+    for turn in range(400):  # b and c take turns right after a: each move halves one gap
+        moving = (c if turn % 2 == 0 else b)["id"]
+        moved = await client.post(f"/tasks/{moving}/move", json={"after": a["id"]}, headers=alice)
+        assert moved.status_code == 200, moved.text
+    listed = (await listed_all(client, alice))["tasks"]
+    assert [t["title"] for t in listed] == ["a", "b", "c"]
+    assert max(len(t["position"]) for t in listed) <= 64
+    assert listed[0]["version"] > 1, "a, never moved, was renumbered"
+    await create(client, alice, "d")
+    assert titles(await listed_all(client, alice)) == ["a", "b", "c", "d"]
+
+
+async def listed_all(client, headers) -> dict:
+    return await listed(client, headers, sort="position")

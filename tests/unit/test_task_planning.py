@@ -20,7 +20,7 @@ from todo_core.errors import (
     ValidationError,
 )
 from todo_core.listing import LabelCount, TaskFilter, TaskQuery, TaskSort, check_page
-from todo_core.ordering import end_position, position_between
+from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
 from todo_core.task_service import TaskService
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -202,8 +202,27 @@ async def _always_taken(*_args: object) -> None:
     raise PositionTakenError()
 
 
-async def test_labels_of_the_user_only(tasks: TaskService, ada: User, bob: User) -> None:
+async def test_labels_of_the_user_only(
+    tasks: TaskService, ada: User, bob: User, clock: FixedClock
+) -> None:
     await tasks.add(ada.id, NewTask("a", None, False, labels=["Work", "home"]))
+    clock.advance(seconds=1)  # "Work" is then the first written
     await tasks.add(ada.id, NewTask("b", None, False, labels=["work"]))
     await tasks.add(bob.id, NewTask("c", None, False, labels=["other"]))
     assert await tasks.labels(ada.id) == [LabelCount("home", 1), LabelCount("Work", 2)]
+
+
+async def test_a_move_into_a_worn_gap_renumbers_the_order_first(
+    tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
+) -> None:
+    a = await tasks.create(ada.id, "a")
+    b = await tasks.create(ada.id, "b")
+    c = await tasks.create(ada.id, "c")
+    for turn in range(400):  # c and b take turns right after a: every move halves one gap
+        await tasks.move(ada.id, (c if turn % 2 == 0 else b).id, a.id)
+        page = await tasks.list(ada.id, TaskQuery(sort=TaskSort.POSITION))
+        assert max(len(t.position) for t in page.tasks) <= POSITION_MAX_LENGTH
+    titles = [t.title for t in page.tasks]
+    assert titles == ["a", "b", "c"]
+    versions = {t.title: t.version for t in page.tasks}
+    assert versions["a"] > 1, "a was renumbered at least once"

@@ -60,6 +60,7 @@ from todo_core.listing import (
     TaskQuery,
     TaskSort,
 )
+from todo_core.ordering import RENUMBER_WIDTH
 from todo_core.ports import TaskRepository, UserRepository
 
 same_order(users, User)
@@ -324,6 +325,27 @@ _FIRST_POSITION = Statement(
     )
 )
 
+# todo_core.ordering.renumbered_position of each task's rank in the user's order, in one
+# statement (the unique constraint on positions is checked at its end).
+_RENUMBER = Statement(
+    text(
+        "UPDATE tasks AS t SET position = r.position, version = t.version + 1,"
+        " updated_at = :updated_at"
+        " FROM (SELECT ranked.id, '0' || (SELECT string_agg(substr("
+        "'0123456789abcdefghijklmnopqrstuvwxyz',"
+        " (div(ranked.n, 36::numeric ^ (:width - 1 - i)) % 36)::int + 1, 1), '' ORDER BY i)"
+        " FROM generate_series(0, :width - 1) AS i) || 'i' AS position"
+        " FROM (SELECT id, row_number() OVER (ORDER BY position) AS n FROM tasks"
+        " WHERE user_id = :user_id AND id <> :keep) AS ranked) AS r"
+        " WHERE t.id = r.id AND t.user_id = :user_id"
+    ).bindparams(
+        bindparam("updated_at", type_=tasks.c.updated_at.type),
+        bindparam("user_id", type_=tasks.c.user_id.type),
+        bindparam("keep", type_=tasks.c.id.type),
+        bindparam("width", type_=Integer()),
+    )
+)
+
 # Each label the user's tasks carry, compared ignoring case, shown as first written (by
 # the oldest task carrying it), with how many tasks carry it.
 _LABELS = Statement(
@@ -452,6 +474,11 @@ class SqlTaskRepository(TaskRepository):
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
             raise
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        return await _RENUMBER.rowcount(
+            self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
+        )
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         rows = await _LABELS.fetch(self._db, user_id=user_id)

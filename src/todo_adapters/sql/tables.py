@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     literal_column,
@@ -106,7 +107,15 @@ tasks = Table(
     Index("ix_tasks_user_created", "user_id", "created_at", "id"),
     Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
     Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
-    Index("uq_tasks_user_position", "user_id", "position", unique=True),
+    # No two tasks of a user share a position; checked per statement (deferrable), so that
+    # renumbering a user's order is one statement.
+    UniqueConstraint(
+        "user_id",
+        "position",
+        name="uq_tasks_user_position",
+        deferrable=True,
+        initially="IMMEDIATE",
+    ),
     Index("ix_tasks_user_priority", "user_id", "priority", "id"),
 )
 _task = tasks.c

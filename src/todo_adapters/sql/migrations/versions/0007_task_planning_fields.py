@@ -108,7 +108,15 @@ def upgrade() -> None:
         server_default=sa.text("task_time_position(clock_timestamp(), gen_random_uuid())"),
     )
     op.create_check_constraint("priority_range", "tasks", "priority BETWEEN 0 AND 3")
-    op.create_index("uq_tasks_user_position", "tasks", ["user_id", "position"], unique=True)
+    # Deferrable (checked at the end of each statement, not row by row), so that the one
+    # statement renumbering a user's order may pass through positions another task held.
+    op.create_unique_constraint(
+        "uq_tasks_user_position",
+        "tasks",
+        ["user_id", "position"],
+        deferrable=True,
+        initially="IMMEDIATE",
+    )
     for name, columns in _INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON tasks {columns}")
 
@@ -116,7 +124,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in _INDEXES:
         op.execute(f"DROP INDEX {name}")
-    op.drop_index("uq_tasks_user_position", "tasks")
+    op.drop_constraint("uq_tasks_user_position", "tasks")
     op.drop_constraint("ck_tasks_priority_range", "tasks")
     for column in ("position", "labels", "priority", "due_at"):
         op.drop_column("tasks", column)
