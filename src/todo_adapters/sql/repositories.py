@@ -5,43 +5,44 @@ constraint violations become domain errors."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Text,
     any_,
     bindparam,
     delete,
-    func,
     insert,
-    null,
     select,
-    text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
-    DUE_ASC,
-    DUE_DESC,
     EMAIL_UNIQUE_CONSTRAINT,
-    LABEL_KEYS,
-    SEARCH_KEYS,
-    SEARCH_QUERY,
-    TASK_LABEL_KEYS,
     TASK_OWNER_FOREIGN_KEY,
     TASK_POSITION_UNIQUE,
-    task_counters,
     tasks,
     users,
+)
+from todo_adapters.sql.task_listing import (
+    COUNTERS,
+    COUNTS,
+    NO_FILTERS,
+    Filters,
+    page_statement,
+    total_statement,
+)
+from todo_adapters.sql.task_order import (
+    FIRST_POSITION,
+    LABELS,
+    LOCK_ORDER,
+    NEIGHBOURS_AFTER,
+    RENUMBER,
 )
 from todo_core.domain import (
     Task,
@@ -54,11 +55,9 @@ from todo_core.listing import (
     LabelCount,
     LabelCounts,
     TaskCounts,
-    TaskFilter,
     TaskKey,
     TaskPage,
     TaskQuery,
-    TaskSort,
 )
 from todo_core.ordering import RENUMBER_WIDTH
 from todo_core.ports import TaskRepository, UserRepository
@@ -137,131 +136,6 @@ _DELETE_TASK = {
 }
 
 
-_counter = task_counters.c
-_COUNTERS = 3  # total, completed, and what a filter matches: after the task's columns
-# No counter row yet means no task yet: no row (or NULLs), read as zeros.
-_COUNTS = Statement(
-    select(_counter.total, _counter.completed).where(_counter.user_id == param(tasks.c.user_id))
-)
-
-
-def _counter_of_user(column: ColumnElement[int]) -> ColumnElement[int]:
-    mine = _counter.user_id == param(tasks.c.user_id)
-    return select(column).where(mine).scalar_subquery()
-
-
-_SORT_KEYS: dict[TaskSort, ColumnElement[Any]] = {
-    TaskSort.DUE_ASC: DUE_ASC,
-    TaskSort.DUE_DESC: DUE_DESC,
-}
-
-
-def _sort_key(sort: TaskSort) -> ColumnElement[Any]:
-    return _SORT_KEYS.get(sort, tasks.c[sort.column])
-
-
-@dataclass(frozen=True, slots=True)
-class _Filters:
-    """Which of a TaskFilter's conditions are set: one statement per combination."""
-
-    due_before: bool = False
-    due_after: bool = False
-    has_due: bool | None = None
-    priority: bool = False
-    labels: bool = False
-    q: bool = False
-
-    @staticmethod
-    def of(found: TaskFilter) -> _Filters:
-        return _Filters(
-            found.due_before is not None,
-            found.due_after is not None,
-            found.has_due,
-            found.priority is not None,
-            bool(found.labels),
-            found.q is not None,
-        )
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        c = tasks.c
-        me = param(c.user_id)
-        found: list[ColumnElement[bool]] = []
-        if self.due_before:
-            found.append(c.due_at < param(c.due_at, "due_before"))
-        if self.due_after:
-            found.append(c.due_at >= param(c.due_at, "due_after"))
-        if self.has_due is not None:
-            found.append(c.due_at.is_not(None) if self.has_due else c.due_at.is_(None))
-        if self.priority:
-            found.append(c.priority == param(c.priority))
-        if self.labels:
-            labels = bindparam("labels", type_=ARRAY(Text))
-            wanted = getattr(func, LABEL_KEYS)(me, labels, type_=ARRAY(Text))
-            found.append(TASK_LABEL_KEYS.contains(wanted))
-        if self.q:
-            query = getattr(func, SEARCH_QUERY)(me, bindparam("q", type_=Text()))
-            found.append(SEARCH_KEYS.bool_op("@@")(query))
-        return found
-
-
-_NO_FILTERS = _Filters()
-
-
-def _after(sort: TaskSort) -> ColumnElement[bool]:
-    # Row comparison walks the (user_id, key, id) index from the key onwards.
-    column = _sort_key(sort)
-    if sort.unique:
-        key, bound = column, param(tasks.c[sort.column], "after_value")
-    else:
-        key = tuple_(column, tasks.c.id)
-        bound = tuple_(bindparam("after_value", type_=column.type), param(tasks.c.id, "after_id"))
-    return key < bound if sort.descending else key > bound
-
-
-@functools.cache
-def _page_statement(
-    sort: TaskSort, completed: bool | None, after: bool, filters: _Filters = _NO_FILTERS
-) -> Statement:
-    """One page in one round trip and one snapshot: the user's counter row rides along as
-    two InitPlans (one primary-key lookup each), and the caller asks one row more than it
-    shows to tell whether more follow. With filters beyond `completed`, a third InitPlan
-    counts what they match."""
-    column = _sort_key(sort)
-    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
-    if completed is not None:
-        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
-    conditions += filters.conditions()
-    matching = list(conditions)
-    if after:
-        conditions.append(_after(sort))
-    keys: list[ColumnElement[Any]] = [column] if sort.unique else [column, tasks.c.id]
-    order = [key.desc() for key in keys] if sort.descending else keys
-    counts: list[ColumnElement[Any]] = [
-        _counter_of_user(_counter.total),
-        _counter_of_user(_counter.completed),
-    ]
-    if filters != _NO_FILTERS:
-        counts.append(select(func.count()).select_from(tasks).where(*matching).scalar_subquery())
-    else:
-        counts.append(null())
-    return Statement(
-        select(*tasks.columns, *counts)
-        .where(*conditions)
-        .order_by(*order)
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
-    )
-
-
-@functools.cache
-def _total_statement(completed: bool | None, filters: _Filters) -> Statement:
-    """How many tasks a filtered listing matches, for a page past the last."""
-    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
-    if completed is not None:
-        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
-    return Statement(select(func.count()).where(*conditions, *filters.conditions()))
-
-
 # Only the tasks that change: the others keep their version and updated_at. Matched by
 # the (user_id, is_completed, ...) index.
 _SET_COMPLETED = Statement(
@@ -297,68 +171,6 @@ def _update_statement(changed: tuple[str, ...], versioned: bool) -> Statement:
     )
 
 
-# The user's counter row is the lock of their manual order: a move holds it from reading
-# its neighbours until it commits, so that no two moves compute a position from the same
-# neighbours. The row exists as soon as the user has a task (the insert trigger).
-_LOCK_ORDER = Statement(
-    select(_counter.user_id).where(_counter.user_id == param(tasks.c.user_id)).with_for_update()
-)
-_anchor, _next = tasks.alias("anchor"), tasks.alias("next")
-_MOVING = bindparam("moving", type_=tasks.c.id.type)
-# The anchor's position and the first position after it, the moving task aside; no row
-# when the anchor is not one of the user's tasks.
-_NEIGHBOURS_AFTER = Statement(
-    select(
-        _anchor.c.position,
-        select(func.min(_next.c.position))
-        .where(
-            _next.c.user_id == param(tasks.c.user_id),
-            _next.c.position > _anchor.c.position,
-            _next.c.id != _MOVING,
-        )
-        .scalar_subquery(),
-    ).where(_anchor.c.id == param(tasks.c.id, "after"), _anchor.c.user_id == param(tasks.c.user_id))
-)
-_FIRST_POSITION = Statement(
-    select(func.min(tasks.c.position)).where(
-        tasks.c.user_id == param(tasks.c.user_id), tasks.c.id != _MOVING
-    )
-)
-
-# todo_core.ordering.renumbered_position of each task's rank in the user's order, in one
-# statement (the unique constraint on positions is checked at its end).
-_RENUMBER = Statement(
-    text(
-        "UPDATE tasks AS t SET position = r.position, version = t.version + 1,"
-        " updated_at = :updated_at"
-        " FROM (SELECT ranked.id, '0' || (SELECT string_agg(substr("
-        "'0123456789abcdefghijklmnopqrstuvwxyz',"
-        " (div(ranked.n, 36::numeric ^ (:width - 1 - i)) % 36)::int + 1, 1), '' ORDER BY i)"
-        " FROM generate_series(0, :width - 1) AS i) || 'i' AS position"
-        " FROM (SELECT id, row_number() OVER (ORDER BY position) AS n FROM tasks"
-        " WHERE user_id = :user_id AND id <> :keep) AS ranked) AS r"
-        " WHERE t.id = r.id AND t.user_id = :user_id"
-    ).bindparams(
-        bindparam("updated_at", type_=tasks.c.updated_at.type),
-        bindparam("user_id", type_=tasks.c.user_id.type),
-        bindparam("keep", type_=tasks.c.id.type),
-        bindparam("width", type_=Integer()),
-    )
-)
-
-# Each label the user's tasks carry, compared ignoring case, shown as first written (by
-# the oldest task carrying it), with how many tasks carry it.
-_LABELS = Statement(
-    text(
-        "SELECT name, count FROM ("
-        " SELECT (array_agg(l.label ORDER BY t.created_at, t.id))[1] AS name, count(*) AS count"
-        " FROM tasks AS t CROSS JOIN LATERAL unnest(t.labels) AS l(label)"
-        " WHERE t.user_id = :user_id GROUP BY lower(l.label)"
-        ") AS found ORDER BY lower(name), name"
-    ).bindparams(bindparam("user_id", type_=tasks.c.user_id.type))
-)
-
-
 class SqlTaskRepository(TaskRepository):
     def __init__(self, db: Connection) -> None:
         self._db = db
@@ -379,8 +191,8 @@ class SqlTaskRepository(TaskRepository):
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         after, found = query.after, query.filter
-        filters = _Filters.of(found)
-        statement = _page_statement(query.sort, query.completed, after is not None, filters)
+        filters = Filters.of(found)
+        statement = page_statement(query.sort, query.completed, after is not None, filters)
         values = {
             "user_id": user_id,
             "is_completed": query.completed,
@@ -399,14 +211,14 @@ class SqlTaskRepository(TaskRepository):
             offset=query.offset,
         )
         if rows:
-            total, completed, matched = rows[0][-_COUNTERS:]
+            total, completed, matched = rows[0][-COUNTERS:]
         else:
-            total, completed = await _COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
+            total, completed = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
             matched = None
-            if filters != _NO_FILTERS:
-                matched = await _total_statement(query.completed, filters).value(self._db, **values)
+            if filters != NO_FILTERS:
+                matched = await total_statement(query.completed, filters).value(self._db, **values)
         counts = TaskCounts.of(total or 0, completed or 0)
-        tasks_found = [Task(*row[:-_COUNTERS]) for row in rows]
+        tasks_found = [Task(*row[:-COUNTERS]) for row in rows]
         more = len(tasks_found) > query.limit
         next_key = TaskKey.of(tasks_found[query.limit - 1], query.sort) if more else None
         return TaskPage(
@@ -439,17 +251,15 @@ class SqlTaskRepository(TaskRepository):
         )
 
     async def lock_order(self, user_id: UUID) -> None:
-        await _LOCK_ORDER.fetch(self._db, user_id=user_id)
+        await LOCK_ORDER.fetch(self._db, user_id=user_id)
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
     ) -> tuple[str | None, str | None] | None:
         if after is None:
-            first = await _FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
+            first = await FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
             return None, first
-        row = await _NEIGHBOURS_AFTER.fetchrow(
-            self._db, user_id=user_id, moving=moving, after=after
-        )
+        row = await NEIGHBOURS_AFTER.fetchrow(self._db, user_id=user_id, moving=moving, after=after)
         return None if row is None else (row[0], row[1])
 
     async def set_position(
@@ -476,12 +286,12 @@ class SqlTaskRepository(TaskRepository):
             raise
 
     async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        return await _RENUMBER.rowcount(
+        return await RENUMBER.rowcount(
             self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
         )
 
     async def labels(self, user_id: UUID) -> LabelCounts:
-        rows = await _LABELS.fetch(self._db, user_id=user_id)
+        rows = await LABELS.fetch(self._db, user_id=user_id)
         return [LabelCount(name, count) for name, count in rows]
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
