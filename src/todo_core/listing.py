@@ -201,4 +201,7 @@ def filter_problems(found: TaskFilter) -> list[FieldError]:
             errors.append(FieldError("label", problem))
     if found.q is not None and not 1 <= len(found.q) <= SEARCH_MAX_LENGTH:
         errors.append(FieldError("q", f"must be 1 to {SEARCH_MAX_LENGTH} characters"))
+    elif found.q is not None and not search_words(found.q):
+        # Nothing to look for: an error rather than every task (or none).
+        errors.append(FieldError("q", "must contain a word (letters or digits)"))
     return errors

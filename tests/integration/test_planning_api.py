@@ -232,6 +232,7 @@ async def test_cursor_pages_cover_every_matching_task_once(client, alice, planne
         ({"label": ""}, "label"),
         ({"q": "x" * 201}, "q"),
         ({"q": ""}, "q"),
+        ({"q": "-- !"}, "q"),
         ({"sort": "title"}, "sort"),
     ],
 )

@@ -129,7 +129,7 @@ FILTER_PARAMETERS = [
     _query(
         "q",
         "search: every word must begin a word of the title or the description, "
-        'ignoring case (`buy mil` finds "Buy milk")',
+        'ignoring case (`buy mil` finds "Buy milk"); it must hold a letter or digit',
         {"type": "string", "minLength": 1, "maxLength": SEARCH_MAX_LENGTH},
     ),
 ]
