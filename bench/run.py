@@ -72,6 +72,28 @@ def main_suite(n: int, auth_n: int) -> list[Scenario]:
         Scenario(
             "login+get", "login, and get one beside it", "login.lua", auth_n, beside="get.lua"
         ),
+        *planning_suite(n),
+    ]
+
+
+def planning_suite(n: int) -> list[Scenario]:
+    """Issue 20's calls, at both scales: search, a filtered list, a sort by due date, a move."""
+    return [
+        Scenario("search-1", "search, q of 1 word", "list.lua", n, {"BENCH_QUERY": "q=call"}),
+        Scenario(
+            "search-2", "search, q of 2 words", "list.lua", n, {"BENCH_QUERY": "q=notes%20wri"}
+        ),
+        Scenario(
+            "list-label",
+            "list, label=work&completed=false",
+            "list.lua",
+            n,
+            {"BENCH_QUERY": "limit=50&label=work&completed=false"},
+        ),
+        Scenario(
+            "list-due", "list, sort=due_at", "list.lua", n, {"BENCH_QUERY": "limit=50&sort=due_at"}
+        ),
+        Scenario("move", "move a task (POST /tasks/{id}/move)", "move.lua", n),
     ]
 
 
@@ -90,6 +112,7 @@ def scale_suite(n: int) -> list[Scenario]:
         Scenario("get", "get one task", "get.lua", n),
         Scenario("update", "partial update (PATCH)", "update.lua", n),
         Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True),
+        *planning_suite(n),
     ]
 
 

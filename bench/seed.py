@@ -31,14 +31,21 @@ FROM generate_series(1, {count}) AS g
 # Tasks of each matching user, n per user, one a minute apart; every second one has a
 # description, every fourth one is completed.
 _INSERT_TASKS = """
-INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version)
+INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version,
+                   due_at, priority, labels, position)
 SELECT gen_random_uuid(), u.id, 'Task number ' || g,
        CASE WHEN g % 2 = 0 THEN 'Notes for task ' || g || ': call, buy, write.' END,
-       g % 4 = 0, t, t, 1
+       g % 4 = 0, t, t, 1, {planning}, task_time_position(t, gen_random_uuid())
 FROM users u CROSS JOIN generate_series(1, {per_user}) AS g,
      LATERAL (SELECT u.created_at + g * interval '1 minute' AS t) AS times
 WHERE u.email LIKE '{prefix}-%'
 """
+
+# Issue 20's fields: two tasks in three due (days after creation), priorities 0-3, a third
+# labelled work, a third home (with errand on some), a third none.
+_PLANNING = """CASE WHEN g % 3 > 0 THEN t + (g % 30) * interval '1 day' END, g % 4,
+       CASE g % 3 WHEN 0 THEN ARRAY['work'] WHEN 1 THEN ARRAY['home', 'errand']
+                  ELSE ARRAY[]::text[] END"""
 
 # The rest of the large scale: `count` tasks dealt round-robin over the users of a prefix.
 _DEAL_TASKS = """
@@ -46,12 +53,14 @@ WITH owners AS (
     SELECT id, created_at, row_number() OVER (ORDER BY email) - 1 AS n
     FROM users WHERE email LIKE '{prefix}-%'
 )
-INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version)
+INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version,
+                   due_at, priority, labels, position)
 SELECT gen_random_uuid(), o.id, 'Task number ' || g,
        CASE WHEN g % 2 = 0 THEN 'Notes for task ' || g || ': call, buy, write.' END,
-       g % 4 = 0, o.created_at + g * interval '1 second', o.created_at + g * interval '1 second', 1
+       g % 4 = 0, t, t, 1, {planning}, task_time_position(t, gen_random_uuid())
 FROM generate_series(0, {count} - 1) AS g
-JOIN owners o ON o.n = g % (SELECT count(*) FROM owners)
+JOIN owners o ON o.n = g % (SELECT count(*) FROM owners),
+     LATERAL (SELECT o.created_at + g * interval '1 second' AS t) AS times
 """
 
 
@@ -98,12 +107,13 @@ def insert_users(db_url: str, prefix: str, count: int, hashed: str) -> None:
 
 
 def insert_tasks(db_url: str, prefix: str, per_user: int) -> None:
-    write_uncounted(db_url, _INSERT_TASKS.format(prefix=prefix, per_user=per_user))
+    sql = _INSERT_TASKS.format(prefix=prefix, per_user=per_user, planning=_PLANNING)
+    write_uncounted(db_url, sql)
 
 
 def deal_tasks(db_url: str, prefix: str, count: int) -> None:
     if count > 0:
-        write_uncounted(db_url, _DEAL_TASKS.format(prefix=prefix, count=count))
+        write_uncounted(db_url, _DEAL_TASKS.format(prefix=prefix, count=count, planning=_PLANNING))
 
 
 def vacuum_analyze(db_url: str) -> None:

@@ -27,6 +27,7 @@ from todo_api.routers.accounts.login_form import LOGIN_COMPONENTS
 from todo_api.routers.openapi import install_openapi, operation_id
 from todo_api.routers.operations import health
 from todo_api.routers.operations import metrics as operations
+from todo_api.routers.tasks import labels
 from todo_api.routers.tasks import routes as tasks
 from todo_api.settings import Settings
 
@@ -127,7 +128,7 @@ class _Runtime:
 def _include_routers(app: FastAPI) -> list[BaseRoute]:
     """Every API route, the task routes first: routing tries each route's pattern in turn,
     and they answer most of the requests."""
-    routers = (tasks, auth, account, password_reset, health, operations)
+    routers = (tasks, labels, auth, account, password_reset, health, operations)
     for module in routers:
         app.include_router(module.router)
     return [r for m in routers for r in m.router.routes]

@@ -7,9 +7,10 @@ import enum
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Final
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
 from uuid import UUID
 
 from todo_core.errors import FieldError, ValidationError
@@ -22,6 +23,10 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
 USER_AGENT_MAX_LENGTH: Final = 255
 ADDRESS_MAX_LENGTH: Final = 64
+PRIORITY_MIN: Final = 0  # none
+PRIORITY_MAX: Final = 3  # high
+LABELS_MAX: Final = 20
+LABEL_MAX_LENGTH: Final = 50
 
 # The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
 # letter too), and a domain of one or more dots between letters, digits and hyphens.
@@ -57,6 +62,10 @@ class Task:
     created_at: datetime
     updated_at: datetime
     version: int
+    due_at: datetime | None = None
+    priority: int = PRIORITY_MIN
+    labels: list[str] = field(default_factory=list)
+    position: str = ""  # the manual order's key (ordering.py); compared as strings
 
     def is_owned_by(self, user_id: UUID) -> bool:
         return self.user_id == user_id
@@ -137,6 +146,28 @@ class NewTask:
     title: str
     description: str | None
     is_completed: bool
+    due_at: datetime | None = None
+    priority: int = PRIORITY_MIN
+    labels: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> dict[str, object]:
+        """The fields that tell one create from another: the planning fields only when set,
+        so that a request made before they existed keeps its fingerprint."""
+        shown: dict[str, object] = {
+            "title": self.title,
+            "description": self.description,
+            "is_completed": self.is_completed,
+        }
+        if self.due_at is not None:
+            shown["due_at"] = self.due_at.isoformat()
+        if self.priority != PRIORITY_MIN:
+            shown["priority"] = self.priority
+        if self.labels:
+            shown["labels"] = list(self.labels)
+        return shown
+
+
+PATCHABLE: Final = ("title", "description", "is_completed", "due_at", "priority", "labels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +177,16 @@ class TaskPatch:
     title: str | Unset = UNSET
     description: str | Unset | None = UNSET
     is_completed: bool | Unset = UNSET
+    due_at: datetime | Unset | None = UNSET
+    priority: int | Unset = UNSET
+    labels: list[str] | Unset = UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The fields this patch sets, by name."""
+        return {n: v for n in PATCHABLE if (v := getattr(self, n)) is not UNSET}
 
     def is_empty(self) -> bool:
-        return all(v is UNSET for v in (self.title, self.description, self.is_completed))
+        return not self.changes()
 
 
 # The versions a conditional write accepts; None means unconditional.
@@ -248,29 +286,96 @@ def raise_if_any(*errors: FieldError | None) -> None:
         raise ValidationError(found)
 
 
-def check_new_task(title: str, description: str | None, is_completed: bool) -> NewTask:
+def due_at_problem(raw: datetime | None) -> str | None:
+    if raw is not None and raw.utcoffset() is None:
+        return "must be a date-time with an offset (RFC 3339), such as 2026-05-01T09:00:00Z"
+    return None
+
+
+def priority_problem(raw: int) -> str | None:
+    if not PRIORITY_MIN <= raw <= PRIORITY_MAX:
+        return f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}"
+    return None
+
+
+def label_problem(raw: str) -> str | None:
+    """One label, checked as trimmed."""
+    label = raw.strip()
+    if not label:
+        return "must not be empty"
+    if len(label) > LABEL_MAX_LENGTH:
+        return f"must be at most {LABEL_MAX_LENGTH} characters"
+    if _CONTROL.search(label):
+        return "must not contain control characters"
+    return _text_problem(label)
+
+
+def labels_problem(raw: list[str]) -> str | None:
+    if len(raw) > LABELS_MAX:
+        return f"must hold at most {LABELS_MAX} labels"
+    for label in raw:
+        if (problem := label_problem(label)) is not None:
+            return f"{label!r} {problem}" if label.strip() else f"each label {problem}"
+    keys = [label_key(label) for label in raw]
+    if len(set(keys)) != len(keys):
+        return "must not repeat a label (compared ignoring case)"
+    return None
+
+
+def label_key(label: str) -> str:
+    """What labels are compared by: trimmed, ignoring case."""
+    return label.strip().lower()
+
+
+def _utc(raw: datetime | None) -> datetime | None:
+    return None if raw is None else raw.astimezone(UTC)
+
+
+def check_new_task(draft: NewTask) -> NewTask:
     raise_if_any(
-        _field("title", title_problem(title)),
-        _field("description", description_problem(description)),
+        _field("title", title_problem(draft.title)),
+        _field("description", description_problem(draft.description)),
+        _field("due_at", due_at_problem(draft.due_at)),
+        _field("priority", priority_problem(draft.priority)),
+        _field("labels", labels_problem(draft.labels)),
     )
-    return NewTask(title.strip(), description, is_completed)
+    return NewTask(
+        draft.title.strip(),
+        draft.description,
+        draft.is_completed,
+        _utc(draft.due_at),
+        draft.priority,
+        [label.strip() for label in draft.labels],
+    )
 
 
 def check_patch(patch: TaskPatch) -> TaskPatch:
-    """Validate a patch and return it with the title trimmed."""
-    if patch.is_empty():
+    """Validate a patch and return it with the title and labels trimmed, due_at in UTC."""
+    changes = patch.changes()
+    if not changes:
         raise ValidationError(
-            [FieldError("body", "must set at least one of title, description, is_completed")]
+            [FieldError("body", f"must set at least one of {', '.join(PATCHABLE)}")]
         )
-    title, description = patch.title, patch.description
+    problems: dict[str, Callable[[Any], str | None]] = {
+        "title": title_problem,
+        "description": description_problem,
+        "due_at": due_at_problem,
+        "priority": priority_problem,
+        "labels": labels_problem,
+    }
     raise_if_any(
-        None if isinstance(title, Unset) else _field("title", title_problem(title)),
-        None
-        if isinstance(description, Unset)
-        else _field("description", description_problem(description)),
+        *(
+            _field(name, problems[name](value))
+            for name, value in changes.items()
+            if name in problems
+        )
     )
+    title, due_at, labels = patch.title, patch.due_at, patch.labels
     return TaskPatch(
         title=title if isinstance(title, Unset) else title.strip(),
-        description=description,
+        description=patch.description,
         is_completed=patch.is_completed,
+        due_at=due_at if isinstance(due_at, Unset) else _utc(due_at),
+        priority=patch.priority,
+        labels=labels if isinstance(labels, Unset) else [label.strip() for label in labels],
     )

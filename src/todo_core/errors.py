@@ -110,6 +110,13 @@ class TaskVersionMismatchError(DomainError):
         self.task_id = task_id
 
 
+class PositionTakenError(DomainError):
+    """Another task of the user took the position computed for this one in the meantime;
+    the move is tried again."""
+
+    message = "The order of your tasks kept changing; try the move again"
+
+
 class StorageUnavailableError(DomainError):
     """The store cannot be reached right now; the caller may retry later."""
 

@@ -18,6 +18,7 @@ from todo_core.domain import (
 )
 from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 from todo_core.listing import (
+    LabelCounts,
     TaskPage,
     TaskQuery,
 )
@@ -48,7 +49,8 @@ class UserRepository(Protocol):
 
 class TaskRepository(Protocol):
     async def add(self, task: Task) -> None:
-        """Store a new task. Raises UnknownUserError when its owner does not exist."""
+        """Store a new task. Raises UnknownUserError when its owner does not exist,
+        PositionTakenError when another task of the user has its position."""
 
     async def get(self, task_id: UUID) -> Task | None:
         """The task with this id, whoever owns it, or None."""
@@ -73,6 +75,38 @@ class TaskRepository(Protocol):
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
+
+    async def lock_order(self, user_id: UUID) -> None:
+        """Hold the user's manual order until the unit of work ends: another unit of work
+        calling this for the same user waits (and then reads what this one wrote)."""
+
+    async def neighbours(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        """The positions a task moved after `after` goes between: that task's and the next
+        one's (None when there is none), leaving out the task `moving`; with `after` None,
+        (None, the first position). None when `after` is not one of the user's tasks."""
+
+    async def set_position(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        """Give the task this position atomically, as an update does (version +1); None
+        when nothing matched. Raises PositionTakenError when another task of the user has
+        this position (no two ever share one)."""
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        """Give each of the user's tasks but `keep` a new short position, in the same order,
+        in one atomic write, each renumbered task's version +1 and `updated_at` now. The new
+        positions sort before any a task created from `now` on gets. How many changed."""
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        """Each label the user's tasks carry, compared ignoring case and shown as the
+        oldest task carrying it writes it, with how many tasks carry it; by name."""
 
     async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
         """Set `is_completed` on every task of the user that does not have it yet, in one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import NoReturn
 from uuid import UUID
@@ -18,19 +18,26 @@ from todo_core.domain import (
     check_patch,
 )
 from todo_core.errors import (
+    FieldError,
     IdempotencyKeyReusedError,
+    PositionTakenError,
     TaskAccessDeniedError,
     TaskNotFoundError,
     TaskVersionMismatchError,
+    ValidationError,
 )
 from todo_core.idempotency import Reply, idempotency_key
 from todo_core.listing import (
+    LabelCounts,
     TaskPage,
     TaskQuery,
     check_page,
 )
+from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
 from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
+
+_MOVE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +65,32 @@ class TaskService:
         self._idempotency_ttl = idempotency_ttl
 
     def _new_task(self, user_id: UUID, draft: NewTask) -> Task:
-        new = check_new_task(draft.title, draft.description, draft.is_completed)
+        new = check_new_task(draft)
         now = self._clock.now()
         task_id = uuid.uuid4()
-        return Task(task_id, user_id, new.title, new.description, new.is_completed, now, now, 1)
+        return Task(
+            task_id,
+            user_id,
+            new.title,
+            new.description,
+            new.is_completed,
+            now,
+            now,
+            1,
+            new.due_at,
+            new.priority,
+            new.labels,
+            end_position(now, task_id),  # a new task goes to the end of the order
+        )
 
     async def create(
         self, user_id: UUID, title: str, description: str | None = None, is_completed: bool = False
     ) -> Task:
-        task = self._new_task(user_id, NewTask(title, description, is_completed))
+        return await self.add(user_id, NewTask(title, description, is_completed))
+
+    async def add(self, user_id: UUID, draft: NewTask) -> Task:
+        """Create the task the draft describes, at the end of the user's order."""
+        task = self._new_task(user_id, draft)
         async with self._uow(atomic=False) as uow:
             await uow.tasks.add(task)
             await uow.commit()
@@ -79,7 +103,7 @@ class TaskService:
         reply, with nothing written (IdempotencyKeyReusedError if its body differed;
         IdempotencyKeyInUseError while it is still being processed). The reply is stored in
         the same transaction as the task: both are kept, or neither."""
-        request = idempotency_key(key, **asdict(draft))
+        request = idempotency_key(key, **draft.fingerprint())
         task = self._new_task(user_id, draft)
         reply = render(task)
         now = self._clock.now()
@@ -147,6 +171,48 @@ class TaskService:
                 await _raise_why_unmatched(uow.tasks, task_id, user_id)
             await uow.commit()
         return task
+
+    async def move(
+        self, user_id: UUID, task_id: UUID, after: UUID | None, if_version: Versions = None
+    ) -> Task:
+        """Put the task right after `after` (first when None) in the user's order, writing
+        only this task: a position between its new neighbours'. The user's order is held
+        from reading the neighbours to the commit, so concurrent moves never compute the
+        same position; should a new task take it meanwhile, the move is tried again."""
+        if after == task_id:
+            raise ValidationError([FieldError("after", "must be another task than the one moved")])
+        for _attempt in range(_MOVE_ATTEMPTS - 1):
+            try:
+                return await self._move_once(user_id, task_id, after, if_version)
+            except PositionTakenError:
+                continue
+        return await self._move_once(user_id, task_id, after, if_version)
+
+    async def _move_once(
+        self, user_id: UUID, task_id: UUID, after: UUID | None, if_version: Versions
+    ) -> Task:
+        async with self._uow() as uow:
+            await uow.tasks.lock_order(user_id)
+            bounds = await uow.tasks.neighbours(user_id, task_id, after)
+            if bounds is None:
+                assert after is not None
+                await _raise_why_unmatched(uow.tasks, after, user_id)
+            now = self._clock.now()
+            position = position_between(*bounds, now)
+            if len(position) > POSITION_MAX_LENGTH:  # rare: renumber the order, once
+                await uow.tasks.renumber(user_id, now, task_id)
+                bounds = await uow.tasks.neighbours(user_id, task_id, after)
+                assert bounds is not None  # the anchor was found a moment ago, under the lock
+                position = position_between(*bounds, now)
+            task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
+            if task is None:
+                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+            await uow.commit()
+        return task
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        async with self._uow(atomic=False) as uow:
+            return await uow.tasks.labels(user_id)
 
     async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
         async with self._uow(atomic=False) as uow:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -75,7 +76,15 @@ def test_a_whole_session_through_the_generated_client(client_package, service: S
     m = importlib.import_module(f"{client_package.__name__}.models")
     for name in ("register", "login", "me", "refresh"):
         importlib.import_module(f"{auth.__name__}.{name}")
-    for name in ("create_task", "list_tasks", "get_task", "patch_task", "delete_task"):
+    for name in (
+        "create_task",
+        "list_tasks",
+        "get_task",
+        "patch_task",
+        "delete_task",
+        "move_task",
+        "list_labels",
+    ):
         importlib.import_module(f"{tasks.__name__}.{name}")
     public = client_package.Client(base_url=service.base, raise_on_unexpected_status=True)
 
@@ -116,16 +125,48 @@ def test_a_whole_session_through_the_generated_client(client_package, service: S
     assert etag[0] == etag[-1] == '"', "the quotes are part of the ETag"
 
     patched = tasks.patch_task.sync_detailed(
-        task.id, client=ada, body=m.TaskUpdateRequest(is_completed=True), if_match=etag
+        task.id, client=ada, body=m.TaskPatchRequest(is_completed=True), if_match=etag
     )
     assert patched.status_code == 200
     assert patched.parsed.is_completed is True
     assert patched.parsed.version == task.version + 1
     stale = tasks.patch_task.sync(
-        task.id, client=ada, body=m.TaskUpdateRequest(title="Buy oat milk"), if_match=etag
+        task.id, client=ada, body=m.TaskPatchRequest(title="Buy oat milk"), if_match=etag
     )
     assert isinstance(stale, m.ProblemResponse)
     assert stale.status == 412
+
+    # Issue 20: the planning fields, a move, the filters and search, the labels.
+    planned = tasks.create_task.sync(
+        client=ada,
+        body=m.TaskCreateRequest(
+            title="Call Grace",
+            due_at=datetime(2026, 12, 24, 17, tzinfo=UTC),
+            priority=3,
+            labels=["Family"],
+        ),
+    )
+    assert isinstance(planned, m.TaskResponse), planned
+    assert (planned.due_at, planned.priority, planned.labels) == (
+        datetime(2026, 12, 24, 17, tzinfo=UTC),
+        3,
+        ["Family"],
+    )
+    moved = tasks.move_task.sync(planned.id, client=ada, body=m.TaskMoveRequest(after=None))
+    assert isinstance(moved, m.TaskResponse), moved
+    assert moved.version == planned.version + 1
+    assert moved.position < task.position
+    found = tasks.list_tasks.sync(client=ada, q="call gr", label=["family"])
+    assert [t.id for t in found.tasks] == [planned.id]
+    by_position = tasks.list_tasks.sync(client=ada, sort=m.ListTasksSort("position"))
+    assert [t.id for t in by_position.tasks] == [planned.id, task.id]
+    cleared = tasks.patch_task.sync(
+        planned.id, client=ada, body=m.TaskPatchRequest(due_at=None, labels=[])
+    )
+    assert (cleared.due_at, cleared.labels) == (None, [])
+    labels = tasks.list_labels.sync(client=ada)
+    assert isinstance(labels, m.LabelsResponse), labels
+    assert labels.labels == []
 
     grace = auth.register.sync(
         client=public,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from todo_core.domain import LoginSession, RefreshToken, Task, User, email_key
+from todo_core.ordering import end_position
 from todo_core.ports import ResetRequest, UnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -34,6 +35,7 @@ def make_task(user: User, *, minutes: int = 0, **fields: Any) -> Task:
         "version": 1,
     }
     values.update(fields)
+    values.setdefault("position", end_position(values["created_at"], values["id"]))
     return Task(**values)
 
 

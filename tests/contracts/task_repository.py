@@ -10,6 +10,7 @@ import pytest
 from tests.contracts.builders import make_task, make_user, store_tasks
 from tests.contracts.bulk_and_counts import BulkAndCountsContract
 from tests.contracts.task_listing import LATER, TaskListingContract, listed
+from tests.contracts.task_planning import TaskPlanningContract
 from todo_core.domain import Task, TaskPatch, User
 from todo_core.errors import UnknownUserError
 from todo_core.ports import UnitOfWorkFactory
@@ -20,7 +21,7 @@ async def stored(uow_factory: UnitOfWorkFactory, task: Task) -> Task | None:
         return await uow.tasks.get(task.id)
 
 
-class TaskRepositoryContract(TaskListingContract, BulkAndCountsContract):
+class TaskRepositoryContract(TaskListingContract, BulkAndCountsContract, TaskPlanningContract):
     async def test_added_task_is_found_as_stored(
         self, uow_factory: UnitOfWorkFactory, owner: User
     ) -> None:

@@ -5,22 +5,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import MutableMapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from todo_core.domain import (
-    UNSET,
     Task,
     TaskPatch,
     User,
     Versions,
+    label_key,
 )
-from todo_core.errors import UnknownUserError
+from todo_core.errors import PositionTakenError, UnknownUserError
 from todo_core.listing import (
+    LabelCount,
+    LabelCounts,
     TaskCounts,
     TaskKey,
     TaskPage,
     TaskQuery,
 )
+from todo_core.ordering import renumbered_position
 from todo_core.ports import TaskRepository
 
 
@@ -34,7 +38,12 @@ class InMemoryTaskRepository(TaskRepository):
     async def add(self, task: Task) -> None:
         if task.user_id not in self._users:
             raise UnknownUserError()
+        self._check_position_free(task.user_id, task.position, task.id)
         self._tasks[task.id] = task
+
+    def _check_position_free(self, user_id: UUID, position: str, task_id: UUID) -> None:
+        if any(t.position == position and t.id != task_id for t in self._of(user_id)):
+            raise PositionTakenError()
 
     async def get(self, task_id: UUID) -> Task | None:
         return self._tasks.get(task_id)
@@ -45,22 +54,31 @@ class InMemoryTaskRepository(TaskRepository):
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         everything = self._of(user_id)
         counts = TaskCounts.of(len(everything), sum(t.is_completed for t in everything))
-        mine = [t for t in everything if query.completed in (None, t.is_completed)]
+        mine = [
+            t
+            for t in everything
+            if query.completed in (None, t.is_completed) and query.filter.matches(t)
+        ]
         sort = query.sort
 
-        def position(task: Task) -> tuple[datetime, UUID]:
+        def position(task: Task) -> tuple[Any, UUID]:
             key = TaskKey.of(task, sort)
             return key.value, key.id
 
         mine.sort(key=position, reverse=sort.descending)
+        total = len(mine)
         if query.after is not None:
-            after = (query.after.value, query.after.id)
-            mine = [
-                t for t in mine if (position(t) < after if sort.descending else position(t) > after)
-            ]
+            after: tuple[Any, UUID] = (query.after.value, query.after.id)
+            if sort.unique:  # no tie: the value alone places a task
+                mine = [t for t in mine if (position(t)[0] > after[0])]
+            else:
+                mine = [
+                    t
+                    for t in mine
+                    if (position(t) < after if sort.descending else position(t) > after)
+                ]
         page = mine[query.offset : query.offset + query.limit + 1]
         next_key = TaskKey.of(page[query.limit - 1], sort) if len(page) > query.limit else None
-        total = counts.matching(query.completed)
         return TaskPage(page[: query.limit], total, query.limit, query.offset, next_key, counts)
 
     def _matching(self, task_id: UUID, user_id: UUID, if_version: Versions) -> Task | None:
@@ -82,14 +100,65 @@ class InMemoryTaskRepository(TaskRepository):
         task = self._matching(task_id, user_id, if_version)
         if task is None:
             return None
-        changes = {
-            name: getattr(patch, name)
-            for name in ("title", "description", "is_completed")
-            if getattr(patch, name) is not UNSET
-        }
-        updated = dataclasses.replace(task, **changes, updated_at=now, version=task.version + 1)
+        changes = patch.changes()
+        updated = dataclasses.replace(task, **changes, updated_at=now, version=task.version + 1)  # type: ignore[arg-type]
         self._tasks[task_id] = updated
         return updated
+
+    async def lock_order(self, user_id: UUID) -> None:
+        return None  # one event loop, no await between reading and writing: nothing races
+
+    async def neighbours(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        others = sorted(t.position for t in self._of(user_id) if t.id != moving)
+        if after is None:
+            return None, others[0] if others else None
+        anchor = self._tasks.get(after)
+        if anchor is None or anchor.user_id != user_id:
+            return None
+        later = [p for p in others if p > anchor.position]
+        return anchor.position, later[0] if later else None
+
+    async def set_position(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        task = self._matching(task_id, user_id, if_version)
+        if task is None:
+            return None
+        self._check_position_free(user_id, position, task_id)
+        updated = dataclasses.replace(
+            task, position=position, updated_at=now, version=task.version + 1
+        )
+        self._tasks[task_id] = updated
+        return updated
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        ordered = sorted((t for t in self._of(user_id) if t.id != keep), key=lambda t: t.position)
+        for rank, task in enumerate(ordered, start=1):
+            self._tasks[task.id] = dataclasses.replace(
+                task,
+                position=renumbered_position(rank),
+                updated_at=now,
+                version=task.version + 1,
+            )
+        return len(ordered)
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        first: dict[str, str] = {}
+        count: dict[str, int] = {}
+        for task in sorted(self._of(user_id), key=lambda t: (t.created_at, t.id)):
+            for label in task.labels:
+                key = label_key(label)
+                first.setdefault(key, label)
+                count[key] = count.get(key, 0) + 1
+        shown = [LabelCount(first[key], n) for key, n in count.items()]
+        return sorted(shown, key=lambda c: (c.name.lower(), c.name))
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
         if self._matching(task_id, user_id, if_version) is None:

@@ -29,11 +29,11 @@ def test_migrate_walks_the_revisions_and_check_reports_them(empty_database: str)
     assert "revision (empty)" in _run("migrate", "current", **url).stdout
     checked = _run("check", **url)
     assert checked.returncode == 0, checked.stderr
-    assert "will migrate to 0006 at startup" in checked.stdout
-    assert "revision 0006" in _run("migrate", "upgrade", **url).stdout
+    assert "will migrate to 0007 at startup" in checked.stdout
+    assert "revision 0007" in _run("migrate", "upgrade", **url).stdout
     assert "revision 0001" in _run("migrate", "downgrade", "0001", "--yes", **url).stdout
     assert "revision (empty)" in _run("migrate", "downgrade", "base", "--yes", **url).stdout
-    assert "revision 0006" in _run("migrate", "upgrade", **url).stdout
+    assert "revision 0007" in _run("migrate", "upgrade", **url).stdout
     assert "up to date" in _run("check", **url).stdout
 
 

@@ -182,6 +182,24 @@ def test_the_documented_limits_match_the_enforced_ones(openapi):
     assert (query["limit"]["minimum"], query["limit"]["maximum"]) == (1, 200)
     assert query["limit"]["default"] == 50
     assert query["offset"]["minimum"] == 0
-    assert set(query["sort"]["enum"]) == {"created_at", "-created_at", "updated_at", "-updated_at"}
+    assert set(query["sort"]["enum"]) == {
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "due_at",
+        "-due_at",
+        "priority",
+        "-priority",
+        "position",
+    }
+    assert (query["priority"]["minimum"], query["priority"]["maximum"]) == (0, 3)
+    assert query["q"]["maxLength"] == 200
+    assert query["label"]["maxItems"] == 20
+    assert (create["priority"]["minimum"], create["priority"]["maximum"]) == (0, 3)
+    assert create["labels"]["maxItems"] == 20
+    assert create["labels"]["items"]["maxLength"] == 50
     task_fields = {"id", "user_id", "title", "description", "is_completed", "created_at"}
+    planning = {"due_at", "priority", "labels", "position"}
     assert set(schemas["TaskResponse"]["required"]) >= task_fields | {"updated_at", "version"}
+    assert set(schemas["TaskResponse"]["required"]) >= planning

@@ -176,3 +176,60 @@ async def test_walk_of_1000_with_interleaved_inserts_and_deletes(client, alice, 
     assert len(seen) == len(set(seen)), "a task was visited twice"
     assert original - deleted <= set(seen), "a surviving task was skipped"
     assert not (inserted & set(seen)), "tasks newer than the walk appear behind its position"
+
+
+@pytest.mark.parametrize("sort", ["due_at", "-due_at", "priority", "-priority", "position"])
+@pytest.mark.parametrize("label", [None, "work"])
+async def test_walks_of_the_new_sorts_stay_exact_while_tasks_change(
+    client, alice, engine, sort, label
+):
+    """Issue 20: by due date (a third without one), priority (many ties) or position, with
+    or without a label filter, while tasks are created, deleted and edited (in fields other
+    than the sort's) under the walk: every surviving matching task exactly once."""
+    original = await _seed(engine, await _user_id(client, alice), 300)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE tasks SET priority = abs(hashtext(id::text)) % 4,"
+                " labels = CASE WHEN abs(hashtext(title)) % 2 = 0 THEN ARRAY['Work'] ELSE '{}' END,"
+                " due_at = CASE WHEN abs(hashtext(title)) % 3 > 0"
+                " THEN created_at + (abs(hashtext(id::text)) % 50) * interval '1 day' END"
+            )
+        )
+    matching = set(original)
+    if label:
+        matching = {t["id"] for t in await _walk(client, alice, label=label, limit=200)}
+        assert 0 < len(matching) < len(original)
+    rng = random.Random(20)
+    deleted: set[str] = set()
+    seen: list[str] = []
+    cursor = None
+    step = 0
+    while True:
+        query = {"limit": 7, "sort": sort, **({"label": label} if label else {})}
+        query.update({"cursor": cursor} if cursor else {})
+        response = await client.get("/tasks", params=query, headers=alice)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen.extend(t["id"] for t in body["tasks"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        step += 1
+        if step % 3 == 0:
+            await client.post(
+                "/tasks", json={"title": "new", "labels": ["work"], "priority": 2}, headers=alice
+            )
+        elif step % 3 == 1:
+            victim = rng.choice(sorted(set(original) - deleted))
+            assert (await client.delete(f"/tasks/{victim}", headers=alice)).status_code == 204
+            deleted.add(victim)
+        else:
+            edited = rng.choice(sorted(set(original) - deleted))
+            patch = {"title": f"edited {step}", "is_completed": True}
+            assert (
+                await client.patch(f"/tasks/{edited}", json=patch, headers=alice)
+            ).status_code == 200
+    assert step > 10
+    assert len(seen) == len(set(seen)), "a task was visited twice"
+    assert matching - deleted <= set(seen), "a surviving task was skipped"

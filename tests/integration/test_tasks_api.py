@@ -21,6 +21,10 @@ TASK_FIELDS = {
     "created_at",
     "updated_at",
     "version",
+    "due_at",
+    "priority",
+    "labels",
+    "position",
 }
 
 

@@ -12,6 +12,7 @@ from todo_core.domain import (
     EMAIL_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     UNSET,
+    NewTask,
     TaskPatch,
     check_new_task,
     check_patch,
@@ -112,7 +113,7 @@ def test_registration_returns_the_normalized_email() -> None:
 
 
 def test_new_task_title_is_trimmed_and_text_kept_verbatim() -> None:
-    new = check_new_task("  <b>Buy</b> milk\u00a0", "  <script>\r\n\t", True)
+    new = check_new_task(NewTask("  <b>Buy</b> milk\u00a0", "  <script>\r\n\t", True))
     assert (new.title, new.description, new.is_completed) == (
         "<b>Buy</b> milk",
         "  <script>\r\n\t",
@@ -122,7 +123,7 @@ def test_new_task_title_is_trimmed_and_text_kept_verbatim() -> None:
 
 @pytest.mark.parametrize("title", ["x", "x" * TITLE_MAX_LENGTH, " " + "x" * TITLE_MAX_LENGTH + " "])
 def test_title_of_1_to_255_characters_after_trim(title: str) -> None:
-    assert check_new_task(title, None, False).title == title.strip()
+    assert check_new_task(NewTask(title, None, False)).title == title.strip()
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_title_of_1_to_255_characters_after_trim(title: str) -> None:
 )
 def test_invalid_title(title: str, message: str) -> None:
     with pytest.raises(ValidationError) as exc:
-        check_new_task(title, None, False)
+        check_new_task(NewTask(title, None, False))
     assert exc.value.errors == [FieldError("title", message)]
 
 
@@ -147,7 +148,7 @@ def test_invalid_title(title: str, message: str) -> None:
     "description", [None, "", "x" * DESCRIPTION_MAX_LENGTH, "line\nline\r\n\tindented"]
 )
 def test_valid_description(description: str | None) -> None:
-    assert check_new_task("t", description, False).description == description
+    assert check_new_task(NewTask("t", description, False)).description == description
 
 
 @pytest.mark.parametrize(
@@ -155,13 +156,13 @@ def test_valid_description(description: str | None) -> None:
 )
 def test_invalid_description(description: str) -> None:
     with pytest.raises(ValidationError) as exc:
-        check_new_task("t", description, False)
+        check_new_task(NewTask("t", description, False))
     assert fields_of(exc) == ["description"]
 
 
 def test_new_task_reports_title_and_description_together() -> None:
     with pytest.raises(ValidationError) as exc:
-        check_new_task(" ", "x" * (DESCRIPTION_MAX_LENGTH + 1), False)
+        check_new_task(NewTask(" ", "x" * (DESCRIPTION_MAX_LENGTH + 1), False))
     assert fields_of(exc) == ["title", "description"]
 
 
@@ -235,9 +236,9 @@ def test_task_ownership() -> None:
 @pytest.mark.parametrize("text", ["a\x9bb", "a\x85b"])
 def test_c1_control_characters_are_rejected(text: str) -> None:
     with pytest.raises(ValidationError) as title_exc:
-        check_new_task(text, None, False)
+        check_new_task(NewTask(text, None, False))
     with pytest.raises(ValidationError) as description_exc:
-        check_new_task("t", text, False)
+        check_new_task(NewTask("t", text, False))
     assert fields_of(title_exc) + fields_of(description_exc) == ["title", "description"]
 
 

@@ -91,6 +91,8 @@ def test_each_operation_has_a_unique_readable_id():
         ("PUT", "/tasks/{task_id}"): "updateTask",
         ("PATCH", "/tasks/{task_id}"): "patchTask",
         ("DELETE", "/tasks/{task_id}"): "deleteTask",
+        ("POST", "/tasks/{task_id}/move"): "moveTask",
+        ("GET", "/labels"): "listLabels",
         ("GET", "/health/live"): "liveness",
         ("GET", "/health/ready"): "readiness",
         ("GET", "/metrics"): "metrics",

@@ -17,7 +17,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -26,25 +25,41 @@ from todo_adapters.sql.statements import Statement, attributes, param, same_orde
 from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
     TASK_OWNER_FOREIGN_KEY,
-    task_counters,
+    TASK_POSITION_UNIQUE,
     tasks,
     users,
 )
+from todo_adapters.sql.task_listing import (
+    COUNTERS,
+    COUNTS,
+    NO_FILTERS,
+    Filters,
+    page_statement,
+    total_statement,
+)
+from todo_adapters.sql.task_order import (
+    FIRST_POSITION,
+    LABELS,
+    LOCK_ORDER,
+    NEIGHBOURS_AFTER,
+    RENUMBER,
+)
 from todo_core.domain import (
-    UNSET,
     Task,
     TaskPatch,
     User,
     Versions,
 )
-from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.errors import EmailTakenError, PositionTakenError, UnknownUserError
 from todo_core.listing import (
+    LabelCount,
+    LabelCounts,
     TaskCounts,
     TaskKey,
     TaskPage,
     TaskQuery,
-    TaskSort,
 )
+from todo_core.ordering import RENUMBER_WIDTH
 from todo_core.ports import TaskRepository, UserRepository
 
 same_order(users, User)
@@ -121,43 +136,6 @@ _DELETE_TASK = {
 }
 
 
-_counter = task_counters.c
-# No counter row yet means no task yet: no row (or NULLs), read as zeros.
-_COUNTS = Statement(
-    select(_counter.total, _counter.completed).where(_counter.user_id == param(tasks.c.user_id))
-)
-
-
-def _counter_of_user(column: ColumnElement[int]) -> ColumnElement[int]:
-    mine = _counter.user_id == param(tasks.c.user_id)
-    return select(column).where(mine).scalar_subquery()
-
-
-@functools.cache
-def _page_statement(sort: TaskSort, completed: bool | None, after: bool) -> Statement:
-    """One page in one round trip and one snapshot: the user's counter row rides along as
-    two InitPlans (one primary-key lookup each), and the caller asks one row more than it
-    shows to tell whether more follow."""
-    column = tasks.c[sort.column]
-    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
-    if completed is not None:
-        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
-    if after:
-        # Row comparison walks the (user_id, column, id) index from the key onwards.
-        key = tuple_(column, tasks.c.id)
-        bound = tuple_(param(column, "after_value"), param(tasks.c.id, "after_id"))
-        conditions.append(key < bound if sort.descending else key > bound)
-    order = (column.desc(), tasks.c.id.desc()) if sort.descending else (column, tasks.c.id)
-    counts = (_counter_of_user(_counter.total), _counter_of_user(_counter.completed))
-    return Statement(
-        select(*tasks.columns, *counts)
-        .where(*conditions)
-        .order_by(*order)
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
-    )
-
-
 # Only the tasks that change: the others keep their version and updated_at. Matched by
 # the (user_id, is_completed, ...) index.
 _SET_COMPLETED = Statement(
@@ -178,9 +156,6 @@ _DELETE_ALL = Statement(
         tasks.c.is_completed == param(tasks.c.is_completed),
     )
 )
-
-
-_PATCHABLE = ("title", "description", "is_completed")
 
 
 @functools.cache
@@ -207,31 +182,48 @@ class SqlTaskRepository(TaskRepository):
             if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
                 raise UnknownUserError() from exc
             raise
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
 
     async def get(self, task_id: UUID) -> Task | None:
         return await _TASK_BY_ID.first(self._db, Task, id=task_id)
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
-        after = query.after
-        statement = _page_statement(query.sort, query.completed, after is not None)
+        after, found = query.after, query.filter
+        filters = Filters.of(found)
+        statement = page_statement(query.sort, query.completed, after is not None, filters)
+        values = {
+            "user_id": user_id,
+            "is_completed": query.completed,
+            "due_before": found.due_before,
+            "due_after": found.due_after,
+            "priority": found.priority,
+            "labels": list(found.labels),
+            "q": found.q,
+        }
         rows = await statement.fetch(
             self._db,
-            user_id=user_id,
-            is_completed=query.completed,
+            **values,
             after_value=after.value if after else None,
             after_id=after.id if after else None,
             limit=query.limit + 1,
             offset=query.offset,
         )
-        counted = rows[0][-2:] if rows else await _COUNTS.fetchrow(self._db, user_id=user_id)
-        total, completed = counted or (0, 0)
+        if rows:
+            total, completed, matched = rows[0][-COUNTERS:]
+        else:
+            total, completed = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
+            matched = None
+            if filters != NO_FILTERS:
+                matched = await total_statement(query.completed, filters).value(self._db, **values)
         counts = TaskCounts.of(total or 0, completed or 0)
-        found = [Task(*row[:-2]) for row in rows]
-        more = len(found) > query.limit
-        next_key = TaskKey.of(found[query.limit - 1], query.sort) if more else None
+        tasks_found = [Task(*row[:-COUNTERS]) for row in rows]
+        more = len(tasks_found) > query.limit
+        next_key = TaskKey.of(tasks_found[query.limit - 1], query.sort) if more else None
         return TaskPage(
-            found[: query.limit],
-            counts.matching(query.completed),
+            tasks_found[: query.limit],
+            counts.matching(query.completed) if matched is None else matched,
             query.limit,
             query.offset,
             next_key,
@@ -246,8 +238,7 @@ class SqlTaskRepository(TaskRepository):
         now: datetime,
         if_version: Versions = None,
     ) -> Task | None:
-        changes = {name: getattr(patch, name) for name in _PATCHABLE}
-        changes = {name: value for name, value in changes.items() if value is not UNSET}
+        changes = patch.changes()
         statement = _update_statement(tuple(changes), if_version is not None)
         return await statement.first(
             self._db,
@@ -258,6 +249,50 @@ class SqlTaskRepository(TaskRepository):
             user_id=user_id,
             versions=list(if_version or ()),
         )
+
+    async def lock_order(self, user_id: UUID) -> None:
+        await LOCK_ORDER.fetch(self._db, user_id=user_id)
+
+    async def neighbours(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        if after is None:
+            first = await FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
+            return None, first
+        row = await NEIGHBOURS_AFTER.fetchrow(self._db, user_id=user_id, moving=moving, after=after)
+        return None if row is None else (row[0], row[1])
+
+    async def set_position(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        statement = _update_statement(("position",), if_version is not None)
+        try:
+            return await statement.first(
+                self._db,
+                Task,
+                position=position,
+                updated_at=now,
+                id=task_id,
+                user_id=user_id,
+                versions=list(if_version or ()),
+            )
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        return await RENUMBER.rowcount(
+            self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
+        )
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        rows = await LABELS.fetch(self._db, user_id=user_id)
+        return [LabelCount(name, count) for name, count in rows]
 
     async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
         statement = _DELETE_TASK[if_version is not None]
@@ -281,3 +316,8 @@ class SqlTaskRepository(TaskRepository):
 
     async def delete_all(self, user_id: UUID, completed: bool) -> int:
         return await _DELETE_ALL.rowcount(self._db, user_id=user_id, is_completed=completed)
+
+
+def _raise_if_position_taken(exc: UniqueViolationError) -> None:
+    if exc.constraint_name == TASK_POSITION_UNIQUE:
+        raise PositionTakenError() from exc

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Identity,
@@ -18,18 +21,41 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
+    func,
+    literal_column,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_core.domain import (
     ADDRESS_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     TITLE_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
 )
 from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
+from todo_core.listing import NO_DUE_ASC, NO_DUE_DESC
+
+# SQL functions of migration 0007, immutable so that indexes can be built on them. Their keys
+# carry the owner's id (hex) before each word or label: a user's search reads only that
+# user's entries of the GIN index, whoever else has tasks.
+SEARCH_VECTOR = "task_search_vector"  # (user_id, title, description) -> tsvector
+SEARCH_QUERY = "task_search_query"  # (user_id, q) -> tsquery: every word a prefix
+LABEL_KEYS = "task_label_keys"  # (user_id, labels) -> text[], lower-cased
+
+
+def _timestamptz(value: object) -> ColumnElement[Any]:
+    return literal_column(f"'{value}'::timestamptz", DateTime(timezone=True))
+
+
+# Tasks without a due date sort last either way: as these values, in expression indexes.
+DUE_ASC_KEY = _timestamptz(NO_DUE_ASC.isoformat())
+DUE_DESC_KEY = _timestamptz(NO_DUE_DESC.isoformat())
 
 metadata = MetaData(
     naming_convention={
@@ -62,15 +88,46 @@ tasks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("due_at", DateTime(timezone=True), nullable=True),
+    Column("priority", SmallInteger, nullable=False, server_default=text("0")),
+    Column("labels", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    # The app writes every position (todo_core.ordering); the default serves other writers.
+    Column(
+        "position",
+        Text(collation="C"),
+        nullable=False,
+        server_default=text("task_time_position(clock_timestamp(), gen_random_uuid())"),
+    ),
     CheckConstraint(
         f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"
     ),
+    CheckConstraint(f"priority BETWEEN {PRIORITY_MIN} AND {PRIORITY_MAX}", name="priority_range"),
     # Each index leads with user_id so every per-user query, in every sort order and with the
     # completed filter, is an index range scan; id breaks ties between equal timestamps.
     Index("ix_tasks_user_created", "user_id", "created_at", "id"),
     Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
     Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
+    # No two tasks of a user share a position; checked per statement (deferrable), so that
+    # renumbering a user's order is one statement.
+    UniqueConstraint(
+        "user_id",
+        "position",
+        name="uq_tasks_user_position",
+        deferrable=True,
+        initially="IMMEDIATE",
+    ),
+    Index("ix_tasks_user_priority", "user_id", "priority", "id"),
 )
+_task = tasks.c
+# The sort keys of due_at (no date last either way) and the search and label keys.
+DUE_ASC = func.coalesce(_task.due_at, DUE_ASC_KEY)
+DUE_DESC = func.coalesce(_task.due_at, DUE_DESC_KEY)
+Index("ix_tasks_user_due", _task.user_id, DUE_ASC, _task.id)
+Index("ix_tasks_user_due_desc", _task.user_id, DUE_DESC, _task.id)
+SEARCH_KEYS = getattr(func, SEARCH_VECTOR)(_task.user_id, _task.title, _task.description)
+Index("ix_tasks_search", SEARCH_KEYS, postgresql_using="gin")
+TASK_LABEL_KEYS = getattr(func, LABEL_KEYS)(_task.user_id, _task.labels, type_=ARRAY(Text))
+Index("ix_tasks_labels", TASK_LABEL_KEYS, postgresql_using="gin")
 
 # How many tasks each user has, kept exact by triggers on tasks (migrations 0003, 0005), so that a
 # list's total costs one row read however many tasks match.
@@ -165,5 +222,6 @@ login_failures = Table(
 
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"
+TASK_POSITION_UNIQUE = "uq_tasks_user_position"
 IDEMPOTENCY_KEY_USER_FOREIGN_KEY = "fk_idempotency_keys_user_id_users"
 SESSION_USER_FOREIGN_KEY = "fk_sessions_user_id_users"

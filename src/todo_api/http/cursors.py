@@ -14,6 +14,9 @@ from uuid import UUID
 
 from todo_core.errors import FieldError, ValidationError
 from todo_core.listing import (
+    NO_FILTER,
+    SortValue,
+    TaskFilter,
     TaskKey,
     TaskPage,
     TaskQuery,
@@ -28,6 +31,28 @@ class Cursor:
     key: TaskKey
     sort: TaskSort
     completed: bool | None
+    filter: TaskFilter = NO_FILTER
+
+
+def _filter_digest(found: TaskFilter) -> str | None:
+    """What a cursor remembers of the filters beyond `completed`: enough to tell another."""
+    if found.is_empty():
+        return None  # cursors made before the filters existed stay valid
+    return hashlib.sha256(repr(found).encode()).hexdigest()[:16]
+
+
+def _wire(value: SortValue) -> str | int:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _value_of(sort: TaskSort, raw: object) -> SortValue:
+    if sort.column == "priority":
+        if not isinstance(raw, int):
+            raise TypeError(raw)
+        return raw
+    if not isinstance(raw, str):
+        raise TypeError(raw)
+    return raw if sort.column == "position" else datetime.fromisoformat(raw)
 
 
 def _b64(data: bytes) -> str:
@@ -54,13 +79,16 @@ class CursorCodec:
         fields = {
             "s": cursor.sort.value,
             "c": cursor.completed,
-            "v": cursor.key.value.isoformat(),
+            "v": _wire(cursor.key.value),
             "i": cursor.key.id.hex,
         }
+        if (digest := _filter_digest(cursor.filter)) is not None:
+            fields["f"] = digest
         payload = json.dumps(fields, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
 
-    def decode(self, text: str) -> Cursor:
+    def decode(self, text: str) -> tuple[Cursor, str | None]:
+        """The cursor and the digest of the filters it was made for."""
         try:
             encoded_payload, encoded_mac = text.split(".")
             payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
@@ -70,20 +98,26 @@ class CursorCodec:
             raise _bad()
         try:
             fields = json.loads(payload)
-            value = datetime.fromisoformat(fields["v"])
-            key = TaskKey(value, UUID(hex=fields["i"]))
-            return Cursor(key, TaskSort(fields["s"]), fields["c"])
+            sort = TaskSort(fields["s"])
+            key = TaskKey(_value_of(sort, fields["v"]), UUID(hex=fields["i"]))
+            return Cursor(key, sort, fields["c"]), fields.get("f")
         except (ValueError, KeyError, TypeError):
             raise _bad() from None
 
     def next_cursor(self, page: TaskPage, query: TaskQuery) -> str | None:
         if page.next_key is None:
             return None
-        return self.encode(Cursor(page.next_key, query.sort, query.completed))
+        return self.encode(Cursor(page.next_key, query.sort, query.completed, query.filter))
 
-    def decode_for(self, text: str, sort: TaskSort, completed: bool | None) -> TaskKey:
+    def decode_for(
+        self, text: str, sort: TaskSort, completed: bool | None, found: TaskFilter = NO_FILTER
+    ) -> TaskKey:
         """The key to continue after, provided the cursor was made for this same query."""
-        cursor = self.decode(text)
-        if cursor.sort is not sort or cursor.completed != completed:
-            raise _bad("was made for another sort or completed filter; repeat those parameters")
+        cursor, digest = self.decode(text)
+        if (
+            cursor.sort is not sort
+            or cursor.completed != completed
+            or digest != _filter_digest(found)
+        ):
+            raise _bad("was made for another sort or filter; repeat those parameters")
         return cursor.key

@@ -92,6 +92,10 @@ RULES: Final[dict[type[domain.DomainError], ErrorRule]] = {
     domain.SessionNotFoundError: ErrorRule(HTTPStatus.NOT_FOUND),
     domain.TaskVersionMismatchError: ErrorRule(HTTPStatus.PRECONDITION_FAILED),
     domain.IdempotencyKeyInUseError: ErrorRule(HTTPStatus.CONFLICT),
+    # Only after the move was tried again several times while the order kept changing.
+    domain.PositionTakenError: ErrorRule(
+        HTTPStatus.SERVICE_UNAVAILABLE, retry_after=lambda _e: RETRY_AFTER_SECONDS
+    ),
     domain.IdempotencyKeyReusedError: ErrorRule(HTTPStatus.UNPROCESSABLE_ENTITY),
     domain.LoginThrottledError: ErrorRule(
         HTTPStatus.TOO_MANY_REQUESTS,

@@ -74,6 +74,35 @@ const stale = await ada.PATCH("/tasks/{task_id}", {
 });
 problem(stale.error, 412);
 
+// Issue 20: the planning fields, a move, filters and search, the labels.
+const planned = await ada.POST("/tasks", {
+  body: { title: "Call Grace", due_at: "2026-12-24T17:00:00+01:00", priority: 3, labels: ["Family"] },
+});
+assert.equal(planned.response.status, 201, JSON.stringify(planned.error));
+assert.ok(planned.data);
+assert.equal(planned.data.due_at, "2026-12-24T16:00:00Z");
+assert.deepEqual(planned.data.labels, ["Family"]);
+const moved = await ada.POST("/tasks/{task_id}/move", {
+  params: { path: { task_id: planned.data.id } },
+  body: { after: null },
+});
+assert.equal(moved.response.status, 200, JSON.stringify(moved.error));
+assert.equal(moved.data?.version, planned.data.version + 1);
+const found = await ada.GET("/tasks", {
+  params: { query: { q: "call gr", label: ["family"], sort: "position" } },
+});
+assert.deepEqual(
+  found.data?.tasks.map((t) => t.id),
+  [planned.data.id],
+);
+const labels = await ada.GET("/labels");
+assert.deepEqual(labels.data?.labels, [{ name: "Family", count: 1 }]);
+const cleared = await ada.PATCH("/tasks/{task_id}", {
+  params: { path: { task_id: planned.data.id } },
+  body: { due_at: null, labels: [], priority: 0 },
+});
+assert.equal(cleared.data?.due_at, null);
+
 const grace = await anonymous.POST("/auth/register", {
   body: { email: `grace-${randomUUID().slice(0, 8)}@example.com`, password },
 });

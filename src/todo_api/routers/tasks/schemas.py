@@ -6,21 +6,28 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from todo_api.routers.schemas import View, WireRequest, documented, rule
 from todo_core.domain import (
     DESCRIPTION_MAX_LENGTH,
     DESCRIPTION_PATTERN,
+    LABEL_MAX_LENGTH,
+    LABELS_MAX,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     TITLE_MAX_LENGTH,
     TITLE_PATTERN,
-    UNSET,
+    NewTask,
     TaskPatch,
     description_problem,
+    label_problem,
+    labels_problem,
     title_problem,
 )
 from todo_core.listing import (
+    LabelCount,
     TaskPage,
 )
 
@@ -30,6 +37,42 @@ Description = Annotated[str | None, rule(description_problem)]
 TITLE_SCHEMA: JsonDict = {"minLength": 1, "maxLength": TITLE_MAX_LENGTH, "pattern": TITLE_PATTERN}
 DESCRIPTION_SCHEMA: JsonDict = {"maxLength": DESCRIPTION_MAX_LENGTH, "pattern": DESCRIPTION_PATTERN}
 
+DUE_AT_DOC = (
+    "when the task is due: an RFC 3339 date-time with an offset (returned in UTC), or null "
+    "for none; a date-time without an offset, or a bare date, is a 400"
+)
+PRIORITY_DOC = "0 none (the default), 1 low, 2 medium, 3 high"
+LABELS_DOC = (
+    f"0 to {LABELS_MAX} labels, each 1 to {LABEL_MAX_LENGTH} characters after trimming, no "
+    "control characters, unique ignoring case; kept in the order sent"
+)
+
+
+def _rfc3339(value: object) -> object:
+    # The body is validated strictly, which takes no text for a date-time: parse it here.
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time with an offset") from None
+
+
+DueAt = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339)]
+Label = Annotated[str, rule(label_problem)]
+Labels = Annotated[list[Label], rule(labels_problem)]
+Priority = Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
+LABELS_SCHEMA: JsonDict = {
+    "maxItems": LABELS_MAX,
+    "uniqueItems": True,
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": LABEL_MAX_LENGTH,
+        "pattern": TITLE_PATTERN,  # no control characters, as in a title
+    },
+}
+
 
 class TaskCreateRequest(WireRequest):
     title: Title = documented(**TITLE_SCHEMA, examples=["Buy milk"])
@@ -37,6 +80,21 @@ class TaskCreateRequest(WireRequest):
         default=None, json_schema_extra=DESCRIPTION_SCHEMA, examples=["2 litres"]
     )
     is_completed: bool = False
+    due_at: DueAt = Field(default=None, description=DUE_AT_DOC)
+    priority: Priority = Field(default=PRIORITY_MIN, description=PRIORITY_DOC)
+    labels: Labels = Field(
+        default_factory=list, description=LABELS_DOC, json_schema_extra=LABELS_SCHEMA
+    )
+
+    def to_draft(self) -> NewTask:
+        return NewTask(
+            self.title,
+            self.description,
+            self.is_completed,
+            self.due_at,
+            self.priority,
+            list(self.labels),
+        )
 
 
 class TaskUpdateRequest(WireRequest):
@@ -53,11 +111,34 @@ class TaskUpdateRequest(WireRequest):
 
     def to_patch(self) -> TaskPatch:
         sent = self.model_fields_set
-        return TaskPatch(
-            title=self.title if "title" in sent else UNSET,
-            description=self.description if "description" in sent else UNSET,
-            is_completed=self.is_completed if "is_completed" in sent else UNSET,
-        )
+        return TaskPatch(**{name: getattr(self, name) for name in sent})
+
+
+class TaskPatchRequest(TaskUpdateRequest):
+    """PATCH: PUT's fields and the planning ones; `"due_at": null` and `"labels": []`
+    clear them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"minProperties": 1, "examples": [{"priority": 3, "labels": ["home"]}]}
+    )
+
+    due_at: DueAt = Field(default=None, description=DUE_AT_DOC)
+    priority: Priority = Field(default=None, description=PRIORITY_DOC)  # type: ignore[assignment]
+    labels: Labels = Field(
+        default=None,  # type: ignore[arg-type]
+        description=LABELS_DOC,
+        json_schema_extra=LABELS_SCHEMA,
+    )
+
+
+class TaskMoveRequest(WireRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"after": None}]})
+
+    after: UUID | None = Field(
+        strict=False,  # a UUID arrives as text
+        description="the task to put this one right after (another of the caller's tasks); "
+        "null puts it first",
+    )
 
 
 class TaskBulkUpdateRequest(WireRequest):
@@ -77,6 +158,13 @@ class TaskResponse(View):
     created_at: datetime
     updated_at: datetime
     version: int
+    due_at: datetime | None = Field(description="when the task is due, in UTC, or null")
+    priority: int = Field(description=PRIORITY_DOC)
+    labels: list[str] = Field(description="the task's labels, in the order they were sent")
+    position: str = Field(
+        description="the task's place in the caller's own order (sort=position): opaque, "
+        "compare only as strings; a new task goes to the end, POST /tasks/{id}/move moves it"
+    )
 
 
 class TaskCountsResponse(View):
@@ -118,3 +206,16 @@ class TasksUpdatedResponse(BaseModel):
 
 class TasksDeletedResponse(BaseModel):
     deleted: int = Field(description="how many tasks were deleted")
+
+
+class LabelCountResponse(View):
+    name: str = Field(description="the label as the oldest task carrying it writes it")
+    count: int = Field(description="how many of the caller's tasks carry it (ignoring case)")
+
+
+class LabelsResponse(BaseModel):
+    labels: list[LabelCountResponse] = Field(description="sorted by name")
+
+    @classmethod
+    def of(cls, labels: list[LabelCount]) -> LabelsResponse:
+        return cls(labels=[LabelCountResponse.of(label) for label in labels])

@@ -1,0 +1,82 @@
+"""The manual order of a user's tasks: each task has a position, a string of base-36 digits,
+and the order is the positions' byte order (PostgreSQL's "C" collation, Python's str).
+
+A new task's position is the time it was created (microseconds, fixed width) followed by
+its id: later tasks sort after earlier ones with no read of the others, so a create stays
+one statement. A move writes only the moved task: its new position is a string strictly
+between those of its new neighbours (fractional indexing), so no other task is renumbered.
+Between any two distinct positions that do not end in the smallest digit there is always
+another; no position made here ends in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"  # ascending in ASCII
+_BASE: Final = len(DIGITS)
+_TIME_WIDTH: Final = 11  # 36**11 microseconds: beyond year 6000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MIDDLE: Final = DIGITS[_BASE // 2]
+# A move whose position would be longer than this renumbers the user's order first (rare:
+# keys grow by about one digit per five moves into one same gap).
+POSITION_MAX_LENGTH: Final = 64
+RENUMBER_WIDTH: Final = 6  # renumbered positions: "0", 6 digits of the rank, "i"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, _BASE)
+        digits.append(DIGITS[digit])
+    return "".join(reversed(digits))
+
+
+def time_key(now: datetime) -> str:
+    """Sorts after every position made for an earlier time, before any made from now on."""
+    micros = (now - _EPOCH) // timedelta(microseconds=1)
+    return _base36(max(micros, 0), _TIME_WIDTH)
+
+
+def end_position(now: datetime, task_id: UUID) -> str:
+    """A new task's position: after every task created before it (the id breaks ties
+    between tasks created in the same microsecond)."""
+    return f"{time_key(now)}{task_id.hex}{_MIDDLE}"
+
+
+def _midpoint(low: str, high: str | None) -> str:
+    """A string strictly between `low` and `high` ("" is before everything, None after)."""
+    if high is not None:
+        common = 0
+        while common < len(high) and (low[common] if common < len(low) else "0") == high[common]:
+            common += 1
+        if common:
+            return high[:common] + _midpoint(low[common:], high[common:])
+    digit_low = DIGITS.index(low[0]) if low else 0
+    digit_high = DIGITS.index(high[0]) if high is not None else _BASE
+    if digit_high - digit_low > 1:
+        return DIGITS[(digit_low + digit_high + 1) // 2]
+    if high is not None and len(high) > 1:
+        return high[:1]
+    return DIGITS[digit_low] + _midpoint(low[1:], None)
+
+
+def position_between(low: str | None, high: str | None, now: datetime) -> str:
+    """The position of a task moved between neighbours at `low` and `high` (None: no task
+    on that side). After the last task it stays below the positions of tasks created from
+    `now` on, so that a new task still goes to the end."""
+    if low is not None and high is None:
+        ceiling = time_key(now)
+        if not low < ceiling:  # a clock behind the last task's: just after it
+            return low + _MIDDLE
+        high = ceiling
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"positions out of order: {low!r} !< {high!r}")
+    return _midpoint(low or "", high)
+
+
+def renumbered_position(rank: int) -> str:
+    """The position of the `rank`-th task (from 1) of a renumbered order: short, in rank
+    order, and before any time position (which begins "0" and a non-zero digit)."""
+    return f"0{_base36(rank, RENUMBER_WIDTH)}{_MIDDLE}"

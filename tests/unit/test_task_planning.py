@@ -1,0 +1,228 @@
+"""Issue 20 in the core: the planning rules, positions (ordering.py) and TaskService's
+create, move and labels on the in-memory fakes."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tests.contracts.builders import make_user, store_user
+from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
+from todo_core.domain import NewTask, TaskPatch, User, check_new_task, check_patch
+from todo_core.errors import (
+    PositionTakenError,
+    TaskAccessDeniedError,
+    TaskNotFoundError,
+    TaskVersionMismatchError,
+    ValidationError,
+)
+from todo_core.listing import LabelCount, TaskFilter, TaskQuery, TaskSort, check_page
+from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
+from todo_core.task_service import TaskService
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def test_new_task_normalises_the_planning_fields() -> None:
+    due = datetime(2026, 5, 1, 9, tzinfo=timezone(timedelta(hours=2)))
+    new = check_new_task(NewTask("t", None, False, due, 3, [" home ", "Work"]))
+    assert new.due_at == datetime(2026, 5, 1, 7, tzinfo=UTC)
+    assert new.labels == ["home", "Work"]
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        (NewTask("t", None, False, datetime(2026, 5, 1)), "due_at"),  # naive
+        (NewTask("t", None, False, priority=4), "priority"),
+        (NewTask("t", None, False, labels=["a", " A "]), "labels"),
+        (NewTask("t", None, False, labels=["x"] * 21), "labels"),
+        (NewTask("t", None, False, labels=["x" * 51]), "labels"),
+        (NewTask("t", None, False, labels=[""]), "labels"),
+    ],
+)
+def test_a_broken_planning_rule_names_its_field(draft: NewTask, field: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        check_new_task(draft)
+    assert [e.field for e in exc.value.errors] == [field]
+
+
+def test_patch_clears_with_null_and_empty_and_checks_each_field() -> None:
+    assert check_patch(TaskPatch(due_at=None, labels=[])).changes() == {
+        "due_at": None,
+        "labels": [],
+    }
+    with pytest.raises(ValidationError) as exc:
+        check_patch(TaskPatch(priority=9, labels=["a", "a"], title=" "))
+    assert sorted(e.field for e in exc.value.errors) == ["labels", "priority", "title"]
+
+
+def test_listing_filters_are_checked() -> None:
+    query = TaskQuery(
+        filter=TaskFilter(due_before=datetime(2026, 1, 1), priority=7, labels=("",), q="")
+    )
+    with pytest.raises(ValidationError) as exc:
+        check_page(query)
+    assert [e.field for e in exc.value.errors] == ["due_before", "priority", "label", "q"]
+
+
+def test_the_fingerprint_of_a_plain_draft_is_what_it_was_before_the_new_fields() -> None:
+    assert NewTask("t", None, False).fingerprint() == {
+        "title": "t",
+        "description": None,
+        "is_completed": False,
+    }
+
+
+# --- positions --------------------------------------------------------------------------
+
+
+def test_positions_of_new_tasks_follow_their_creation_time() -> None:
+    earlier = end_position(NOW, uuid.uuid4())
+    later = end_position(NOW + timedelta(microseconds=1), uuid.uuid4())
+    assert earlier < later
+
+
+def test_a_position_between_always_exists_and_stays_short() -> None:
+    rng = random.Random(20)
+    order = sorted(end_position(NOW + timedelta(seconds=i), uuid.uuid4()) for i in range(3))
+    for _ in range(3000):
+        at = rng.randrange(-1, len(order))
+        low = order[at] if at >= 0 else None
+        high = order[at + 1] if at + 1 < len(order) else None
+        made = position_between(low, high, NOW + timedelta(hours=1))
+        assert low is None or low < made
+        assert high is None or made < high
+        assert not made.endswith("0")
+        order.insert(at + 1, made)
+    assert max(len(p) for p in order) < 80
+
+
+def test_moved_last_a_task_stays_before_tasks_created_later() -> None:
+    last = end_position(NOW, uuid.uuid4())
+    moved = position_between(last, None, NOW + timedelta(seconds=1))
+    assert last < moved < end_position(NOW + timedelta(seconds=1), uuid.uuid4())
+    # A clock behind the last position: still just after it.
+    assert last < position_between(last, None, NOW - timedelta(days=1))
+
+
+def test_positions_out_of_order_are_refused() -> None:
+    with pytest.raises(ValueError, match="out of order"):
+        position_between("b", "a", NOW)
+
+
+# --- the service ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tasks(memory_uow: InMemoryUnitOfWorkFactory, clock: FixedClock) -> TaskService:
+    return TaskService(memory_uow, clock)
+
+
+@pytest.fixture
+async def ada(memory_uow: InMemoryUnitOfWorkFactory) -> User:
+    return await store_user(memory_uow, make_user("ada@example.com"))
+
+
+@pytest.fixture
+async def bob(memory_uow: InMemoryUnitOfWorkFactory) -> User:
+    return await store_user(memory_uow, make_user("bob@example.com"))
+
+
+async def _order(tasks: TaskService, user: User) -> list[str]:
+    page = await tasks.list(user.id, TaskQuery(sort=TaskSort.POSITION))
+    return [t.title for t in page.tasks]
+
+
+async def test_moves_reorder_and_new_tasks_go_last(
+    tasks: TaskService, ada: User, clock: FixedClock
+) -> None:
+    made = []
+    for title in "abc":
+        made.append(await tasks.add(ada.id, NewTask(title, None, False, labels=["x"])))
+        clock.advance(seconds=1)
+    a, b, c = made
+    moved = await tasks.move(ada.id, c.id, None)
+    assert (moved.version, moved.updated_at) == (2, clock.now())
+    assert await _order(tasks, ada) == ["c", "a", "b"]
+    await tasks.move(ada.id, a.id, b.id)
+    assert await _order(tasks, ada) == ["c", "b", "a"]
+    await tasks.add(ada.id, NewTask("d", None, False))
+    assert await _order(tasks, ada) == ["c", "b", "a", "d"]
+    with pytest.raises(TaskVersionMismatchError):
+        await tasks.move(ada.id, a.id, None, frozenset({1}))
+
+
+async def test_move_errors_name_what_is_wrong(tasks: TaskService, ada: User, bob: User) -> None:
+    mine = await tasks.create(ada.id, "mine")
+    theirs = await tasks.create(bob.id, "theirs")
+    with pytest.raises(ValidationError) as exc:
+        await tasks.move(ada.id, mine.id, mine.id)
+    assert [e.field for e in exc.value.errors] == ["after"]
+    with pytest.raises(TaskNotFoundError):
+        await tasks.move(ada.id, mine.id, uuid.uuid4())
+    with pytest.raises(TaskAccessDeniedError):
+        await tasks.move(ada.id, mine.id, theirs.id)
+    with pytest.raises(TaskAccessDeniedError):
+        await tasks.move(ada.id, theirs.id, None)
+    with pytest.raises(TaskNotFoundError):
+        await tasks.move(ada.id, uuid.uuid4(), None)
+
+
+async def test_a_move_whose_position_is_taken_is_tried_again(
+    tasks: TaskService, ada: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = await tasks.create(ada.id, "a")
+    b = await tasks.create(ada.id, "b")
+    calls = []
+    real = TaskService._move_once
+
+    async def flaky(self, *args):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        if len(calls) < 3:
+            raise PositionTakenError()
+        return await real(self, *args)
+
+    monkeypatch.setattr(TaskService, "_move_once", flaky)
+    moved = await tasks.move(ada.id, a.id, b.id)
+    assert (len(calls), moved.version) == (3, 2)
+    calls.clear()
+    monkeypatch.setattr(TaskService, "_move_once", _always_taken)
+    with pytest.raises(PositionTakenError):
+        await tasks.move(ada.id, a.id, b.id)
+
+
+async def _always_taken(*_args: object) -> None:
+    raise PositionTakenError()
+
+
+async def test_labels_of_the_user_only(
+    tasks: TaskService, ada: User, bob: User, clock: FixedClock
+) -> None:
+    await tasks.add(ada.id, NewTask("a", None, False, labels=["Work", "home"]))
+    clock.advance(seconds=1)  # "Work" is then the first written
+    await tasks.add(ada.id, NewTask("b", None, False, labels=["work"]))
+    await tasks.add(bob.id, NewTask("c", None, False, labels=["other"]))
+    assert await tasks.labels(ada.id) == [LabelCount("home", 1), LabelCount("Work", 2)]
+
+
+async def test_a_move_into_a_worn_gap_renumbers_the_order_first(
+    tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
+) -> None:
+    a = await tasks.create(ada.id, "a")
+    b = await tasks.create(ada.id, "b")
+    c = await tasks.create(ada.id, "c")
+    for turn in range(400):  # c and b take turns right after a: every move halves one gap
+        await tasks.move(ada.id, (c if turn % 2 == 0 else b).id, a.id)
+        page = await tasks.list(ada.id, TaskQuery(sort=TaskSort.POSITION))
+        assert max(len(t.position) for t in page.tasks) <= POSITION_MAX_LENGTH
+    titles = [t.title for t in page.tasks]
+    assert titles == ["a", "b", "c"]
+    versions = {t.title: t.version for t in page.tasks}
+    assert versions["a"] > 1, "a was renumbered at least once"
