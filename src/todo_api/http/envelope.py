@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.http.body_guard import (
-    BODY_METHODS,
+    BODYLESS_METHODS,
     MAX_BODY_BYTES,
     Refusal,
+    has_body,
     limited,
     refusal,
     too_large,
@@ -169,10 +170,12 @@ class RequestEnvelope:
     ) -> None:
         """The app (through CORS when there is an Origin), with its body limits."""
         app = self.cors if b"origin" in headers else self.app
-        if scope["method"] not in BODY_METHODS:
+        if not has_body(headers):
             await app(scope, receive, send)
             return
-        json_required = scope["path"] not in self.form_paths
+        json_required = (
+            scope["method"] not in BODYLESS_METHODS and scope["path"] not in self.form_paths
+        )
         refused = refusal(headers, self.max_body_bytes, json_required)
         if refused is not None:
             await self._refuse(scope, receive, respond, refused)
