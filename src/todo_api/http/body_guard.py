@@ -53,19 +53,34 @@ def refusal(headers: dict[bytes, bytes], max_bytes: int, json_required: bool) ->
     return None
 
 
-def limited(receive: Receive, max_bytes: int, refuse: Callable[[], Awaitable[None]]) -> Receive:
-    """`receive` that calls `refuse` once the body passes `max_bytes`, and then tells the
-    app that the client went away, so that it stops reading."""
-    received = 0
+class GuardedBody:
+    """The `receive` the app reads a body through. It calls `refuse` once the body passes
+    `max_bytes`, and then tells the app that the client went away, so that it stops
+    reading; it remembers whether it refused the body and whether the client really went
+    away (the server's own `http.disconnect`), which the envelope logs as a disconnect."""
 
-    async def limited_receive() -> Message:
-        nonlocal received
-        message = await receive()
+    __slots__ = ("_max_bytes", "_receive", "_received", "_refuse", "client_gone", "refused")
+
+    def __init__(
+        self, receive: Receive, max_bytes: int, refuse: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._receive = receive
+        self._max_bytes = max_bytes
+        self._refuse = refuse
+        self._received = 0
+        self.refused = False
+        self.client_gone = False
+
+    async def __call__(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
         if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                await refuse()
+            self._received += len(message.get("body", b""))
+            if self._received > self._max_bytes:
+                self.refused = True
+                await self._refuse()
                 return {"type": "http.disconnect"}
+        elif message["type"] == "http.disconnect":
+            self.client_gone = True
         return message
-
-    return limited_receive
