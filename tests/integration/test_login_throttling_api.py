@@ -172,18 +172,18 @@ def _served_logins(service, forwarded_for: str, times: int, email: str) -> list[
 
 
 def test_x_forwarded_for_counts_only_from_a_proxy_in_forwarded_allow_ips(database_url, tmp_path):
-    """`todo-api serve` over a socket from 127.0.0.1: trusted as a proxy by default
-    (FORWARDED_ALLOW_IPS=127.0.0.1), so the forwarded address is the client's; with
-    another proxy address configured, the header is ignored and the peer is counted."""
+    """`todo-api serve` over a socket from 127.0.0.1: trusted as a proxy when
+    FORWARDED_ALLOW_IPS=127.0.0.1, so the forwarded address is the client's; by default
+    (no proxy trusted, issue 23) the header is ignored and the peer is counted."""
     limits = {"LOGIN_MAX_FAILURES_PER_IP": "3", "LOGIN_MAX_FAILURES": "1000", "WORKERS": "1"}
     for name in ("trusted", "untrusted"):
         (tmp_path / name).mkdir()
-    with served_for_tests(database_url, tmp_path / "trusted", **limits) as service:
+    trusted = {**limits, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    with served_for_tests(database_url, tmp_path / "trusted", **trusted) as service:
         assert _served_logins(service, "203.0.113.7", 3, "a@example.com") == [401] * 3
         assert _served_logins(service, "203.0.113.7", 1, "b@example.com") == [429]
         assert _served_logins(service, "203.0.113.8", 1, "b@example.com") == [401]
-    untrusted = {**limits, "FORWARDED_ALLOW_IPS": "192.0.2.1"}
-    with served_for_tests(database_url, tmp_path / "untrusted", **untrusted) as service:
+    with served_for_tests(database_url, tmp_path / "untrusted", **limits) as service:
         # Every attempt is the peer's (127.0.0.1), whatever the header says.
         assert _served_logins(service, "198.51.100.1", 3, "c@example.com") == [401] * 3
         assert _served_logins(service, "198.51.100.2", 1, "d@example.com") == [429]
