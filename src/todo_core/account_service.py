@@ -27,7 +27,8 @@ class AccountService:
         """The user, once the password is checked. A guess counts like a login's, against
         the same limits (a stolen access token is no way round them); a right one's
         attempt is cleared by what follows."""
-        async with self._uow(atomic=False) as uow:
+        # Atomic: attempts for one email take turns until this unit of work ends.
+        async with self._uow() as uow:
             user = await existing_user(uow, user_id)
             await self._throttle.attempt(uow, email_key(user.email), client)
             await uow.commit()

@@ -54,7 +54,9 @@ class AuthService:
     async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
         normalized = email_if_valid(email)
         key = email_key(email)
-        async with self._uow(atomic=False) as uow:
+        # Atomic: attempts for one email take turns until this unit of work ends, so
+        # that each counts every failure before it, however many are sent at once.
+        async with self._uow() as uow:
             # Counted as a failure from here on, unless it succeeds.
             await self._throttle.attempt(uow, key, client)
             user = await uow.users.get_by_email(normalized) if normalized else None

@@ -1,8 +1,9 @@
 """Failed-login throttling: per email (registered or not, alike) and per client address,
 over a sliding window. Only failures count: a refused (throttled) attempt neither counts
 nor extends the block, so nobody can hold an account locked with one request a window.
-An attempt counts as a failure from the moment it starts (until it succeeds), so that a
-burst of attempts sent at once cannot all pass the check before any of them failed."""
+An attempt counts as a failure from the moment it starts (until it succeeds), and the
+attempts for one email take turns to count, so that a burst of attempts sent at once
+cannot pass the limit: the limit is exact."""
 
 from __future__ import annotations
 

@@ -183,7 +183,9 @@ class LoginFailureRepository(Protocol):
         """Record a login attempt as a failure at once (so that attempts running at the
         same time count each other), and find, among the other failures since `since`, the
         ones that hold the email and the address at their limits. The attempt's id, for
-        withdraw()."""
+        withdraw(). Attempts for one email take turns: this waits until the unit of work
+        of an earlier attempt for the same email has ended (the unit of work must be
+        atomic), so that the count is exact under any burst."""
 
     async def withdraw(self, attempt_id: int) -> None:
         """Forget an attempt that was refused before it was tried."""

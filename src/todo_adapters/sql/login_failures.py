@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from asyncpg import Connection
-from sqlalchemy import ColumnElement, Integer, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, func, insert, literal, select
 
 from todo_adapters.sql.statements import Statement, param, purge_expired
 from todo_adapters.sql.tables import login_failures
@@ -48,6 +48,19 @@ _ATTEMPT = Statement(
         _nth_newest(_failure.address, "address_skip"),
     )
 )
+# Attempts for one email take turns, from this lock to the end of their transaction: the
+# next one's count (a statement of its own, so that its snapshot is taken after the lock
+# is granted) sees every failure recorded before it. Without it, attempts sent at once all
+# counted before any of them was committed, and a burst passed the limit. The first key
+# keeps these locks apart from any other advisory lock.
+EMAIL_LOCK_CLASS = 23_001
+_TAKE_TURNS = Statement(
+    select(
+        func.pg_advisory_xact_lock(
+            literal(EMAIL_LOCK_CLASS), func.hashtext(param(_failure.email_key))
+        )
+    )
+)
 _WITHDRAW = Statement(delete(login_failures).where(_failure.id == param(_failure.id)))
 _CLEAR = Statement(delete(login_failures).where(_failure.email_key == param(_failure.email_key)))
 _PURGE_OLDER = purge_expired(login_failures, [_failure.id], _failure.failed_at)
@@ -66,6 +79,7 @@ class SqlLoginFailureRepository(LoginFailureRepository):
         email_limit: int,
         address_limit: int,
     ) -> tuple[int, LimitingFailures]:
+        await _TAKE_TURNS.fetchrow(self._db, email_key=email_key)
         attempt_id, email, by_address = await _ATTEMPT.fetchrow(
             self._db,
             email_key=email_key,
