@@ -16,7 +16,7 @@ from todo_core.ports import UnitOfWorkFactory
 class AccountService:
     def __init__(self, uow: UnitOfWorkFactory, credentials: Credentials) -> None:
         self._uow = uow
-        self._hasher = credentials.hasher
+        self._passwords = credentials.passwords
         self._throttle = credentials.throttle
         self._logins = credentials.logins
         self._clock = credentials.clock
@@ -32,7 +32,7 @@ class AccountService:
             user = await existing_user(uow, user_id)
             await self._throttle.attempt(uow, email_key(user.email), client)
             await uow.commit()
-        if not await self._hasher.verify(password, user.password_hash):
+        if not (await self._passwords.verify(password, user.password_hash)).matched:
             raise ValidationError([FieldError(field, "is incorrect")])
         return user
 
@@ -43,7 +43,7 @@ class AccountService:
         void, and a new login comes back."""
         check_new_password(new_password)
         user = await self._confirmed_user(user_id, current_password, "current_password", client)
-        password_hash = await self._hasher.hash(new_password)
+        password_hash = await self._passwords.hash(new_password)
         async with self._uow() as uow:
             # Only over the hash just checked: a reset that landed meanwhile wins.
             if not await uow.users.update_password_hash(

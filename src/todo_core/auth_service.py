@@ -36,14 +36,14 @@ class AuthService:
 
     def __init__(self, uow: UnitOfWorkFactory, credentials: Credentials) -> None:
         self._uow = uow
-        self._hasher = credentials.hasher
+        self._passwords = credentials.passwords
         self._throttle = credentials.throttle
         self._logins = credentials.logins
         self._clock = credentials.clock
 
     async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
         normalized = check_registration(email, password)
-        password_hash = await self._hasher.hash(password)
+        password_hash = await self._passwords.hash(password)
         user = User(uuid.uuid4(), normalized, password_hash, self._clock.now())
         async with self._uow() as uow:
             await uow.users.add(user)
@@ -64,13 +64,12 @@ class AuthService:
         # bcrypt runs with no database connection held: a login takes a pooled connection
         # for a few short statements, not for the quarter second of a verification.
         if user is None:
-            await self._hasher.verify_dummy(password)
+            await self._passwords.verify_dummy(password)
             raise InvalidCredentialsError(email)
-        if not await self._hasher.verify(password, user.password_hash):
+        verification = await self._passwords.verify(password, user.password_hash)
+        if not verification.matched:
             raise InvalidCredentialsError(email)
-        rehashed = None
-        if self._hasher.needs_rehash(user.password_hash):
-            rehashed = await self._hasher.hash(password)
+        rehashed = verification.new_hash
         async with self._uow() as uow:
             if rehashed is not None:
                 # Only over the hash just verified: a change that landed meanwhile wins.

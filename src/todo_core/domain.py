@@ -7,6 +7,7 @@ import enum
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -190,9 +191,17 @@ def email_if_valid(raw: str) -> str | None:
     return None if email_problem(raw) is not None else _canonical_email(raw)
 
 
+def normalized_password(raw: str) -> str:
+    """The form a password is hashed and checked in: Unicode NFKC (NIST SP 800-63B), so
+    that composed and decomposed accents, full-width and half-width forms are one password."""
+    return unicodedata.normalize("NFKC", raw)
+
+
 def password_problem(raw: str) -> str | None:
+    """Checked on the NFKC form, which is what bcrypt gets."""
     if (problem := _text_problem(raw)) is not None:
         return problem
+    raw = normalized_password(raw)
     size = len(raw.encode("utf-8"))
     if size < PASSWORD_MIN_BYTES:
         return f"must be at least {PASSWORD_MIN_BYTES} bytes"

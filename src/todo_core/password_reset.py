@@ -46,7 +46,7 @@ class PasswordResetService:
     ) -> None:
         """`outbox`: None when no mail can be sent (production without SMTP_URL)."""
         self._uow = uow
-        self._hasher = credentials.hasher
+        self._passwords = credentials.passwords
         self._logins = credentials.logins
         self._clock = credentials.clock
         self._outbox = outbox
@@ -80,7 +80,7 @@ class PasswordResetService:
         """Set the new password with a live reset token, which is spent with every other of
         the user's; every earlier login ends and a new one comes back."""
         check_new_password(new_password)
-        password_hash = await self._hasher.hash(new_password)
+        password_hash = await self._passwords.hash(new_password)
         async with self._uow() as uow:
             user_id = await uow.password_resets.take(secret_hash(token), self._clock.now())
             user = await uow.users.get(user_id) if user_id else None
