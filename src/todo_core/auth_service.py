@@ -12,9 +12,9 @@ from todo_core.domain import (
     Client,
     User,
     check_registration,
-    email_if_valid,
     email_key,
     secret_hash,
+    stored_email,
 )
 from todo_core.errors import (
     InvalidCredentialsError,
@@ -52,7 +52,7 @@ class AuthService:
         return sign_in
 
     async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
-        normalized = email_if_valid(email)
+        normalized = stored_email(email)
         key = email_key(email)
         # Atomic: attempts for one email take turns until this unit of work ends, so
         # that each counts every failure before it, however many are sent at once.

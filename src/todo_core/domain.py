@@ -24,9 +24,18 @@ SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
 USER_AGENT_MAX_LENGTH: Final = 255
 ADDRESS_MAX_LENGTH: Final = 64
 
-# The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
-# letter too), and a domain of one or more dots between letters, digits and hyphens.
-EMAIL_PATTERN: Final = (
+EMAIL_LOCAL_MAX_LENGTH: Final = 64  # RFC 5321 4.5.3.1.1
+# An ASCII addr-spec (RFC 5322 3.4.1) in its dot-atom form: atoms of the letters, digits
+# and specials it allows, joined by single dots; a domain of two or more labels of letters,
+# digits and inner hyphens. Internationalised addresses are refused: the mail path cannot
+# deliver them (a server without SMTPUTF8 refuses them), and look-alike letters or
+# invisible characters made a second account beside `carol@example.com`.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN: Final = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
+# The rule before issue 23 (any non-ASCII letter too): accounts stored under it still log
+# in and ask for resets; nothing new is accepted under it.
+_STORED_EMAIL_SHAPE = re.compile(
     r"^[A-Za-z0-9\u00a1-\uffff!#$%&'*+/=?^_`{|}~.-]+"
     r"@[A-Za-z0-9\u00a1-\uffff-]+(\.[A-Za-z0-9\u00a1-\uffff-]+)+$"
 )
@@ -175,7 +184,13 @@ def email_problem(raw: str) -> str | None:
         return "must not be empty"
     if len(email) > EMAIL_MAX_LENGTH:
         return f"must be at most {EMAIL_MAX_LENGTH} characters"
-    if _text_problem(email) or not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
+    if not email.isascii():
+        return (
+            "must be an email address in ASCII characters (internationalised addresses and"
+            " invisible characters are not accepted)"
+        )
+    local = email.partition("@")[0]
+    if not _EMAIL_SHAPE.fullmatch(email) or len(local) > EMAIL_LOCAL_MAX_LENGTH:
         return "must be a valid email address"
     return None
 
@@ -187,8 +202,19 @@ def normalize_email(raw: str) -> str:
 
 
 def email_if_valid(raw: str) -> str | None:
-    """The normalized email, or None when it could not be anyone's (no lookup needed)."""
+    """The normalized email, or None when it breaks today's rule."""
     return None if email_problem(raw) is not None else _canonical_email(raw)
+
+
+def stored_email(raw: str) -> str | None:
+    """The normalized email when an account could be stored under it (today's rule, or
+    the looser one accounts were registered under before it), or None: no lookup needed."""
+    email = _canonical_email(raw)
+    if email_problem(raw) is None:
+        return email
+    if len(email) > EMAIL_MAX_LENGTH or _text_problem(email) or _CONTROL.search(email):
+        return None
+    return email if _STORED_EMAIL_SHAPE.fullmatch(email) else None
 
 
 def normalized_password(raw: str) -> str:

@@ -15,9 +15,11 @@ from todo_core.domain import (
     Client,
     check_new_password,
     email_key,
+    email_problem,
     new_secret,
     normalize_email,
     secret_hash,
+    stored_email,
 )
 from todo_core.errors import InvalidResetTokenError, MailUnavailableError
 from todo_core.logins import SignIn
@@ -54,10 +56,14 @@ class PasswordResetService:
 
     async def request(self, email: str) -> UUID | None:
         """Mail a one-time reset link if the email is registered; the user's id, or None.
-        Raises MailUnavailableError when mail cannot be sent at all."""
+        Raises MailUnavailableError when mail cannot be sent at all, and ValidationError for
+        an address that breaks the email rule, unless an account was stored under it
+        before the rule (those keep working)."""
         if self._outbox is None:
             raise MailUnavailableError()
-        normalized = normalize_email(email)
+        earlier_rule = email_problem(email) is not None
+        normalized = stored_email(email) if earlier_rule else None
+        normalized = normalized or normalize_email(email)
         secret, now, policy = new_secret(), self._clock.now(), self._policy
         request = ResetRequest(
             email=normalized,
@@ -68,8 +74,11 @@ class PasswordResetService:
             since=now - policy.token_ttl,
             limit=policy.max_mails,
         )
-        async with self._uow(atomic=False) as uow:
+        # An address of the earlier rule: stored only for an account (rolled back otherwise).
+        async with self._uow(atomic=earlier_rule) as uow:
             user_id = await uow.password_resets.request(request)
+            if user_id is None and earlier_rule:
+                normalize_email(email)  # raises: no account, and not an email accepted now
             await uow.commit()
         message = reset_message(normalized, policy.link, secret, policy.token_ttl)
         if user_id is not None:

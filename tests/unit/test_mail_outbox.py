@@ -221,3 +221,35 @@ async def test_a_hold_delays_the_first_attempt_into_its_range(mailer, tally):
         assert 0.3 <= time.monotonic() - posted < 1.0
     finally:
         await box.stop(timeout_s=1)
+
+
+async def test_one_recipient_cannot_fill_the_queue(mailer, tally):
+    """Issue 23: mail to one address that keeps failing must not take the others' room."""
+    mailer.down = {"flood@example.com"}
+    box = RetryingOutbox(
+        mailer, give_up_after=30, hooks=tally.hooks(), backoff=FAST, max_per_recipient=2
+    )
+    await box.start()
+    for _ in range(50):
+        box.post(message("flood@example.com"))
+    box.post(message("ada@example.com"))
+    assert box.pending == 3
+    assert tally.failed == ["recipient_full"] * 48
+    await eventually(lambda: mailer.delivered == ["ada@example.com"])
+    mailer.down = set()
+    await eventually(lambda: tally.sent == 3)
+    box.post(message("flood@example.com"))  # its share is free again once delivered
+    await eventually(lambda: tally.sent == 4)
+    await box.stop(timeout_s=1)
+
+
+async def test_a_recipient_refused_for_good_frees_its_share(mailer, tally):
+    mailer.refused = {"gone@example.com"}
+    box = RetryingOutbox(mailer, give_up_after=30, hooks=tally.hooks(), max_per_recipient=1)
+    await box.start()
+    box.post(message("gone@example.com"))
+    await eventually(lambda: tally.failed == ["rejected"])
+    box.post(message("gone@example.com"))
+    await eventually(lambda: tally.failed == ["rejected", "rejected"])
+    assert mailer.attempts["gone@example.com"] == 2
+    await box.stop(timeout_s=1)

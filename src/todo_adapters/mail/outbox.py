@@ -6,7 +6,9 @@ fails goes back with a due time of its own (exponential backoff with jitter), so
 holds up the messages behind it; it is dropped once it would be older than
 `give_up_after` (a reset link is useless after its TTL), or at once when the server
 refuses it for good. The queue is bounded: past `max_queued`, new messages are dropped,
-so a flood of requests cannot eat the memory. Nothing here logs a message's text,
+so a flood of requests cannot eat the memory; and one recipient has at most
+`max_per_recipient` messages in it, so that no one address (whose mail keeps failing, say)
+can take the room the others' mail needs. Nothing here logs a message's text,
 subject or recipient (the text holds a reset token)."""
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ def _log() -> Any:
 
 
 # Why a message was given up: too old to be of use, refused for good by the server, no
-# room in the queue, or still queued when the outbox stopped.
-FailureReason = Literal["expired", "rejected", "queue_full", "shutdown"]
-FAILURE_REASONS: tuple[FailureReason, ...] = ("expired", "rejected", "queue_full", "shutdown")
+# room in the queue, its recipient's share of the queue taken, or still queued when the
+# outbox stopped.
+FailureReason = Literal["expired", "rejected", "queue_full", "recipient_full", "shutdown"]
+FAILURE_REASONS: tuple[FailureReason, ...] = (
+    "expired",
+    "rejected",
+    "queue_full",
+    "recipient_full",
+    "shutdown",
+)
 
 
 def _nothing() -> None:
@@ -91,6 +100,7 @@ class RetryingOutbox(MailOutbox):
         hooks: OutboxHooks | None = None,
         backoff: Backoff | None = None,
         max_queued: int = 10_000,
+        max_per_recipient: int = 2,
         hold_s: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         """`give_up_after`: seconds after post() past which a message is dropped. `hold_s`:
@@ -103,6 +113,8 @@ class RetryingOutbox(MailOutbox):
         self._hooks = hooks or OutboxHooks()
         self._backoff = backoff or Backoff()
         self._max_queued = max_queued
+        self._max_per_recipient = max_per_recipient
+        self._per_recipient: dict[str, int] = {}  # messages not yet sent nor given up
         self._due: list[tuple[float, int, _Entry]] = []  # a heap, earliest due first
         self._order = itertools.count()
         self._wake = asyncio.Event()
@@ -131,6 +143,10 @@ class RetryingOutbox(MailOutbox):
             self._give_up("queue_full")
             return
         self._full = False
+        if self._per_recipient.get(message.to, 0) >= self._max_per_recipient:
+            self._give_up("recipient_full")
+            return
+        self._per_recipient[message.to] = self._per_recipient.get(message.to, 0) + 1
         now = time.monotonic()
         hold = random.uniform(*self._hold_s) if self._hold_s[1] else 0.0  # noqa: S311 - not security
         self._push(now + hold, _Entry(message, posted=now))
@@ -161,6 +177,7 @@ class RetryingOutbox(MailOutbox):
         for _ in range(self.pending):
             self._give_up("shutdown")
         self._due.clear()
+        self._per_recipient.clear()
         self._sending = None
         _log().info("mail.outbox_stopped", undelivered=self._shutdown_drops)
         return self._shutdown_drops
@@ -195,8 +212,17 @@ class RetryingOutbox(MailOutbox):
         except Exception as exc:  # any mailer, any failure: the next attempt may succeed
             self._retry(entry, exc)
         else:
+            self._finished(entry)
             _log().info("mail.sent", attempts=entry.failures + 1)
             self._call(self._hooks.on_sent)
+
+    def _finished(self, entry: _Entry) -> None:
+        to = entry.message.to
+        left = self._per_recipient.get(to, 0) - 1
+        if left > 0:
+            self._per_recipient[to] = left
+        else:
+            self._per_recipient.pop(to, None)
 
     def _retry(self, entry: _Entry, exc: Exception) -> None:
         entry.failures += 1
@@ -227,6 +253,7 @@ class RetryingOutbox(MailOutbox):
         if reason == "shutdown":
             self._shutdown_drops += 1
         if entry is not None:
+            self._finished(entry)
             errors = _error(exc) if exc is not None else {}
             _log().warning("mail.given_up", reason=reason, attempts=entry.failures, **errors)
         self._call(self._hooks.on_failed, reason)
