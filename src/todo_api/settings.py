@@ -38,7 +38,12 @@ class Settings(BaseSettings):
     PASSWORD_RESET_MAX_MAILS: int = Field(
         default=5, ge=1, description="reset messages per email within PASSWORD_RESET_TTL"
     )
-    LOGIN_MAX_FAILURES: int = Field(default=10, ge=1, description="per email and window")
+    LOGIN_MAX_FAILURES: int = Field(
+        default=10, ge=1, description="per email and client address, and window"
+    )
+    LOGIN_MAX_FAILURES_PER_EMAIL: int = Field(
+        default=100, ge=1, description="per email across every address, and window"
+    )
     LOGIN_MAX_FAILURES_PER_IP: int = Field(
         default=100, ge=1, description="per client address and window"
     )

@@ -51,14 +51,23 @@ class AuthService:
             await uow.commit()
         return sign_in
 
-    async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
+    async def login(
+        self,
+        email: str,
+        password: str,
+        client: Client = NO_CLIENT,
+        device_token: str | None = None,
+    ) -> SignIn:
+        """Sign in. `device_token`, from an earlier login of this email on this device,
+        exempts the attempt from the email's failed-login limits."""
         normalized = stored_email(email)
         key = email_key(email)
+        known_device = self._logins.known_device(device_token, key)
         # Atomic: attempts for one email take turns until this unit of work ends, so
         # that each counts every failure before it, however many are sent at once.
         async with self._uow() as uow:
             # Counted as a failure from here on, unless it succeeds.
-            await self._throttle.attempt(uow, key, client)
+            await self._throttle.attempt(uow, key, client, known_device=known_device)
             user = await uow.users.get_by_email(normalized) if normalized else None
             await uow.commit()
         # bcrypt runs with no database connection held: a login takes a pooled connection
@@ -76,7 +85,9 @@ class AuthService:
                 await uow.users.update_password_hash(
                     user.id, rehashed, replacing=user.password_hash
                 )
-            await uow.login_failures.clear(key)
+            # The failures of this email from this address: those from elsewhere still
+            # count towards the email's limit across addresses.
+            await uow.login_failures.clear(key, client.address)
             sign_in = await self._logins.start(uow, user, client)
             await uow.commit()
         return sign_in

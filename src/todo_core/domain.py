@@ -9,7 +9,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
 
@@ -23,6 +23,8 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 SECRET_BYTES: Final = 32  # refresh and reset tokens: 256 bits of randomness
 USER_AGENT_MAX_LENGTH: Final = 255
 ADDRESS_MAX_LENGTH: Final = 64
+# How long a device token lets its email's owner past the failed-login limits.
+DEVICE_TOKEN_TTL: Final = timedelta(days=180)
 
 EMAIL_LOCAL_MAX_LENGTH: Final = 64  # RFC 5321 4.5.3.1.1
 # An ASCII addr-spec (RFC 5322 3.4.1) in its dot-atom form: atoms of the letters, digits

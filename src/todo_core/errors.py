@@ -136,7 +136,9 @@ class LoginThrottledError(DomainError):
     def __init__(self, retry_after_s: int, scope: str) -> None:
         super().__init__()
         self.retry_after_s = retry_after_s
-        self.scope = scope  # "email" or "address": for the log, never for the client
+        # "email" (from this address), "email_all_addresses" or "address": for the log and
+        # the metrics, never for the client.
+        self.scope = scope
 
 
 class SessionNotFoundError(DomainError):

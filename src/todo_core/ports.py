@@ -162,37 +162,44 @@ class PasswordResetRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FailureLimits:
+    """How many failures within the window each count allows: the email from this address,
+    the email from every address, this address for every email. None: not counted (a
+    login from the owner's known device is exempt from the email's limits)."""
+
+    pair: int | None
+    email: int | None
+    address: int
+
+
+@dataclass(frozen=True, slots=True)
 class LimitingFailures:
-    """For the email and for the address, the failure that must leave the window before
-    the count is below its limit again (the limit-th newest); None when it already is."""
+    """For each count, the failure that must leave the window before the count is below
+    its limit again (the limit-th newest); None when it already is, or is not counted."""
 
     email: datetime | None
     address: datetime | None
+    pair: datetime | None = None
 
 
 class LoginFailureRepository(Protocol):
     async def attempt(
-        self,
-        email_key: str,
-        address: str,
-        now: datetime,
-        since: datetime,
-        email_limit: int,
-        address_limit: int,
+        self, email_key: str, address: str, now: datetime, since: datetime, limits: FailureLimits
     ) -> tuple[int, LimitingFailures]:
         """Record a login attempt as a failure at once (so that attempts running at the
         same time count each other), and find, among the other failures since `since`, the
-        ones that hold the email and the address at their limits. The attempt's id, for
-        withdraw(). Attempts for one email take turns: this waits until the unit of work
-        of an earlier attempt for the same email has ended (the unit of work must be
-        atomic), so that the count is exact under any burst."""
+        ones that hold the email from this address, the email and the address at their
+        limits. The attempt's id, for withdraw(). Attempts for one email, and for one
+        address, take turns: this waits until the unit of work of an earlier attempt for
+        the same email or address has ended (the unit of work must be atomic), so that
+        the counts are exact under any burst."""
 
     async def withdraw(self, attempt_id: int) -> None:
         """Forget an attempt that was refused before it was tried."""
 
-    async def clear(self, email_key: str) -> None:
-        """Forget the email's failures, at every address (other emails' failures still
-        count for their addresses)."""
+    async def clear(self, email_key: str, address: str | None = None) -> None:
+        """Forget the email's failures from `address`, or from every address when None
+        (other emails' failures still count for their addresses)."""
 
     async def purge_older(self, before: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` failures older than `before`."""
@@ -261,6 +268,14 @@ class TokenIssuer(Protocol):
 
     def verify(self, token: str) -> Principal:
         """Whom the token was issued to. Raises InvalidTokenError with a reason."""
+
+    def device_token(self, email_key: str) -> str:
+        """A signed value that a later login of this email (by its key) may present to show
+        it comes from a device its owner signed in on; valid DEVICE_TOKEN_TTL."""
+
+    def device_email_key(self, token: str) -> str | None:
+        """The email key a device token of ours names while it is valid; None for anything
+        else (forged, expired, another kind of token, not a token at all)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,14 @@ async def test_a_password_change_ends_every_other_login_and_the_new_one_works(cl
     assert changed.status_code == 200, changed.text
     assert changed.headers["cache-control"] == "no-store"
     fresh = changed.json()
-    assert set(fresh) == {"access_token", "token_type", "expires_in", "refresh_token", "user"}
+    assert set(fresh) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "device_token",
+        "user",
+    }
     # Neither earlier login can refresh; the new one can, and its token works.
     assert (await _refresh(client, phone)).status_code == 401
     assert (await _refresh(client, laptop)).status_code == 401

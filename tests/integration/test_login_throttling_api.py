@@ -208,3 +208,94 @@ async def test_a_burst_of_attempts_at_once_never_passes_the_limit(client, engine
                 {"key": email_key(email)},
             )
         assert recorded == 10, run
+
+
+# Issue 23, item 4: 10 wrong passwords from anywhere locked the owner out everywhere. The
+# limit of 10 now counts per email and client address, 100 per email across addresses,
+# and the owner's device token is exempt from both.
+
+
+async def _owner_and_attackers(settings, addresses: int):
+    app = create_app(settings)
+    owner = _client(app, "192.0.2.10")
+    attackers = [_client(app, f"203.0.113.{n}") for n in range(1, addresses + 1)]
+    return app, owner, attackers
+
+
+async def _device_token(owner) -> str:
+    await register(owner, EMAIL, PASSWORD)
+    signed_in = await _login(owner, password=PASSWORD)
+    assert signed_in.status_code == 200
+    return signed_in.json()["device_token"]
+
+
+async def test_ten_failures_from_elsewhere_do_not_lock_the_owner_out(settings):
+    app, owner_client, (attacker_client,) = await _owner_and_attackers(settings, 1)
+    async with LifespanManager(app), owner_client as owner, attacker_client as attacker:
+        await _device_token(owner)
+        await _fail(attacker, 10)
+        assert_problem(await _login(attacker, password=PASSWORD), 429)
+        # From the owner's address, with or without the device token.
+        assert (await _login(owner, password=PASSWORD)).status_code == 200
+        # The owner's success does not clear the failures made elsewhere.
+        assert_problem(await _login(attacker, password=PASSWORD), 429)
+
+
+async def test_two_hundred_failures_from_twenty_addresses_stop_guessing_not_the_owner(
+    settings,
+):
+    app, owner_client, attacker_clients = await _owner_and_attackers(settings, 20)
+    async with LifespanManager(app), owner_client as owner:
+        device_token = await _device_token(owner)
+        statuses = []
+        for attacker_client in attacker_clients:
+            async with attacker_client as attacker:
+                for _ in range(10):
+                    statuses.append((await _login(attacker)).status_code)
+        # The email's limit across addresses (100) stopped the distributed guesser.
+        assert statuses.count(401) == 100
+        assert statuses.count(429) == 100
+        # Every address, the owner's too, is now refused for this email...
+        assert_problem(await _login(owner, password=PASSWORD), 429)
+        # ...except the device the owner signed in on before.
+        with_device = await owner.post(
+            "/auth/login",
+            json={"email": EMAIL, "password": PASSWORD, "device_token": device_token},
+        )
+        assert with_device.status_code == 200, with_device.text
+        # The form carries it too.
+        form = await owner.post(
+            "/auth/login",
+            data={"username": EMAIL, "password": PASSWORD, "device_token": device_token},
+        )
+        assert form.status_code == 200
+
+
+async def test_a_device_token_only_exempts_its_own_email(settings, client):
+    await register(client, "dave@example.com", PASSWORD)
+    daves = (await _login(client, "dave@example.com", PASSWORD)).json()["device_token"]
+    await register(client, EMAIL, PASSWORD)
+    await _fail(client, 10)
+    for device_token in (daves, "not-a-token", (await _access_token(client))):
+        refused = await client.post(
+            "/auth/login",
+            json={"email": EMAIL, "password": PASSWORD, "device_token": device_token},
+        )
+        assert_problem(refused, 429)
+
+
+async def _access_token(client) -> str:
+    return (await _login(client, "dave@example.com", PASSWORD)).json()["access_token"]
+
+
+async def test_a_device_token_is_no_way_round_the_address_limit(settings):
+    app = create_app(settings.model_copy(update={"LOGIN_MAX_FAILURES_PER_IP": 5}))
+    async with LifespanManager(app), _client(app, "10.0.0.1") as crowd:
+        device_token = await _device_token(crowd)
+        for n in range(5):
+            assert (await _login(crowd, f"guess{n}@example.com")).status_code == 401
+        refused = await crowd.post(
+            "/auth/login",
+            json={"email": EMAIL, "password": PASSWORD, "device_token": device_token},
+        )
+        assert_problem(refused, 429)
