@@ -143,6 +143,6 @@ class AuthService:
             + await purge_in_batches(self._uow, lambda uow: self._throttle.purge(uow, PURGE_BATCH))
         )
 
-    async def me(self, user_id: UUID) -> User:
+    async def me(self, user_id: UUID, session: UUID | None = None) -> User:
         async with self._uow(atomic=False) as uow:
-            return await existing_user(uow, user_id)
+            return await existing_user(uow, user_id, session)

@@ -44,10 +44,11 @@ class Credentials:
         )
 
 
-async def existing_user(uow: UnitOfWork, user_id: UUID) -> User:
+async def existing_user(uow: UnitOfWork, user_id: UUID, session: UUID | None = None) -> User:
     """The user, or UnknownUserError: the account of a still valid access token may be
-    gone."""
-    user = await uow.users.get(user_id)
+    gone; SessionEndedError when the token's login (`session`) has ended, checked by the
+    same statement."""
+    user = await uow.users.get_in_session(user_id, session)
     if user is None:
         raise UnknownUserError()
     return user

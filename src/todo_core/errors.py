@@ -60,6 +60,14 @@ class InvalidTokenError(DomainError):
         self.token_sent = token_sent
 
 
+class SessionEndedError(InvalidTokenError):
+    """The access token's login has ended (logout, revoked, password changed): it can no
+    longer manage the account nor write."""
+
+    def __init__(self) -> None:
+        super().__init__("session ended")
+
+
 class InvalidRefreshTokenError(DomainError):
     """Unknown, expired, spent or revoked refresh token."""
 

@@ -33,6 +33,11 @@ class UserRepository(Protocol):
     async def get(self, user_id: UUID) -> User | None:
         """The user with this id, or None."""
 
+    async def get_in_session(self, user_id: UUID, session_id: UUID | None) -> User | None:
+        """The user with this id, or None, in one statement with the check that the
+        login `session_id` of the user has not ended (no check when None). Raises
+        SessionEndedError when it has."""
+
     async def update_password_hash(
         self, user_id: UUID, password_hash: str, replacing: str | None = None
     ) -> bool:
@@ -47,8 +52,11 @@ class UserRepository(Protocol):
 
 
 class TaskRepository(Protocol):
-    async def add(self, task: Task) -> None:
-        """Store a new task. Raises UnknownUserError when its owner does not exist."""
+    async def add(self, task: Task, session_id: UUID | None = None) -> bool:
+        """Store a new task, in one statement with the check that the owner's login
+        `session_id` has not ended (no check when None): False, nothing stored, when it
+        has (or the owner is gone). Raises UnknownUserError when its owner does not
+        exist."""
 
     async def get(self, task_id: UUID) -> Task | None:
         """The task with this id, whoever owns it, or None."""
@@ -63,24 +71,37 @@ class TaskRepository(Protocol):
         patch: TaskPatch,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
         """Apply the patch atomically if the user owns the task (and, with `if_version`,
-        its version is one of those), bumping `version` by one. None when nothing matched."""
+        its version is one of those, and, with `session_id`, that login of the user has
+        not ended), bumping `version` by one. None when nothing matched."""
 
-    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
-        """Delete the task if the user owns it (and its version is one of `if_version`);
-        False when nothing matched."""
+    async def delete(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> bool:
+        """Delete the task if the user owns it (and its version is one of `if_version`,
+        and the login `session_id` has not ended); False when nothing matched."""
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
-    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+    async def set_completed(
+        self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
+    ) -> int:
         """Set `is_completed` on every task of the user that does not have it yet, in one
-        atomic write; only those get a new version and `updated_at`. How many changed."""
+        atomic write (none when the login `session_id` has ended); only those get a new
+        version and `updated_at`. How many changed."""
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+    async def delete_all(
+        self, user_id: UUID, completed: bool, session_id: UUID | None = None
+    ) -> int:
         """Delete every task of the user whose `is_completed` is `completed`, in one atomic
-        write; how many were deleted."""
+        write (none when the login `session_id` has ended); how many were deleted."""
 
 
 class IdempotencyRepository(Protocol):
@@ -116,6 +137,9 @@ class SessionRepository(Protocol):
     async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> bool:
         """Record a refresh of a live session (last used now, alive until `expires_at`),
         holding it until the unit of work ends; False when it has ended or expired."""
+
+    async def is_live(self, session_id: UUID) -> bool:
+        """Whether the session exists and has not ended."""
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         """The user's sessions that have not ended nor expired, newest first."""

@@ -19,9 +19,11 @@ from todo_core.domain import (
 )
 from todo_core.errors import (
     IdempotencyKeyReusedError,
+    SessionEndedError,
     TaskAccessDeniedError,
     TaskNotFoundError,
     TaskVersionMismatchError,
+    UnknownUserError,
 )
 from todo_core.idempotency import Reply, idempotency_key
 from todo_core.listing import (
@@ -29,7 +31,7 @@ from todo_core.listing import (
     TaskQuery,
     check_page,
 )
-from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
+from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 
 
@@ -48,7 +50,10 @@ class Created:
 
 class TaskService:
     """Task use cases. A user only ever sees and changes their own tasks: another user's
-    task is a TaskAccessDeniedError, a missing one a TaskNotFoundError."""
+    task is a TaskAccessDeniedError, a missing one a TaskNotFoundError. A write names the
+    caller's login (`session`, the access token's): once that login has ended, the write
+    is a SessionEndedError, checked by the write's own statement. Reads trust the token
+    until it expires."""
 
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, idempotency_ttl: timedelta = timedelta(days=1)
@@ -64,16 +69,27 @@ class TaskService:
         return Task(task_id, user_id, new.title, new.description, new.is_completed, now, now, 1)
 
     async def create(
-        self, user_id: UUID, title: str, description: str | None = None, is_completed: bool = False
+        self,
+        user_id: UUID,
+        title: str,
+        description: str | None = None,
+        is_completed: bool = False,
+        session: UUID | None = None,
     ) -> Task:
         task = self._new_task(user_id, NewTask(title, description, is_completed))
         async with self._uow(atomic=False) as uow:
-            await uow.tasks.add(task)
+            if not await uow.tasks.add(task, session):
+                await _refuse_write(uow, user_id)
             await uow.commit()
         return task
 
     async def create_once(
-        self, user_id: UUID, draft: NewTask, key: str, render: Callable[[Task], Reply]
+        self,
+        user_id: UUID,
+        draft: NewTask,
+        key: str,
+        render: Callable[[Task], Reply],
+        session: UUID | None = None,
     ) -> Created:
         """Create the task unless this user already sent this key: then the first request's
         reply, with nothing written (IdempotencyKeyReusedError if its body differed;
@@ -88,7 +104,8 @@ class TaskService:
                 user_id, request, reply, now, now + self._idempotency_ttl
             )
             if stored is None:
-                await uow.tasks.add(task)
+                if not await uow.tasks.add(task, session):
+                    await _refuse_write(uow, user_id)  # the claim is rolled back too
                 await uow.commit()
                 return Created(reply, task)
         if stored.fingerprint != request.fingerprint:
@@ -101,21 +118,31 @@ class TaskService:
         )
 
     async def set_all_completed(
-        self, user_id: UUID, is_completed: bool, only: bool | None = None
+        self,
+        user_id: UUID,
+        is_completed: bool,
+        only: bool | None = None,
+        session: UUID | None = None,
     ) -> int:
         """Mark every task of the user complete (or active), or only those whose state is
         `only`; how many changed. Tasks already in that state keep their version."""
         if only == is_completed:
             return 0  # the filter lets through only tasks that would not change
         async with self._uow(atomic=False) as uow:
-            changed = await uow.tasks.set_completed(user_id, is_completed, self._clock.now())
+            changed = await uow.tasks.set_completed(
+                user_id, is_completed, self._clock.now(), session
+            )
+            if not changed:
+                await _check_session(uow, session)
             await uow.commit()
         return changed
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+    async def delete_all(self, user_id: UUID, completed: bool, session: UUID | None = None) -> int:
         """Delete every completed (or every active) task of the user; how many."""
         async with self._uow(atomic=False) as uow:
-            deleted = await uow.tasks.delete_all(user_id, completed)
+            deleted = await uow.tasks.delete_all(user_id, completed, session)
+            if not deleted:
+                await _check_session(uow, session)
             await uow.commit()
         return deleted
 
@@ -136,28 +163,56 @@ class TaskService:
         return task
 
     async def update(
-        self, user_id: UUID, task_id: UUID, patch: TaskPatch, if_version: Versions = None
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        patch: TaskPatch,
+        if_version: Versions = None,
+        session: UUID | None = None,
     ) -> Task:
         """`if_version`: apply only while the task's version is one of these (else
         TaskVersionMismatchError), checked by the same statement that writes."""
         patch = check_patch(patch)
+        now = self._clock.now()
         async with self._uow(atomic=False) as uow:
-            task = await uow.tasks.update(task_id, user_id, patch, self._clock.now(), if_version)
+            task = await uow.tasks.update(task_id, user_id, patch, now, if_version, session)
             if task is None:
-                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+                await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
         return task
 
-    async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
+    async def delete(
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        if_version: Versions = None,
+        session: UUID | None = None,
+    ) -> None:
         async with self._uow(atomic=False) as uow:
-            if not await uow.tasks.delete(task_id, user_id, if_version):
-                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+            if not await uow.tasks.delete(task_id, user_id, if_version, session):
+                await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
 
 
-async def _raise_why_unmatched(tasks: TaskRepository, task_id: UUID, user_id: UUID) -> NoReturn:
+async def _check_session(uow: UnitOfWork, session: UUID | None) -> None:
+    """Called only after a write with a session check changed nothing."""
+    if session is not None and not await uow.sessions.is_live(session):
+        raise SessionEndedError()
+
+
+async def _refuse_write(uow: UnitOfWork, user_id: UUID) -> NoReturn:
+    """Called only after a create with a session check stored nothing."""
+    if await uow.users.get(user_id) is None:
+        raise UnknownUserError()
+    raise SessionEndedError()
+
+
+async def _raise_why_unmatched(
+    uow: UnitOfWork, task_id: UUID, user_id: UUID, session: UUID | None
+) -> NoReturn:
     """Called only after a write matched nothing, so the common path costs one statement."""
-    owner = await tasks.owner_of(task_id)
+    await _check_session(uow, session)
+    owner = await uow.tasks.owner_of(task_id)
     if owner is None:
         raise TaskNotFoundError(task_id)
     if owner != user_id:

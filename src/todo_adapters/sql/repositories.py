@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
@@ -26,6 +27,7 @@ from todo_adapters.sql.statements import Statement, attributes, param, same_orde
 from todo_adapters.sql.tables import (
     EMAIL_UNIQUE_CONSTRAINT,
     TASK_OWNER_FOREIGN_KEY,
+    sessions,
     task_counters,
     tasks,
     users,
@@ -37,7 +39,7 @@ from todo_core.domain import (
     User,
     Versions,
 )
-from todo_core.errors import EmailTakenError, UnknownUserError
+from todo_core.errors import EmailTakenError, SessionEndedError, UnknownUserError
 from todo_core.listing import (
     TaskCounts,
     TaskKey,
@@ -50,9 +52,28 @@ from todo_core.ports import TaskRepository, UserRepository
 same_order(users, User)
 same_order(tasks, Task)
 
+
+def _session_live(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The caller's login (the access token's `sid`) has not ended: a primary-key probe,
+    folded into the statement the call sends anyway, so that ending a login ends what its
+    access token can write at once, for no extra round trip."""
+    return (
+        select(sessions.c.id)
+        .where(
+            sessions.c.id == bindparam("session_id", type_=sessions.c.id.type),
+            sessions.c.user_id == user_id,
+            sessions.c.ended_at.is_(None),
+        )
+        .exists()
+    )
+
+
 _ADD_USER = Statement(insert(users))
 _USER_BY_EMAIL = Statement(select(users).where(users.c.email == param(users.c.email)))
 _USER_BY_ID = Statement(select(users).where(users.c.id == param(users.c.id)))
+_USER_IN_SESSION = Statement(
+    select(users, _session_live(users.c.id)).where(users.c.id == param(users.c.id))
+)
 _SET_PASSWORD_HASH = Statement(
     update(users)
     .where(users.c.id == param(users.c.id))
@@ -88,6 +109,16 @@ class SqlUserRepository(UserRepository):
     async def get(self, user_id: UUID) -> User | None:
         return await _USER_BY_ID.first(self._db, User, id=user_id)
 
+    async def get_in_session(self, user_id: UUID, session_id: UUID | None) -> User | None:
+        if session_id is None:
+            return await self.get(user_id)
+        row = await _USER_IN_SESSION.fetchrow(self._db, id=user_id, session_id=session_id)
+        if row is None:
+            return None
+        if not row[-1]:
+            raise SessionEndedError()
+        return User(*row[:-1])
+
     async def update_password_hash(
         self, user_id: UUID, password_hash: str, replacing: str | None = None
     ) -> bool:
@@ -105,19 +136,40 @@ class SqlUserRepository(UserRepository):
         return await _DELETE_USER.rowcount(self._db, id=user_id) > 0
 
 
-def _mine(versioned: bool) -> list[ColumnElement[bool]]:
-    """The task of this id if this user owns it (and, versioned, in one of `versions`)."""
+def _mine(versioned: bool, checked: bool) -> list[ColumnElement[bool]]:
+    """The task of this id if this user owns it (and, versioned, in one of `versions`;
+    checked, while the caller's login lives)."""
     conditions = [tasks.c.id == param(tasks.c.id), tasks.c.user_id == param(tasks.c.user_id)]
     if versioned:
         conditions.append(tasks.c.version == any_(bindparam("versions", type_=ARRAY(Integer))))
+    if checked:
+        conditions.append(_session_live(param(tasks.c.user_id)))
     return conditions
 
 
-_ADD_TASK = Statement(insert(tasks))
+def _users_tasks(checked: bool) -> list[ColumnElement[bool]]:
+    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
+    return [*conditions, _session_live(param(tasks.c.user_id))] if checked else conditions
+
+
+_ADD_TASK = {
+    False: Statement(insert(tasks)),
+    # INSERT … SELECT: the row is written only while the login lives.
+    True: Statement(
+        insert(tasks).from_select(
+            list(tasks.columns),
+            select(*(param(column) for column in tasks.columns)).where(
+                _session_live(param(tasks.c.user_id))
+            ),
+        )
+    ),
+}
 _TASK_BY_ID = Statement(select(tasks).where(tasks.c.id == param(tasks.c.id)))
 _OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == param(tasks.c.id)))
 _DELETE_TASK = {
-    versioned: Statement(delete(tasks).where(*_mine(versioned))) for versioned in (False, True)
+    (versioned, checked): Statement(delete(tasks).where(*_mine(versioned, checked)))
+    for versioned in (False, True)
+    for checked in (False, True)
 }
 
 
@@ -160,37 +212,43 @@ def _page_statement(sort: TaskSort, completed: bool | None, after: bool) -> Stat
 
 # Only the tasks that change: the others keep their version and updated_at. Matched by
 # the (user_id, is_completed, ...) index.
-_SET_COMPLETED = Statement(
-    update(tasks)
-    .where(
-        tasks.c.user_id == param(tasks.c.user_id),
-        tasks.c.is_completed == param(tasks.c.is_completed, "was"),
+_SET_COMPLETED = {
+    checked: Statement(
+        update(tasks)
+        .where(
+            *_users_tasks(checked),
+            tasks.c.is_completed == param(tasks.c.is_completed, "was"),
+        )
+        .values(
+            is_completed=param(tasks.c.is_completed),
+            updated_at=param(tasks.c.updated_at),
+            version=tasks.c.version + 1,
+        )
     )
-    .values(
-        is_completed=param(tasks.c.is_completed),
-        updated_at=param(tasks.c.updated_at),
-        version=tasks.c.version + 1,
+    for checked in (False, True)
+}
+_DELETE_ALL = {
+    checked: Statement(
+        delete(tasks).where(
+            *_users_tasks(checked),
+            tasks.c.is_completed == param(tasks.c.is_completed),
+        )
     )
-)
-_DELETE_ALL = Statement(
-    delete(tasks).where(
-        tasks.c.user_id == param(tasks.c.user_id),
-        tasks.c.is_completed == param(tasks.c.is_completed),
-    )
-)
+    for checked in (False, True)
+}
 
 
 _PATCHABLE = ("title", "description", "is_completed")
 
 
 @functools.cache
-def _update_statement(changed: tuple[str, ...], versioned: bool) -> Statement:
+def _update_statement(changed: tuple[str, ...], versioned: bool, checked: bool) -> Statement:
     # One statement: the row lock serializes concurrent updates, and each sets only the
     # columns it changes, so updates of different fields never overwrite each other.
     values = {name: param(tasks.c[name]) for name in (*changed, "updated_at")}
     return Statement(
         update(tasks)
-        .where(*_mine(versioned))
+        .where(*_mine(versioned, checked))
         .values(**values, version=tasks.c.version + 1)
         .returning(*tasks.columns)
     )
@@ -200,13 +258,17 @@ class SqlTaskRepository(TaskRepository):
     def __init__(self, db: Connection) -> None:
         self._db = db
 
-    async def add(self, task: Task) -> None:
+    async def add(self, task: Task, session_id: UUID | None = None) -> bool:
+        statement = _ADD_TASK[session_id is not None]
         try:
-            await _ADD_TASK.rowcount(self._db, **attributes(task, tasks))
+            added = await statement.rowcount(
+                self._db, **attributes(task, tasks), session_id=session_id
+            )
         except ForeignKeyViolationError as exc:
             if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
                 raise UnknownUserError() from exc
             raise
+        return added > 0
 
     async def get(self, task_id: UUID) -> Task | None:
         return await _TASK_BY_ID.first(self._db, Task, id=task_id)
@@ -245,10 +307,13 @@ class SqlTaskRepository(TaskRepository):
         patch: TaskPatch,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
         changes = {name: getattr(patch, name) for name in _PATCHABLE}
         changes = {name: value for name, value in changes.items() if value is not UNSET}
-        statement = _update_statement(tuple(changes), if_version is not None)
+        statement = _update_statement(
+            tuple(changes), if_version is not None, session_id is not None
+        )
         return await statement.first(
             self._db,
             Task,
@@ -257,12 +322,23 @@ class SqlTaskRepository(TaskRepository):
             id=task_id,
             user_id=user_id,
             versions=list(if_version or ()),
+            session_id=session_id,
         )
 
-    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
-        statement = _DELETE_TASK[if_version is not None]
+    async def delete(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> bool:
+        statement = _DELETE_TASK[if_version is not None, session_id is not None]
         deleted = await statement.rowcount(
-            self._db, id=task_id, user_id=user_id, versions=list(if_version or ())
+            self._db,
+            id=task_id,
+            user_id=user_id,
+            versions=list(if_version or ()),
+            session_id=session_id,
         )
         return deleted > 0
 
@@ -270,14 +346,21 @@ class SqlTaskRepository(TaskRepository):
         owner: UUID | None = await _OWNER_OF.value(self._db, id=task_id)
         return owner
 
-    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
-        return await _SET_COMPLETED.rowcount(
+    async def set_completed(
+        self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
+    ) -> int:
+        return await _SET_COMPLETED[session_id is not None].rowcount(
             self._db,
             user_id=user_id,
             was=not is_completed,
             is_completed=is_completed,
             updated_at=now,
+            session_id=session_id,
         )
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
-        return await _DELETE_ALL.rowcount(self._db, user_id=user_id, is_completed=completed)
+    async def delete_all(
+        self, user_id: UUID, completed: bool, session_id: UUID | None = None
+    ) -> int:
+        return await _DELETE_ALL[session_id is not None].rowcount(
+            self._db, user_id=user_id, is_completed=completed, session_id=session_id
+        )

@@ -33,6 +33,9 @@ _TOUCH = Statement(
     .values(last_used_at=param(_session.last_used_at, "now"), expires_at=param(_session.expires_at))
     .returning(_session.id)
 )
+_IS_LIVE = Statement(
+    select(_session.id).where(_session.id == param(_session.id), _session.ended_at.is_(None))
+)
 _LIVE = Statement(
     select(sessions)
     .where(
@@ -92,6 +95,9 @@ class SqlSessionRepository(SessionRepository):
         return (
             await _TOUCH.value(self._db, id=session_id, now=now, expires_at=expires_at) is not None
         )
+
+    async def is_live(self, session_id: UUID) -> bool:
+        return await _IS_LIVE.value(self._db, id=session_id) is not None
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         return [LoginSession(*row) for row in await _LIVE.fetch(self._db, user_id=user_id, now=now)]

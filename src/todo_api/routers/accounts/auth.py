@@ -85,11 +85,11 @@ async def logout(body: RefreshRequest, caller: AuthCaller) -> None:
 async def logout_all(caller: AccountCaller) -> None:
     """End every login of the caller, this one included: none of them can refresh again.
     Access tokens already issued run out within their lifetime."""
-    ended = await caller.service.end_all_sessions(caller.user_id)
+    ended = await caller.service.end_all_sessions(caller.user_id, caller.session_id)
     log.info("auth.logged_out_everywhere", user_id=str(caller.user_id), sessions=ended)
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))
 async def me(caller: AuthCaller) -> UserResponse:
     """The signed-in user."""
-    return UserResponse.of(await caller.service.me(caller.user_id))
+    return UserResponse.of(await caller.service.me(caller.user_id, caller.session_id))
