@@ -26,7 +26,6 @@ ADDRESS_MAX_LENGTH: Final = 64
 # How long a device token lets its email's owner past the failed-login limits.
 DEVICE_TOKEN_TTL: Final = timedelta(days=180)
 
-EMAIL_LOCAL_MAX_LENGTH: Final = 64  # RFC 5321 4.5.3.1.1
 # An ASCII addr-spec (RFC 5322 3.4.1) in its dot-atom form: atoms of the letters, digits
 # and specials it allows, joined by single dots; a domain of two or more labels of letters,
 # digits and inner hyphens. Internationalised addresses are refused: the mail path cannot
@@ -191,8 +190,7 @@ def email_problem(raw: str) -> str | None:
             "must be an email address in ASCII characters (internationalised addresses and"
             " invisible characters are not accepted)"
         )
-    local = email.partition("@")[0]
-    if not _EMAIL_SHAPE.fullmatch(email) or len(local) > EMAIL_LOCAL_MAX_LENGTH:
+    if not _EMAIL_SHAPE.fullmatch(email):
         return "must be a valid email address"
     return None
 

@@ -69,7 +69,7 @@ def test_invalid_email(raw: str, message: str) -> None:
 
 
 def test_email_of_maximum_length_is_accepted() -> None:
-    email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
+    email = "a" * 180 + "@" + "b" * 63 + "." + "d" * 5 + ".com"
     assert len(email) == EMAIL_MAX_LENGTH
     assert normalize_email(email) == email
 
@@ -85,7 +85,6 @@ NOT_ASCII = "must be an email address in ASCII characters"
         ("carol\u200d@example.com", NOT_ASCII),
         ("j\u00f6rg@example.com", NOT_ASCII),
         ("carol@b\u00fccher.de", NOT_ASCII),
-        ("a" * 65 + "@example.com", "must be a valid email address"),
         ("a..b@example.com", "must be a valid email address"),
         (".ab@example.com", "must be a valid email address"),
         ("ab.@example.com", "must be a valid email address"),
