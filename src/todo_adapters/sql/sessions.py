@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError
-from sqlalchemy import Uuid, any_, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, purge_expired, same_order
@@ -21,6 +22,23 @@ from todo_core.ports import SessionRepository
 
 same_order(sessions, LoginSession)
 _session = sessions.c
+
+
+def session_live(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The caller's login (the access token's `sid`) has not ended: a primary-key probe,
+    folded into the statement the call sends anyway, so that ending a login ends what its
+    access token can write at once, for no extra round trip."""
+    return (
+        select(sessions.c.id)
+        .where(
+            sessions.c.id == bindparam("session_id", type_=sessions.c.id.type),
+            sessions.c.user_id == user_id,
+            sessions.c.ended_at.is_(None),
+        )
+        .exists()
+    )
+
+
 _ADD = Statement(insert(sessions))
 # Locks the session's row: a refresh and an ending of the same session take turns.
 _TOUCH = Statement(
