@@ -27,6 +27,8 @@ from todo_core.ports import MailOutbox, ResetRequest, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 from todo_core.reset_mail import reset_message
 
+NO_CLIENT = Client("")
+
 
 @dataclass(frozen=True, slots=True)
 class ResetPolicy:
@@ -54,7 +56,7 @@ class PasswordResetService:
         self._outbox = outbox
         self._policy = policy or ResetPolicy()
 
-    async def request(self, email: str) -> UUID | None:
+    async def request(self, email: str, client: Client = NO_CLIENT) -> UUID | None:
         """Mail a one-time reset link if the email is registered; the user's id, or None.
         Raises MailUnavailableError when mail cannot be sent at all, and ValidationError for
         an address that breaks the email rule, unless an account was stored under it
@@ -82,7 +84,7 @@ class PasswordResetService:
             await uow.commit()
         message = reset_message(normalized, policy.link, secret, policy.token_ttl)
         if user_id is not None:
-            self._outbox.post(message)
+            self._outbox.post(message, client.address)
         return user_id
 
     async def confirm(self, token: str, new_password: str, client: Client) -> SignIn:

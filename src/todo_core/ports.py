@@ -319,9 +319,11 @@ class Mailer(Protocol):
 
 
 class MailOutbox(Protocol):
-    def post(self, message: MailMessage) -> None:
+    def post(self, message: MailMessage, requester: str = "") -> None:
         """Queue the message for delivery after the current request, retried with backoff
-        while the mail server is down. Never blocks and never raises for delivery."""
+        while the mail server is down. Never blocks and never raises for delivery.
+        `requester`: who asked for it (the client address), so that no one requester can
+        fill the queue; the message may then be dropped."""
 
 
 class Clock(Protocol):

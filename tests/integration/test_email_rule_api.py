@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 
 import bcrypt
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 from sqlalchemy import text
 
 from tests.eventually import eventually
 from tests.integration.conftest import register
 from tests.integration.http import assert_problem, serving
+from tests.postgres import free_port
 from tests.smtp_server import smtp_server
 from todo_api.app import create_app
 
@@ -78,3 +81,35 @@ async def test_an_account_stored_under_the_earlier_rule_still_asks_for_a_reset(s
             metrics = (await client.get("/metrics")).text
     assert 'auth_password_reset_mails_total{outcome="failed"} 1.0' in metrics, metrics
     assert len(inbox.messages) == 1
+
+
+async def test_one_client_cannot_fill_the_mail_queue(settings):
+    """While the mail server is down every reset mail waits to be retried: one client
+    asking for 25 of them gets 20 queued (the rest dropped and counted as failed), and
+    another client's still finds room."""
+    configured = settings.model_copy(
+        update={"SMTP_URL": SecretStr(f"smtp://127.0.0.1:{free_port()}")}  # nothing listens
+    )
+    app = create_app(configured)
+    async with LifespanManager(app):
+        flood = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 40000)),
+            base_url="http://testserver",
+        )
+        other = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("192.0.2.1", 40000)),
+            base_url="http://testserver",
+        )
+        async with flood, other:
+            for n in range(25):
+                await register(flood, f"owned{n}@attacker.example", PASSWORD)
+                reset = await flood.post(
+                    "/auth/password-reset", json={"email": f"owned{n}@attacker.example"}
+                )
+                assert reset.status_code == 202
+            await register(other, "carol@example.com", PASSWORD)
+            reset = await other.post("/auth/password-reset", json={"email": "carol@example.com"})
+            assert reset.status_code == 202
+            metrics = (await other.get("/metrics")).text
+            assert app.state.container.mail_outbox().pending == 21
+    assert 'auth_password_reset_mails_total{outcome="failed"} 5.0' in metrics

@@ -35,7 +35,7 @@ class Outbox:
     def __init__(self) -> None:
         self.posted: list[MailMessage] = []
 
-    def post(self, message: MailMessage) -> None:
+    def post(self, message: MailMessage, requester: str = "") -> None:
         self.posted.append(message)
 
 

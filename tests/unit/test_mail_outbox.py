@@ -253,3 +253,23 @@ async def test_a_recipient_refused_for_good_frees_its_share(mailer, tally):
     await eventually(lambda: tally.failed == ["rejected", "rejected"])
     assert mailer.attempts["gone@example.com"] == 2
     await box.stop(timeout_s=1)
+
+
+async def test_one_requester_cannot_fill_the_queue(mailer, tally):
+    """Issue 23: one client asking for mail to many addresses whose mail keeps failing."""
+    mailer.everything_down = True
+    box = RetryingOutbox(
+        mailer, give_up_after=30, hooks=tally.hooks(), backoff=FAST, max_per_requester=3
+    )
+    for n in range(10):
+        box.post(message(f"victim{n}@attacker.example"), "203.0.113.7")
+    box.post(message("ada@example.com"), "192.0.2.1")
+    box.post(message("bob@example.com"))  # no requester named: not counted as one
+    assert box.pending == 5
+    assert tally.failed == ["requester_full"] * 7
+    mailer.everything_down = False
+    await box.start()
+    await eventually(lambda: tally.sent == 5)
+    box.post(message("victim9@attacker.example"), "203.0.113.7")  # its share is free again
+    await eventually(lambda: tally.sent == 6)
+    await box.stop(timeout_s=1)
