@@ -80,6 +80,10 @@ def serve(settings: Settings) -> None:
             port=settings.PORT,
             workers=settings.WORKERS,
             http=HTTP_PROTOCOL,
+            # No proxy is trusted unless FORWARDED_ALLOW_IPS names one; uvicorn's own
+            # default (127.0.0.1, or its reading of the variable) is never used.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or "",
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=10,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -37,13 +38,21 @@ class Settings(BaseSettings):
     PASSWORD_RESET_MAX_MAILS: int = Field(
         default=5, ge=1, description="reset messages per email within PASSWORD_RESET_TTL"
     )
-    LOGIN_MAX_FAILURES: int = Field(default=10, ge=1, description="per email and window")
+    LOGIN_MAX_FAILURES: int = Field(
+        default=10, ge=1, description="per email and client address, and window"
+    )
+    LOGIN_MAX_FAILURES_PER_EMAIL: int = Field(
+        default=100, ge=1, description="per email across every address, and window"
+    )
     LOGIN_MAX_FAILURES_PER_IP: int = Field(
         default=100, ge=1, description="per client address and window"
     )
     LOGIN_FAILURE_WINDOW: int = Field(default=900, ge=1, description="seconds")
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
     CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
+    # Proxies whose X-Forwarded-For is believed: none unless configured (uvicorn's own
+    # default trusts 127.0.0.1, which lets any local program choose its client address).
+    FORWARDED_ALLOW_IPS: str = ""
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8000, ge=0, le=65535)
     # WEB_CONCURRENCY is uvicorn's, gunicorn's and hosting platforms' name for it.
@@ -87,6 +96,20 @@ class Settings(BaseSettings):
             data["LOG_LEVEL"] = data["LOG_LEVEL"].upper()
         return data
 
+    @field_validator("FORWARDED_ALLOW_IPS")
+    @classmethod
+    def _addresses_or_networks(cls, raw: str) -> str:
+        for entry in _entries(raw):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (comma-separated, or *)"
+                ) from None
+        return raw
+
     @model_validator(mode="after")
     def _strong_secret_in_production(self) -> Self:
         if self.APP_ENV == "production":
@@ -107,6 +130,10 @@ class Settings(BaseSettings):
         return [o.strip() for o in self.CORS_ORIGINS.split(",") if o.strip()]
 
     @property
+    def forwarded_allow_ips(self) -> list[str]:
+        return _entries(self.FORWARDED_ALLOW_IPS)
+
+    @property
     def json_logs(self) -> bool:
         return self.LOG_FORMAT == "json" or (self.LOG_FORMAT == "auto" and self.is_production)
 
@@ -116,6 +143,10 @@ class Settings(BaseSettings):
         if self.JWT_SECRET is not None:
             return self.JWT_SECRET.get_secret_value()
         return _persisted_dev_secret(self.DATA_DIR / "jwt_secret")
+
+
+def _entries(raw: str) -> list[str]:
+    return [entry.strip() for entry in raw.split(",") if entry.strip()]
 
 
 def _persisted_dev_secret(path: Path) -> str:

@@ -12,9 +12,9 @@ from todo_core.domain import (
     Client,
     User,
     check_registration,
-    email_if_valid,
     email_key,
     secret_hash,
+    stored_email,
 )
 from todo_core.errors import (
     InvalidCredentialsError,
@@ -36,14 +36,14 @@ class AuthService:
 
     def __init__(self, uow: UnitOfWorkFactory, credentials: Credentials) -> None:
         self._uow = uow
-        self._hasher = credentials.hasher
+        self._passwords = credentials.passwords
         self._throttle = credentials.throttle
         self._logins = credentials.logins
         self._clock = credentials.clock
 
     async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
         normalized = check_registration(email, password)
-        password_hash = await self._hasher.hash(password)
+        password_hash = await self._passwords.hash(password)
         user = User(uuid.uuid4(), normalized, password_hash, self._clock.now())
         async with self._uow() as uow:
             await uow.users.add(user)
@@ -51,31 +51,43 @@ class AuthService:
             await uow.commit()
         return sign_in
 
-    async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> SignIn:
-        normalized = email_if_valid(email)
+    async def login(
+        self,
+        email: str,
+        password: str,
+        client: Client = NO_CLIENT,
+        device_token: str | None = None,
+    ) -> SignIn:
+        """Sign in. `device_token`, from an earlier login of this email on this device,
+        exempts the attempt from the email's failed-login limits."""
+        normalized = stored_email(email)
         key = email_key(email)
-        async with self._uow(atomic=False) as uow:
+        known_device = self._logins.known_device(device_token, key)
+        # Atomic: attempts for one email take turns until this unit of work ends, so
+        # that each counts every failure before it, however many are sent at once.
+        async with self._uow() as uow:
             # Counted as a failure from here on, unless it succeeds.
-            await self._throttle.attempt(uow, key, client)
+            await self._throttle.attempt(uow, key, client, known_device=known_device)
             user = await uow.users.get_by_email(normalized) if normalized else None
             await uow.commit()
         # bcrypt runs with no database connection held: a login takes a pooled connection
         # for a few short statements, not for the quarter second of a verification.
         if user is None:
-            await self._hasher.verify_dummy(password)
+            await self._passwords.verify_dummy(password)
             raise InvalidCredentialsError(email)
-        if not await self._hasher.verify(password, user.password_hash):
+        verification = await self._passwords.verify(password, user.password_hash)
+        if not verification.matched:
             raise InvalidCredentialsError(email)
-        rehashed = None
-        if self._hasher.needs_rehash(user.password_hash):
-            rehashed = await self._hasher.hash(password)
+        rehashed = verification.new_hash
         async with self._uow() as uow:
             if rehashed is not None:
                 # Only over the hash just verified: a change that landed meanwhile wins.
                 await uow.users.update_password_hash(
                     user.id, rehashed, replacing=user.password_hash
                 )
-            await uow.login_failures.clear(key)
+            # The failures of this email from this address: those from elsewhere still
+            # count towards the email's limit across addresses.
+            await uow.login_failures.clear(key, client.address)
             sign_in = await self._logins.start(uow, user, client)
             await uow.commit()
         return sign_in
@@ -131,6 +143,6 @@ class AuthService:
             + await purge_in_batches(self._uow, lambda uow: self._throttle.purge(uow, PURGE_BATCH))
         )
 
-    async def me(self, user_id: UUID) -> User:
+    async def me(self, user_id: UUID, session: UUID | None = None) -> User:
         async with self._uow(atomic=False) as uow:
-            return await existing_user(uow, user_id)
+            return await existing_user(uow, user_id, session)

@@ -11,6 +11,7 @@ from todo_core.domain import User
 from todo_core.errors import UnknownUserError
 from todo_core.login_throttle import LoginThrottle, ThrottlePolicy
 from todo_core.logins import Logins
+from todo_core.passwords import Passwords
 from todo_core.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWork
 
 REFRESH_TTL_DEFAULT = timedelta(days=30)
@@ -18,10 +19,10 @@ REFRESH_TTL_DEFAULT = timedelta(days=30)
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The password hasher, the throttle on failed attempts, the logins a success starts,
-    and the clock they all read."""
+    """The passwords (hashed and checked in their normal form), the throttle on failed
+    attempts, the logins a success starts, and the clock they all read."""
 
-    hasher: PasswordHasher
+    passwords: Passwords
     throttle: LoginThrottle
     logins: Logins
     clock: Clock
@@ -36,17 +37,18 @@ class Credentials:
         throttle: ThrottlePolicy | None = None,
     ) -> Credentials:
         return cls(
-            hasher,
+            Passwords(hasher),
             LoginThrottle(throttle or ThrottlePolicy(), clock),
             Logins(tokens, clock, refresh_ttl),
             clock,
         )
 
 
-async def existing_user(uow: UnitOfWork, user_id: UUID) -> User:
+async def existing_user(uow: UnitOfWork, user_id: UUID, session: UUID | None = None) -> User:
     """The user, or UnknownUserError: the account of a still valid access token may be
-    gone."""
-    user = await uow.users.get(user_id)
+    gone; SessionEndedError when the token's login (`session`) has ended, checked by the
+    same statement."""
+    user = await uow.users.get_in_session(user_id, session)
     if user is None:
         raise UnknownUserError()
     return user

@@ -7,9 +7,10 @@ import enum
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
@@ -27,10 +28,20 @@ PRIORITY_MIN: Final = 0  # none
 PRIORITY_MAX: Final = 3  # high
 LABELS_MAX: Final = 20
 LABEL_MAX_LENGTH: Final = 50
+# How long a device token lets its email's owner past the failed-login limits.
+DEVICE_TOKEN_TTL: Final = timedelta(days=180)
 
-# The dot-atom form of RFC 5322 (letters, digits, the specials it allows; any non-ASCII
-# letter too), and a domain of one or more dots between letters, digits and hyphens.
-EMAIL_PATTERN: Final = (
+# An ASCII addr-spec (RFC 5322 3.4.1) in its dot-atom form: atoms of the letters, digits
+# and specials it allows, joined by single dots; a domain of two or more labels of letters,
+# digits and inner hyphens. Internationalised addresses are refused: the mail path cannot
+# deliver them (a server without SMTPUTF8 refuses them), and look-alike letters or
+# invisible characters made a second account beside `carol@example.com`.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN: Final = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
+# The rule before issue 23 (any non-ASCII letter too): accounts stored under it still log
+# in and ask for resets; nothing new is accepted under it.
+_STORED_EMAIL_SHAPE = re.compile(
     r"^[A-Za-z0-9\u00a1-\uffff!#$%&'*+/=?^_`{|}~.-]+"
     r"@[A-Za-z0-9\u00a1-\uffff-]+(\.[A-Za-z0-9\u00a1-\uffff-]+)+$"
 )
@@ -212,7 +223,12 @@ def email_problem(raw: str) -> str | None:
         return "must not be empty"
     if len(email) > EMAIL_MAX_LENGTH:
         return f"must be at most {EMAIL_MAX_LENGTH} characters"
-    if _text_problem(email) or not _EMAIL_SHAPE.fullmatch(email) or _CONTROL.search(email):
+    if not email.isascii():
+        return (
+            "must be an email address in ASCII characters (internationalised addresses and"
+            " invisible characters are not accepted)"
+        )
+    if not _EMAIL_SHAPE.fullmatch(email):
         return "must be a valid email address"
     return None
 
@@ -224,13 +240,32 @@ def normalize_email(raw: str) -> str:
 
 
 def email_if_valid(raw: str) -> str | None:
-    """The normalized email, or None when it could not be anyone's (no lookup needed)."""
+    """The normalized email, or None when it breaks today's rule."""
     return None if email_problem(raw) is not None else _canonical_email(raw)
 
 
+def stored_email(raw: str) -> str | None:
+    """The normalized email when an account could be stored under it (today's rule, or
+    the looser one accounts were registered under before it), or None: no lookup needed."""
+    email = _canonical_email(raw)
+    if email_problem(raw) is None:
+        return email
+    if len(email) > EMAIL_MAX_LENGTH or _text_problem(email) or _CONTROL.search(email):
+        return None
+    return email if _STORED_EMAIL_SHAPE.fullmatch(email) else None
+
+
+def normalized_password(raw: str) -> str:
+    """The form a password is hashed and checked in: Unicode NFKC (NIST SP 800-63B), so
+    that composed and decomposed accents, full-width and half-width forms are one password."""
+    return unicodedata.normalize("NFKC", raw)
+
+
 def password_problem(raw: str) -> str | None:
+    """Checked on the NFKC form, which is what bcrypt gets."""
     if (problem := _text_problem(raw)) is not None:
         return problem
+    raw = normalized_password(raw)
     size = len(raw.encode("utf-8"))
     if size < PASSWORD_MIN_BYTES:
         return f"must be at least {PASSWORD_MIN_BYTES} bytes"

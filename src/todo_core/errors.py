@@ -60,6 +60,14 @@ class InvalidTokenError(DomainError):
         self.token_sent = token_sent
 
 
+class SessionEndedError(InvalidTokenError):
+    """The access token's login has ended (logout, revoked, password changed): it can no
+    longer manage the account nor write."""
+
+    def __init__(self) -> None:
+        super().__init__("session ended")
+
+
 class InvalidRefreshTokenError(DomainError):
     """Unknown, expired, spent or revoked refresh token."""
 
@@ -143,7 +151,9 @@ class LoginThrottledError(DomainError):
     def __init__(self, retry_after_s: int, scope: str) -> None:
         super().__init__()
         self.retry_after_s = retry_after_s
-        self.scope = scope  # "email" or "address": for the log, never for the client
+        # "email" (from this address), "email_all_addresses" or "address": for the log and
+        # the metrics, never for the client.
+        self.scope = scope
 
 
 class SessionNotFoundError(DomainError):

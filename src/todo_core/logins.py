@@ -28,6 +28,8 @@ class SignIn:
     access_token: AccessToken
     refresh_token: str
     session_id: UUID
+    # Lets a later login of this email from this device past the failed-login limits.
+    device_token: str
 
 
 class Logins:
@@ -56,7 +58,7 @@ class Logins:
         reset token and failed login of the email goes, and a new login starts."""
         await uow.password_resets.void_all(user.id)
         await uow.sessions.end(user.id, self._clock.now())
-        await uow.login_failures.clear(email_key(user.email))
+        await uow.login_failures.clear(email_key(user.email))  # from every address
         return await self.start(uow, user, client)
 
     async def renew(self, uow: UnitOfWork, session_id: UUID) -> bool:
@@ -77,4 +79,12 @@ class Logins:
             expires_at=now + self._refresh_ttl,
         )
         await uow.refresh_tokens.add(token)
-        return SignIn(user, self._tokens.issue(user.id, session_id), secret, session_id)
+        access = self._tokens.issue(user.id, session_id)
+        device = self._tokens.device_token(email_key(user.email))
+        return SignIn(user, access, secret, session_id, device)
+
+    def known_device(self, device_token: str | None, email_key: str) -> bool:
+        """Whether a login presents the device token of an earlier login of this email."""
+        return device_token is not None and self._tokens.device_email_key(device_token) == (
+            email_key
+        )

@@ -34,6 +34,11 @@ class UserRepository(Protocol):
     async def get(self, user_id: UUID) -> User | None:
         """The user with this id, or None."""
 
+    async def get_in_session(self, user_id: UUID, session_id: UUID | None) -> User | None:
+        """The user with this id, or None, in one statement with the check that the
+        login `session_id` of the user has not ended (no check when None). Raises
+        SessionEndedError when it has."""
+
     async def update_password_hash(
         self, user_id: UUID, password_hash: str, replacing: str | None = None
     ) -> bool:
@@ -48,9 +53,11 @@ class UserRepository(Protocol):
 
 
 class TaskRepository(Protocol):
-    async def add(self, task: Task) -> None:
-        """Store a new task. Raises UnknownUserError when its owner does not exist,
-        PositionTakenError when another task of the user has its position."""
+    async def add(self, task: Task, session_id: UUID | None = None) -> bool:
+        """Store a new task, in one statement with the check that the owner's login
+        `session_id` has not ended (no check when None): False, nothing stored, when it
+        has (or the owner is gone). Raises UnknownUserError when its owner does not
+        exist, PositionTakenError when another task of the user has its position."""
 
     async def get(self, task_id: UUID) -> Task | None:
         """The task with this id, whoever owns it, or None."""
@@ -65,13 +72,21 @@ class TaskRepository(Protocol):
         patch: TaskPatch,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
         """Apply the patch atomically if the user owns the task (and, with `if_version`,
-        its version is one of those), bumping `version` by one. None when nothing matched."""
+        its version is one of those, and, with `session_id`, that login of the user has
+        not ended), bumping `version` by one. None when nothing matched."""
 
-    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
-        """Delete the task if the user owns it (and its version is one of `if_version`);
-        False when nothing matched."""
+    async def delete(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> bool:
+        """Delete the task if the user owns it (and its version is one of `if_version`,
+        and the login `session_id` has not ended); False when nothing matched."""
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
@@ -108,13 +123,18 @@ class TaskRepository(Protocol):
         """Each label the user's tasks carry, compared ignoring case and shown as the
         oldest task carrying it writes it, with how many tasks carry it; by name."""
 
-    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+    async def set_completed(
+        self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
+    ) -> int:
         """Set `is_completed` on every task of the user that does not have it yet, in one
-        atomic write; only those get a new version and `updated_at`. How many changed."""
+        atomic write (none when the login `session_id` has ended); only those get a new
+        version and `updated_at`. How many changed."""
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+    async def delete_all(
+        self, user_id: UUID, completed: bool, session_id: UUID | None = None
+    ) -> int:
         """Delete every task of the user whose `is_completed` is `completed`, in one atomic
-        write; how many were deleted."""
+        write (none when the login `session_id` has ended); how many were deleted."""
 
 
 class IdempotencyRepository(Protocol):
@@ -150,6 +170,9 @@ class SessionRepository(Protocol):
     async def touch(self, session_id: UUID, now: datetime, expires_at: datetime) -> bool:
         """Record a refresh of a live session (last used now, alive until `expires_at`),
         holding it until the unit of work ends; False when it has ended or expired."""
+
+    async def is_live(self, session_id: UUID) -> bool:
+        """Whether the session exists and has not ended."""
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         """The user's sessions that have not ended nor expired, newest first."""
@@ -196,35 +219,44 @@ class PasswordResetRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FailureLimits:
+    """How many failures within the window each count allows: the email from this address,
+    the email from every address, this address for every email. None: not counted (a
+    login from the owner's known device is exempt from the email's limits)."""
+
+    pair: int | None
+    email: int | None
+    address: int
+
+
+@dataclass(frozen=True, slots=True)
 class LimitingFailures:
-    """For the email and for the address, the failure that must leave the window before
-    the count is below its limit again (the limit-th newest); None when it already is."""
+    """For each count, the failure that must leave the window before the count is below
+    its limit again (the limit-th newest); None when it already is, or is not counted."""
 
     email: datetime | None
     address: datetime | None
+    pair: datetime | None = None
 
 
 class LoginFailureRepository(Protocol):
     async def attempt(
-        self,
-        email_key: str,
-        address: str,
-        now: datetime,
-        since: datetime,
-        email_limit: int,
-        address_limit: int,
+        self, email_key: str, address: str, now: datetime, since: datetime, limits: FailureLimits
     ) -> tuple[int, LimitingFailures]:
         """Record a login attempt as a failure at once (so that attempts running at the
         same time count each other), and find, among the other failures since `since`, the
-        ones that hold the email and the address at their limits. The attempt's id, for
-        withdraw()."""
+        ones that hold the email from this address, the email and the address at their
+        limits. The attempt's id, for withdraw(). Attempts for one email, and for one
+        address, take turns: this waits until the unit of work of an earlier attempt for
+        the same email or address has ended (the unit of work must be atomic), so that
+        the counts are exact under any burst."""
 
     async def withdraw(self, attempt_id: int) -> None:
         """Forget an attempt that was refused before it was tried."""
 
-    async def clear(self, email_key: str) -> None:
-        """Forget the email's failures, at every address (other emails' failures still
-        count for their addresses)."""
+    async def clear(self, email_key: str, address: str | None = None) -> None:
+        """Forget the email's failures from `address`, or from every address when None
+        (other emails' failures still count for their addresses)."""
 
     async def purge_older(self, before: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` failures older than `before`."""
@@ -294,6 +326,14 @@ class TokenIssuer(Protocol):
     def verify(self, token: str) -> Principal:
         """Whom the token was issued to. Raises InvalidTokenError with a reason."""
 
+    def device_token(self, email_key: str) -> str:
+        """A signed value that a later login of this email (by its key) may present to show
+        it comes from a device its owner signed in on; valid DEVICE_TOKEN_TTL."""
+
+    def device_email_key(self, token: str) -> str | None:
+        """The email key a device token of ours names while it is valid; None for anything
+        else (forged, expired, another kind of token, not a token at all)."""
+
 
 @dataclass(frozen=True, slots=True)
 class MailMessage:
@@ -312,9 +352,11 @@ class Mailer(Protocol):
 
 
 class MailOutbox(Protocol):
-    def post(self, message: MailMessage) -> None:
+    def post(self, message: MailMessage, requester: str = "") -> None:
         """Queue the message for delivery after the current request, retried with backoff
-        while the mail server is down. Never blocks and never raises for delivery."""
+        while the mail server is down. Never blocks and never raises for delivery.
+        `requester`: who asked for it (the client address), so that no one requester can
+        fill the queue; the message may then be dropped."""
 
 
 class Clock(Protocol):

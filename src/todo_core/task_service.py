@@ -21,9 +21,11 @@ from todo_core.errors import (
     FieldError,
     IdempotencyKeyReusedError,
     PositionTakenError,
+    SessionEndedError,
     TaskAccessDeniedError,
     TaskNotFoundError,
     TaskVersionMismatchError,
+    UnknownUserError,
     ValidationError,
 )
 from todo_core.idempotency import Reply, idempotency_key
@@ -34,7 +36,7 @@ from todo_core.listing import (
     check_page,
 )
 from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
-from todo_core.ports import Clock, TaskRepository, UnitOfWorkFactory
+from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 
 _MOVE_ATTEMPTS = 3
@@ -55,7 +57,10 @@ class Created:
 
 class TaskService:
     """Task use cases. A user only ever sees and changes their own tasks: another user's
-    task is a TaskAccessDeniedError, a missing one a TaskNotFoundError."""
+    task is a TaskAccessDeniedError, a missing one a TaskNotFoundError. A write names the
+    caller's login (`session`, the access token's): once that login has ended, the write
+    is a SessionEndedError, checked by the write's own statement. Reads trust the token
+    until it expires."""
 
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, idempotency_ttl: timedelta = timedelta(days=1)
@@ -84,20 +89,31 @@ class TaskService:
         )
 
     async def create(
-        self, user_id: UUID, title: str, description: str | None = None, is_completed: bool = False
+        self,
+        user_id: UUID,
+        title: str,
+        description: str | None = None,
+        is_completed: bool = False,
+        session: UUID | None = None,
     ) -> Task:
-        return await self.add(user_id, NewTask(title, description, is_completed))
+        return await self.add(user_id, NewTask(title, description, is_completed), session)
 
-    async def add(self, user_id: UUID, draft: NewTask) -> Task:
+    async def add(self, user_id: UUID, draft: NewTask, session: UUID | None = None) -> Task:
         """Create the task the draft describes, at the end of the user's order."""
         task = self._new_task(user_id, draft)
         async with self._uow(atomic=False) as uow:
-            await uow.tasks.add(task)
+            if not await uow.tasks.add(task, session):
+                await _refuse_write(uow, user_id)
             await uow.commit()
         return task
 
     async def create_once(
-        self, user_id: UUID, draft: NewTask, key: str, render: Callable[[Task], Reply]
+        self,
+        user_id: UUID,
+        draft: NewTask,
+        key: str,
+        render: Callable[[Task], Reply],
+        session: UUID | None = None,
     ) -> Created:
         """Create the task unless this user already sent this key: then the first request's
         reply, with nothing written (IdempotencyKeyReusedError if its body differed;
@@ -112,7 +128,8 @@ class TaskService:
                 user_id, request, reply, now, now + self._idempotency_ttl
             )
             if stored is None:
-                await uow.tasks.add(task)
+                if not await uow.tasks.add(task, session):
+                    await _refuse_write(uow, user_id)  # the claim is rolled back too
                 await uow.commit()
                 return Created(reply, task)
         if stored.fingerprint != request.fingerprint:
@@ -125,21 +142,31 @@ class TaskService:
         )
 
     async def set_all_completed(
-        self, user_id: UUID, is_completed: bool, only: bool | None = None
+        self,
+        user_id: UUID,
+        is_completed: bool,
+        only: bool | None = None,
+        session: UUID | None = None,
     ) -> int:
         """Mark every task of the user complete (or active), or only those whose state is
         `only`; how many changed. Tasks already in that state keep their version."""
         if only == is_completed:
             return 0  # the filter lets through only tasks that would not change
         async with self._uow(atomic=False) as uow:
-            changed = await uow.tasks.set_completed(user_id, is_completed, self._clock.now())
+            changed = await uow.tasks.set_completed(
+                user_id, is_completed, self._clock.now(), session
+            )
+            if not changed:
+                await _check_session(uow, session)
             await uow.commit()
         return changed
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+    async def delete_all(self, user_id: UUID, completed: bool, session: UUID | None = None) -> int:
         """Delete every completed (or every active) task of the user; how many."""
         async with self._uow(atomic=False) as uow:
-            deleted = await uow.tasks.delete_all(user_id, completed)
+            deleted = await uow.tasks.delete_all(user_id, completed, session)
+            if not deleted:
+                await _check_session(uow, session)
             await uow.commit()
         return deleted
 
@@ -160,20 +187,31 @@ class TaskService:
         return task
 
     async def update(
-        self, user_id: UUID, task_id: UUID, patch: TaskPatch, if_version: Versions = None
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        patch: TaskPatch,
+        if_version: Versions = None,
+        session: UUID | None = None,
     ) -> Task:
         """`if_version`: apply only while the task's version is one of these (else
         TaskVersionMismatchError), checked by the same statement that writes."""
         patch = check_patch(patch)
+        now = self._clock.now()
         async with self._uow(atomic=False) as uow:
-            task = await uow.tasks.update(task_id, user_id, patch, self._clock.now(), if_version)
+            task = await uow.tasks.update(task_id, user_id, patch, now, if_version, session)
             if task is None:
-                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+                await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
         return task
 
     async def move(
-        self, user_id: UUID, task_id: UUID, after: UUID | None, if_version: Versions = None
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        after: UUID | None,
+        if_version: Versions = None,
+        session: UUID | None = None,
     ) -> Task:
         """Put the task right after `after` (first when None) in the user's order, writing
         only this task: a position between its new neighbours'. The user's order is held
@@ -183,20 +221,28 @@ class TaskService:
             raise ValidationError([FieldError("after", "must be another task than the one moved")])
         for _attempt in range(_MOVE_ATTEMPTS - 1):
             try:
-                return await self._move_once(user_id, task_id, after, if_version)
+                return await self._move_once(user_id, task_id, after, if_version, session)
             except PositionTakenError:
                 continue
-        return await self._move_once(user_id, task_id, after, if_version)
+        return await self._move_once(user_id, task_id, after, if_version, session)
 
     async def _move_once(
-        self, user_id: UUID, task_id: UUID, after: UUID | None, if_version: Versions
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        after: UUID | None,
+        if_version: Versions,
+        session: UUID | None,
     ) -> Task:
         async with self._uow() as uow:
+            # A move is several statements in a transaction already: the ended-login check
+            # is one more, not folded into the write as for the hot writes.
+            await _check_session(uow, session)
             await uow.tasks.lock_order(user_id)
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
                 assert after is not None
-                await _raise_why_unmatched(uow.tasks, after, user_id)
+                await _raise_why_unmatched(uow, after, user_id, None)
             now = self._clock.now()
             position = position_between(*bounds, now)
             if len(position) > POSITION_MAX_LENGTH:  # rare: renumber the order, once
@@ -206,7 +252,7 @@ class TaskService:
                 position = position_between(*bounds, now)
             task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
             if task is None:
-                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+                await _raise_why_unmatched(uow, task_id, user_id, None)
             await uow.commit()
         return task
 
@@ -214,16 +260,38 @@ class TaskService:
         async with self._uow(atomic=False) as uow:
             return await uow.tasks.labels(user_id)
 
-    async def delete(self, user_id: UUID, task_id: UUID, if_version: Versions = None) -> None:
+    async def delete(
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        if_version: Versions = None,
+        session: UUID | None = None,
+    ) -> None:
         async with self._uow(atomic=False) as uow:
-            if not await uow.tasks.delete(task_id, user_id, if_version):
-                await _raise_why_unmatched(uow.tasks, task_id, user_id)
+            if not await uow.tasks.delete(task_id, user_id, if_version, session):
+                await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
 
 
-async def _raise_why_unmatched(tasks: TaskRepository, task_id: UUID, user_id: UUID) -> NoReturn:
+async def _check_session(uow: UnitOfWork, session: UUID | None) -> None:
+    """Called only after a write with a session check changed nothing."""
+    if session is not None and not await uow.sessions.is_live(session):
+        raise SessionEndedError()
+
+
+async def _refuse_write(uow: UnitOfWork, user_id: UUID) -> NoReturn:
+    """Called only after a create with a session check stored nothing."""
+    if await uow.users.get(user_id) is None:
+        raise UnknownUserError()
+    raise SessionEndedError()
+
+
+async def _raise_why_unmatched(
+    uow: UnitOfWork, task_id: UUID, user_id: UUID, session: UUID | None
+) -> NoReturn:
     """Called only after a write matched nothing, so the common path costs one statement."""
-    owner = await tasks.owner_of(task_id)
+    await _check_session(uow, session)
+    owner = await uow.tasks.owner_of(task_id)
     if owner is None:
         raise TaskNotFoundError(task_id)
     if owner != user_id:

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from tests.contracts.builders import T0
 from todo_core.domain import email_key
-from todo_core.ports import LimitingFailures, UnitOfWorkFactory
+from todo_core.ports import FailureLimits, LimitingFailures, UnitOfWorkFactory
 
 WINDOW = timedelta(minutes=15)
 ADA, BOB, CAROL = (email_key(f"{name}@example.com") for name in ("ada", "bob", "carol"))
 HOME, CAFE = "192.0.2.1", "198.51.100.7"
 UNLIMITED = LimitingFailures(None, None)
+ONES = FailureLimits(pair=1, email=1, address=1)
 
 
 def at(minutes: float) -> datetime:
@@ -25,15 +26,15 @@ async def attempt(
     email: str = ADA,
     address: str = HOME,
     *,
-    email_limit: int = 100,
+    email_limit: int | None = 100,
     address_limit: int = 100,
+    pair_limit: int | None = 100,
 ) -> tuple[int, LimitingFailures]:
     """An attempt `minutes` after T0, counting the failures of the last WINDOW."""
     now = at(minutes)
+    limits = FailureLimits(pair=pair_limit, email=email_limit, address=address_limit)
     async with uow_factory() as uow:
-        found = await uow.login_failures.attempt(
-            email, address, now, now - WINDOW, email_limit, address_limit
-        )
+        found = await uow.login_failures.attempt(email, address, now, now - WINDOW, limits)
         await uow.commit()
     return found
 
@@ -44,8 +45,9 @@ async def limiting(
     email: str = ADA,
     address: str = HOME,
     *,
-    email_limit: int = 100,
+    email_limit: int | None = 100,
     address_limit: int = 100,
+    pair_limit: int | None = 100,
 ) -> LimitingFailures:
     _, found = await attempt(
         uow_factory,
@@ -54,6 +56,7 @@ async def limiting(
         address,
         email_limit=email_limit,
         address_limit=address_limit,
+        pair_limit=pair_limit,
     )
     return found
 
@@ -129,7 +132,7 @@ class LoginFailureRepositoryContract:
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
         async with uow_factory() as uow:
-            await uow.login_failures.attempt(ADA, HOME, at(0), at(0) - WINDOW, 1, 1)
+            await uow.login_failures.attempt(ADA, HOME, at(0), at(0) - WINDOW, ONES)
         assert await limiting(uow_factory, 1, email_limit=1, address_limit=1) == UNLIMITED
 
     async def test_an_attempt_counts_the_failures_committed_meanwhile(
@@ -137,11 +140,11 @@ class LoginFailureRepositoryContract:
     ) -> None:
         # Two attempts at once: the later one sees the earlier one's failure.
         async with uow_factory() as first, uow_factory() as second:
-            _, found = await first.login_failures.attempt(ADA, HOME, at(0), at(0) - WINDOW, 1, 1)
+            _, found = await first.login_failures.attempt(ADA, HOME, at(0), at(0) - WINDOW, ONES)
             assert found == UNLIMITED
             await first.commit()
-            _, found = await second.login_failures.attempt(ADA, HOME, at(1), at(1) - WINDOW, 1, 1)
-            assert found == LimitingFailures(at(0), at(0))
+            _, found = await second.login_failures.attempt(ADA, HOME, at(1), at(1) - WINDOW, ONES)
+            assert found == LimitingFailures(at(0), at(0), at(0))
 
     async def test_clear_forgets_the_emails_failures_from_every_address(
         self, uow_factory: UnitOfWorkFactory
@@ -175,3 +178,39 @@ class LoginFailureRepositoryContract:
         assert await limiting(uow_factory, 12, email_limit=2, address_limit=3) == (
             LimitingFailures(email=at(10), address=None)
         )
+
+    async def test_the_email_from_one_address_is_counted_apart_from_the_email(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        for minute in range(3):
+            await attempt(uow_factory, minute, ADA, CAFE)
+        await attempt(uow_factory, 3, ADA, HOME)
+        await attempt(uow_factory, 4, BOB, HOME)
+        found = await limiting(
+            uow_factory, 5, ADA, HOME, pair_limit=1, email_limit=4, address_limit=3
+        )
+        assert found == LimitingFailures(email=at(0), address=None, pair=at(3))
+        found = await limiting(uow_factory, 6, ADA, CAFE, pair_limit=3, email_limit=9)
+        assert found == LimitingFailures(email=None, address=None, pair=at(0))
+
+    async def test_a_count_without_a_limit_is_not_counted(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        for minute in range(3):
+            await attempt(uow_factory, minute)
+        found = await limiting(uow_factory, 3, pair_limit=None, email_limit=None, address_limit=2)
+        assert found == LimitingFailures(email=None, address=at(1), pair=None)
+
+    async def test_clear_from_an_address_forgets_the_emails_failures_there_only(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        await attempt(uow_factory, 0, ADA, HOME)
+        await attempt(uow_factory, 1, ADA, CAFE)
+        await attempt(uow_factory, 2, BOB, HOME)
+        async with uow_factory() as uow:
+            await uow.login_failures.clear(ADA, HOME)
+            await uow.commit()
+        found = await limiting(uow_factory, 3, ADA, HOME, email_limit=1, pair_limit=1)
+        assert found == LimitingFailures(email=at(1), address=None, pair=None)
+        found = await limiting(uow_factory, 4, CAROL, HOME, address_limit=1)
+        assert found == LimitingFailures(email=None, address=at(3))

@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from tests.contracts.builders import make_task, make_user, store_tasks
+from tests.contracts.builders import T0, make_session, make_task, make_user, store_tasks
 from tests.contracts.bulk_and_counts import BulkAndCountsContract
 from tests.contracts.task_listing import LATER, TaskListingContract, listed
 from tests.contracts.task_planning import TaskPlanningContract
 from todo_core.domain import Task, TaskPatch, User
-from todo_core.errors import UnknownUserError
+from todo_core.errors import SessionEndedError, UnknownUserError
 from todo_core.ports import UnitOfWorkFactory
 
 
@@ -166,3 +166,47 @@ class TaskRepositoryContract(TaskListingContract, BulkAndCountsContract, TaskPla
             assert await uow.tasks.delete(task.id, owner.id, frozenset({4})) is True
             await uow.commit()
         assert await stored(uow_factory, task) is None
+
+    # Issue 23: a write names the caller's login; once it has ended, nothing is written,
+    # checked by the write's own statement.
+
+    async def test_writes_in_an_ended_login_write_nothing(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        live, ended = make_session(owner), make_session(owner, ended_at=T0)
+        task = make_task(owner)
+        async with uow_factory() as uow:
+            await uow.sessions.add(live)
+            await uow.sessions.add(ended)
+            assert await uow.tasks.add(task, live.id)
+            assert not await uow.tasks.add(make_task(owner), ended.id)
+            patch = TaskPatch(title="changed")
+            assert await uow.tasks.update(task.id, owner.id, patch, LATER, None, ended.id) is None
+            assert await uow.tasks.set_completed(owner.id, True, LATER, ended.id) == 0
+            assert await uow.tasks.delete_all(owner.id, False, ended.id) == 0
+            assert not await uow.tasks.delete(task.id, owner.id, None, ended.id)
+            assert (await uow.sessions.is_live(live.id), await uow.sessions.is_live(ended.id)) == (
+                True,
+                False,
+            )
+            updated = await uow.tasks.update(task.id, owner.id, patch, LATER, None, live.id)
+            assert updated is not None
+            assert updated.title == "changed"
+            assert await uow.tasks.delete(task.id, owner.id, None, live.id)
+            await uow.commit()
+        assert await stored(uow_factory, task) is None
+
+    async def test_another_users_login_is_no_live_login_of_the_owner(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        stranger = make_user()
+        theirs = make_session(stranger)
+        async with uow_factory() as uow:
+            await uow.users.add(stranger)
+            await uow.sessions.add(theirs)
+            assert not await uow.tasks.add(make_task(owner), theirs.id)
+            with pytest.raises(SessionEndedError):
+                await uow.users.get_in_session(owner.id, theirs.id)
+            assert await uow.users.get_in_session(stranger.id, theirs.id) == stranger
+            assert await uow.users.get_in_session(owner.id, None) == owner
+            assert await uow.users.get_in_session(make_user().id, theirs.id) is None

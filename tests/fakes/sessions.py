@@ -12,6 +12,16 @@ from todo_core.errors import UnknownUserError
 from todo_core.ports import SessionRepository
 
 
+def session_live(
+    sessions: MutableMapping[UUID, LoginSession], session_id: UUID | None, user_id: UUID
+) -> bool:
+    """What the SQL folds into a write: no session to check, or the user's, not ended."""
+    if session_id is None:
+        return True
+    session = sessions.get(session_id)
+    return session is not None and session.user_id == user_id and session.ended_at is None
+
+
 class InMemorySessionRepository(SessionRepository):
     def __init__(
         self,
@@ -36,6 +46,10 @@ class InMemorySessionRepository(SessionRepository):
             session, last_used_at=now, expires_at=expires_at
         )
         return True
+
+    async def is_live(self, session_id: UUID) -> bool:
+        session = self._sessions.get(session_id)
+        return session is not None and session.ended_at is None
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         mine = [s for s in self._sessions.values() if s.user_id == user_id and _live(s, now)]

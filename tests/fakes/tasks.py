@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tests.fakes.sessions import session_live
 from todo_core.domain import (
+    LoginSession,
     Task,
     TaskPatch,
     User,
@@ -30,16 +32,26 @@ from todo_core.ports import TaskRepository
 
 class InMemoryTaskRepository(TaskRepository):
     def __init__(
-        self, tasks: MutableMapping[UUID, Task], users: MutableMapping[UUID, User]
+        self,
+        tasks: MutableMapping[UUID, Task],
+        users: MutableMapping[UUID, User],
+        sessions: MutableMapping[UUID, LoginSession],
     ) -> None:
         self._tasks = tasks
         self._users = users
+        self._sessions = sessions
 
-    async def add(self, task: Task) -> None:
+    def _live(self, session_id: UUID | None, user_id: UUID) -> bool:
+        return session_live(self._sessions, session_id, user_id)
+
+    async def add(self, task: Task, session_id: UUID | None = None) -> bool:
+        if not self._live(session_id, task.user_id):
+            return False
         if task.user_id not in self._users:
             raise UnknownUserError()
         self._check_position_free(task.user_id, task.position, task.id)
         self._tasks[task.id] = task
+        return True
 
     def _check_position_free(self, user_id: UUID, position: str, task_id: UUID) -> None:
         if any(t.position == position and t.id != task_id for t in self._of(user_id)):
@@ -96,9 +108,10 @@ class InMemoryTaskRepository(TaskRepository):
         patch: TaskPatch,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
         task = self._matching(task_id, user_id, if_version)
-        if task is None:
+        if task is None or not self._live(session_id, user_id):
             return None
         changes = patch.changes()
         updated = dataclasses.replace(task, **changes, updated_at=now, version=task.version + 1)  # type: ignore[arg-type]
@@ -160,8 +173,16 @@ class InMemoryTaskRepository(TaskRepository):
         shown = [LabelCount(first[key], n) for key, n in count.items()]
         return sorted(shown, key=lambda c: (c.name.lower(), c.name))
 
-    async def delete(self, task_id: UUID, user_id: UUID, if_version: Versions = None) -> bool:
+    async def delete(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> bool:
         if self._matching(task_id, user_id, if_version) is None:
+            return False
+        if not self._live(session_id, user_id):
             return False
         del self._tasks[task_id]
         return True
@@ -170,7 +191,11 @@ class InMemoryTaskRepository(TaskRepository):
         task = self._tasks.get(task_id)
         return task.user_id if task else None
 
-    async def set_completed(self, user_id: UUID, is_completed: bool, now: datetime) -> int:
+    async def set_completed(
+        self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
+    ) -> int:
+        if not self._live(session_id, user_id):
+            return 0
         changing = [t for t in self._of(user_id) if t.is_completed != is_completed]
         for task in changing:
             self._tasks[task.id] = dataclasses.replace(
@@ -178,7 +203,11 @@ class InMemoryTaskRepository(TaskRepository):
             )
         return len(changing)
 
-    async def delete_all(self, user_id: UUID, completed: bool) -> int:
+    async def delete_all(
+        self, user_id: UUID, completed: bool, session_id: UUID | None = None
+    ) -> int:
+        if not self._live(session_id, user_id):
+            return 0
         doomed = [t.id for t in self._of(user_id) if t.is_completed == completed]
         for task_id in doomed:
             del self._tasks[task_id]

@@ -50,8 +50,8 @@ class InMemoryUnitOfWork(UnitOfWork):
             )
         ]
         users, tasks, tokens, keys, sessions, resets, failures = self._tables
-        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions])
-        self.tasks = InMemoryTaskRepository(tasks, users)
+        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions], sessions)
+        self.tasks = InMemoryTaskRepository(tasks, users, sessions)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
         self.sessions = InMemorySessionRepository(sessions, tokens, users)

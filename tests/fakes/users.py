@@ -7,19 +7,24 @@ from collections.abc import MutableMapping
 from typing import Any
 from uuid import UUID
 
-from todo_core.domain import User
-from todo_core.errors import EmailTakenError
+from tests.fakes.sessions import session_live
+from todo_core.domain import LoginSession, User
+from todo_core.errors import EmailTakenError, SessionEndedError
 from todo_core.ports import UserRepository
 
 
 class InMemoryUserRepository(UserRepository):
     def __init__(
-        self, users: MutableMapping[UUID, User], owned: list[MutableMapping[Any, Any]]
+        self,
+        users: MutableMapping[UUID, User],
+        owned: list[MutableMapping[Any, Any]],
+        sessions: MutableMapping[UUID, LoginSession],
     ) -> None:
         """`owned`: the tables whose rows belong to a user (their `user_id`), deleted with
         the user as the foreign keys' ON DELETE CASCADE does."""
         self._users = users
         self._owned = owned
+        self._sessions = sessions
 
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self._users.values()):
@@ -31,6 +36,12 @@ class InMemoryUserRepository(UserRepository):
 
     async def get(self, user_id: UUID) -> User | None:
         return self._users.get(user_id)
+
+    async def get_in_session(self, user_id: UUID, session_id: UUID | None) -> User | None:
+        user = self._users.get(user_id)
+        if user is not None and not session_live(self._sessions, session_id, user_id):
+            raise SessionEndedError()
+        return user
 
     async def update_password_hash(
         self, user_id: UUID, password_hash: str, replacing: str | None = None

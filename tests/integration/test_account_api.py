@@ -41,7 +41,14 @@ async def test_a_password_change_ends_every_other_login_and_the_new_one_works(cl
     assert changed.status_code == 200, changed.text
     assert changed.headers["cache-control"] == "no-store"
     fresh = changed.json()
-    assert set(fresh) == {"access_token", "token_type", "expires_in", "refresh_token", "user"}
+    assert set(fresh) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "device_token",
+        "user",
+    }
     # Neither earlier login can refresh; the new one can, and its token works.
     assert (await _refresh(client, phone)).status_code == 401
     assert (await _refresh(client, laptop)).status_code == 401
@@ -161,10 +168,14 @@ async def test_logout_all_ends_every_login(client):
     assert response.status_code == 204
     for auth in (first, second):
         assert (await _refresh(client, auth)).status_code == 401
+    # The access tokens of the ended logins manage the account no more (issue 23).
     listed = await client.get("/auth/sessions", headers=bearer(second))
-    assert listed.json() == {"sessions": []}
-    # A login after it is a new, working one.
-    assert (await _refresh(client, (await _login(client)).json())).status_code == 200
+    assert_problem(listed, 401)
+    # A login after it is a new, working one, and it has the only live session.
+    third = (await _login(client)).json()
+    listed = await client.get("/auth/sessions", headers=bearer(third))
+    assert len(listed.json()["sessions"]) == 1
+    assert (await _refresh(client, third)).status_code == 200
 
 
 async def test_account_calls_need_a_token(client):

@@ -93,3 +93,74 @@ async def test_login_takes_json_or_the_form_but_nothing_else(client):
         "/auth/login", content=b"f@example.com", headers={"Content-Type": "text/plain"}
     )
     assert text.status_code == 415
+
+
+# Issue 23: DELETE read a body past the limit (DELETE /auth/me took 100 MiB, its worker grew
+# by 300 MiB) and a text/plain body on DELETE got a 400, not a 415.
+
+
+async def _still_signed_in(client, headers) -> bool:
+    return (await client.get("/auth/me", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/auth/me", "/tasks?completed=true"])
+async def test_a_declared_oversized_delete_body_is_413(client, alice, path):
+    body = json.dumps({"password": "x" * (20 * MIB)}).encode()
+    response = await client.request(
+        "DELETE", path, content=body, headers={**alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await _still_signed_in(client, alice)
+
+
+async def test_a_streamed_delete_body_is_cut_off_at_the_limit(client, alice):
+    chunk = b" " * (64 * 1024)
+    pulled = 0
+
+    async def two_mebibytes():
+        nonlocal pulled
+        yield b'{"password": "'
+        for _ in range(32):
+            pulled += 1
+            yield chunk
+
+    response = await client.request(
+        "DELETE",
+        "/auth/me",
+        content=two_mebibytes(),
+        headers={**alice, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert pulled < 32, "the server kept reading after the limit"
+    assert await _still_signed_in(client, alice)
+
+
+@pytest.mark.parametrize("path", ["/auth/me", "/tasks?completed=true", "/tasks/{id}"])
+async def test_a_non_json_delete_body_is_415(client, alice, path):
+    task = (await client.post("/tasks", json={"title": "t"}, headers=alice)).json()
+    response = await client.request(
+        "DELETE",
+        path.format(id=task["id"]),
+        content=b"long enough",
+        headers={**alice, "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"/tasks/{task['id']}", headers=alice)).status_code == 200
+
+
+async def test_any_method_is_held_to_the_limit(client, alice):
+    body = b" " * (2 * MIB)
+    for method in ("GET", "OPTIONS", "SEARCH"):
+        response = await client.request(method, "/tasks", content=body, headers=alice)
+        assert response.status_code == 413, method
+
+
+async def test_delete_without_a_body_and_with_json_still_work(client, alice):
+    task = (await client.post("/tasks", json={"title": "t"}, headers=alice)).json()
+    assert (await client.delete(f"/tasks/{task['id']}", headers=alice)).status_code == 204
+    response = await client.request(
+        "DELETE", "/auth/me", json={"password": "correct horse"}, headers=alice
+    )
+    assert response.status_code == 204

@@ -134,6 +134,24 @@ async def test_a_failed_login_is_logged_with_the_email_as_given(client, logs, em
     assert event["level"] == "warning"
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["MySecretPassw0rd!", "MySecretPassw0rd!@", "ada@example.com MySecretPassw0rd!", "x" * 300],
+)
+async def test_what_is_not_an_email_is_never_logged(client, logs, typed):
+    """Issue 23: a password typed into the email field was logged as the email."""
+    response = await client.post("/auth/login", json={"email": typed, "password": PASSWORD})
+    form = await client.post("/auth/login", data={"username": typed, "password": PASSWORD})
+
+    for answer in (response, form):
+        assert answer.status_code == 401
+        event = logs.one("auth.login_failed", answer)
+        assert "email" not in event
+        assert (event["email_valid"], event["email_length"]) == (False, len(typed))
+    assert "MySecretPassw0rd" not in logs.text
+    assert "xxxxxxxxxx" not in logs.text
+
+
 async def test_each_task_operation_is_logged_with_user_and_task(client, logs):
     headers = bearer(await register(client))
     user_id = (await client.get("/auth/me", headers=headers)).json()["id"]

@@ -5,6 +5,7 @@ prefer a sequential scan if no index fitted; then each is EXPLAINed with its par
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import (
     TaskPatch,
 )
+from todo_core.errors import SessionEndedError
 from todo_core.listing import (
     NO_FILTER,
     TaskFilter,
@@ -24,7 +26,7 @@ from todo_core.listing import (
     TaskQuery,
     TaskSort,
 )
-from todo_core.ports import ResetRequest
+from todo_core.ports import FailureLimits, ResetRequest
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -114,19 +116,26 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.tasks.set_position(task_id, user_id, "0i", NOW)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW, frozenset({3}))
         await uow.tasks.get(task_id)
+        with contextlib.suppress(SessionEndedError):
+            await uow.users.get_in_session(user_id, other)
         await uow.tasks.update(task_id, user_id, TaskPatch(title="x"), NOW)
         await uow.tasks.update(task_id, user_id, TaskPatch(is_completed=True), NOW, frozenset({3}))
         await uow.tasks.update(
             task_id, user_id, TaskPatch(due_at=NOW, priority=1, labels=["a"]), NOW
         )
+        await uow.tasks.update(task_id, user_id, TaskPatch(title="y"), NOW, None, other)
         await uow.tasks.delete(task_id, user_id)
         await uow.tasks.delete(task_id, user_id, frozenset({3}))
+        await uow.tasks.delete(task_id, user_id, None, other)
+        await uow.tasks.set_completed(user_id, True, NOW, other)
+        await uow.tasks.delete_all(user_id, True, other)
         await uow.tasks.owner_of(task_id)
         await uow.refresh_tokens.get("0" * 64)
         await uow.refresh_tokens.spend("0" * 64, NOW)
         await uow.refresh_tokens.purge_expired(NOW - timedelta(days=1), 1000)
         await uow.sessions.touch(other, NOW, NOW)
         await uow.sessions.live(user_id, NOW)
+        await uow.sessions.is_live(other)
         await uow.sessions.end(user_id, NOW, other)
         await uow.sessions.end(user_id, NOW)
         await uow.sessions.purge_expired(NOW - timedelta(days=1), 1000)
@@ -138,8 +147,10 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.password_resets.take("0" * 64, NOW)
         await uow.password_resets.void_all(user_id)
         await uow.password_resets.purge_expired(NOW - timedelta(days=1), 1000)
-        attempt_id, _ = await uow.login_failures.attempt(key, "10.0.0.1", NOW, NOW, 10, 100)
+        limits = FailureLimits(pair=10, email=100, address=100)
+        attempt_id, _ = await uow.login_failures.attempt(key, "10.0.0.1", NOW, NOW, limits)
         await uow.login_failures.withdraw(attempt_id)
+        await uow.login_failures.clear(key, "10.0.0.1")
         await uow.login_failures.clear(key)
         await uow.login_failures.purge_older(NOW - timedelta(days=1), 1000)
         await uow.users.delete(user_id)

@@ -134,7 +134,11 @@ def test_instances_migrate_once_share_sessions_and_versions(three):
     after = httpx.post(f"{third.base}/auth/refresh", json={"refresh_token": fresh})
     assert after.status_code == 401, "the replay on another instance revoked the whole login"
 
-    auth = {"Authorization": f"Bearer {session['access_token']}"}
+    # That login ended with the replay, and its access token with it (issue 23): a new one.
+    signed_in = httpx.post(
+        f"{second.base}/auth/login", json={"email": "ada@example.com", "password": "long enough"}
+    )
+    auth = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
     task = httpx.post(f"{first.base}/tasks", json={"title": "shared"}, headers=auth)
     etag = httpx.get(f"{second.base}/tasks/{task.json()['id']}", headers=auth).headers["ETag"]
     url = f"/tasks/{task.json()['id']}"

@@ -35,7 +35,7 @@ class Outbox:
     def __init__(self) -> None:
         self.posted: list[MailMessage] = []
 
-    def post(self, message: MailMessage) -> None:
+    def post(self, message: MailMessage, requester: str = "") -> None:
         self.posted.append(message)
 
 
@@ -47,7 +47,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def parts(memory_uow: InMemoryUnitOfWorkFactory, hasher: FakePasswordHasher, clock: FixedClock):
     tokens = JwtTokenIssuer("s" * 32, 900, "todo-api", "todo-api", clock)
-    throttle = ThrottlePolicy(3, 5, timedelta(seconds=900))
+    throttle = ThrottlePolicy(3, 5, timedelta(seconds=900), max_failures_per_email=12)
     credentials = Credentials.of(hasher, tokens, clock, throttle=throttle)
     outbox = Outbox()
     return (
@@ -197,4 +197,20 @@ async def test_wrong_current_passwords_count_towards_the_login_throttle(parts):
     with pytest.raises(LoginThrottledError):
         await account.delete_account(user.id, PASSWORD, PHONE)
     with pytest.raises(LoginThrottledError):
-        await auth.login(EMAIL, PASSWORD, LAPTOP)
+        await auth.login(EMAIL, PASSWORD, PHONE)
+    # The limit of 3 counts per email and address: from the laptop the owner still gets in.
+    assert (await auth.login(EMAIL, PASSWORD, LAPTOP)).user.id == user.id
+
+
+async def test_the_owners_device_token_passes_the_email_limits(parts):
+    """Issue 23: failures from elsewhere cannot keep the owner out of their device."""
+    auth, *_ = parts
+    device = (await auth.register(EMAIL, PASSWORD, LAPTOP)).device_token
+    for n in range(4):  # 3 per email and address, 12 per email: the 4th address fills it
+        attacker = Client(f"203.0.113.{n}", "Attacker")
+        for _ in range(3):
+            with pytest.raises(InvalidCredentialsError):
+                await auth.login(EMAIL, "wrong guess", attacker)
+    with pytest.raises(LoginThrottledError):
+        await auth.login(EMAIL, PASSWORD, PHONE, "not a device token")
+    assert (await auth.login(EMAIL, PASSWORD, PHONE, device)).user.email == EMAIL

@@ -193,3 +193,51 @@ async def test_me_returns_the_user(auth: AuthService) -> None:
 async def test_me_of_a_vanished_user_is_unknown_user(auth: AuthService) -> None:
     with pytest.raises(UnknownUserError):
         await auth.me(uuid.uuid4())
+
+
+# Issue 23, item 9: passwords are hashed and checked in their NFKC form.
+NFC, NFD = "pa\u00dfw\u00f6rt \u00e9t\u00e9", "pa\u00dfwo\u0308rt e\u0301te\u0301"
+
+
+async def test_a_password_typed_in_another_normal_form_is_the_same_password(
+    auth: AuthService,
+) -> None:
+    await auth.register("ada@example.com", NFC)
+    assert (await auth.login("ada@example.com", NFD)).user.email == "ada@example.com"
+    assert (await auth.login("ada@example.com", "\uff50" + NFC[1:])).user  # full-width p
+
+
+async def test_a_hash_of_the_password_as_typed_still_verifies_and_is_replaced(
+    auth: AuthService, memory_uow: InMemoryUnitOfWorkFactory, hasher: FakePasswordHasher
+) -> None:
+    """Hashes made before the rule, from the decomposed form as typed."""
+    user = (await auth.register("ada@example.com", NFC)).user
+    legacy = await hasher.hash(NFD)
+    async with memory_uow() as uow:
+        await uow.users.update_password_hash(user.id, legacy)
+        await uow.commit()
+
+    await auth.login("ada@example.com", NFD)
+
+    stored = await stored_user(memory_uow, "ada@example.com")
+    assert stored is not None
+    assert stored.password_hash == await hasher.hash(NFC)  # the NFKC form now
+    assert (await auth.login("ada@example.com", NFC)).user.id == user.id
+
+
+async def test_a_wrong_password_in_another_form_checks_both_and_fails(
+    auth: AuthService, hasher: FakePasswordHasher
+) -> None:
+    await auth.register("ada@example.com", NFC)
+    with pytest.raises(InvalidCredentialsError):
+        await auth.login("ada@example.com", NFD + "x")
+    # An unknown email spends as many checks as that wrong password did.
+    with pytest.raises(InvalidCredentialsError):
+        await auth.login("nobody@example.com", NFD + "x")
+    assert hasher.dummy_checks == 2
+
+
+async def test_the_length_rule_counts_the_normal_form(auth: AuthService) -> None:
+    # U+FDFA is one character, 3 bytes; its NFKC form is 18 characters, 33 bytes.
+    with pytest.raises(ValidationError):
+        await auth.register("ada@example.com", "\ufdfa" * 3)

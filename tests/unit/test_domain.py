@@ -21,6 +21,7 @@ from todo_core.domain import (
     email_problem,
     normalize_email,
     password_problem,
+    stored_email,
     title_problem,
 )
 from todo_core.errors import FieldError, ValidationError
@@ -69,8 +70,49 @@ def test_invalid_email(raw: str, message: str) -> None:
 
 
 def test_email_of_maximum_length_is_accepted() -> None:
-    email = "a" * (EMAIL_MAX_LENGTH - 12) + "@example.com"
+    email = "a" * 180 + "@" + "b" * 63 + "." + "d" * 5 + ".com"
+    assert len(email) == EMAIL_MAX_LENGTH
     assert normalize_email(email) == email
+
+
+NOT_ASCII = "must be an email address in ASCII characters"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("\uff43arol@example.com", NOT_ASCII),  # full-width c
+        ("carol@example.com\u200b", NOT_ASCII),  # zero-width space
+        ("carol\u200d@example.com", NOT_ASCII),
+        ("j\u00f6rg@example.com", NOT_ASCII),
+        ("carol@b\u00fccher.de", NOT_ASCII),
+        ("a..b@example.com", "must be a valid email address"),
+        (".ab@example.com", "must be a valid email address"),
+        ("ab.@example.com", "must be a valid email address"),
+        ("ab@-example.com", "must be a valid email address"),
+        ("ab@example-.com", "must be a valid email address"),
+        ("ab@exa_mple.com", "must be a valid email address"),
+        ('"a b"@example.com', "must be a valid email address"),
+    ],
+)
+def test_an_email_is_an_ascii_addr_spec(raw: str, message: str) -> None:
+    """Issue 23: look-alike and invisible characters made second accounts."""
+    problem = email_problem(raw)
+    assert problem is not None
+    assert problem.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "raw", ["\uff43arol@example.com", "J\u00f6rg@Example.com", "a..b@example.com"]
+)
+def test_an_email_stored_under_the_earlier_rule_can_still_be_looked_up(raw: str) -> None:
+    assert email_problem(raw) is not None
+    assert stored_email(raw) == raw.lower()
+
+
+@pytest.mark.parametrize("raw", ["ada", "ada@example", "a b@example.com", "a\x01@example.com"])
+def test_what_was_never_an_email_is_not_looked_up(raw: str) -> None:
+    assert stored_email(raw) is None
 
 
 @pytest.mark.parametrize(

@@ -154,3 +154,37 @@ def test_a_rejected_token_stays_rejected() -> None:
         with pytest.raises(InvalidTokenError) as exc:
             issuer.verify(forged)
         assert exc.value.reason == "invalid signature"
+
+
+# Device tokens (issue 23): a signed email key, valid 180 days, of a kind of its own.
+KEY = "a" * 64
+
+
+def test_a_device_token_names_its_email_for_180_days() -> None:
+    issued_at = wall_now()
+    token = issuer_at(issued_at).device_token(KEY)
+    assert issuer_at(issued_at + timedelta(days=179)).device_email_key(token) == KEY
+    assert issuer_at(issued_at + timedelta(days=181)).device_email_key(token) is None
+
+
+def test_a_device_token_is_no_access_token_nor_the_reverse() -> None:
+    issuer = issuer_at(wall_now())
+    device = issuer.device_token(KEY)
+    with pytest.raises(InvalidTokenError):
+        issuer.verify(device)
+    assert issuer.device_email_key(issuer.issue(USER, SESSION).token) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not a token",
+        jwt.encode(claims(sub=KEY, aud="todo-api:device"), "another-secret-" * 4, "HS256"),
+        jwt.encode(claims(sub=KEY, aud="todo-api:device"), SECRET, "HS512"),
+        jwt.encode(claims(sub=12, aud="todo-api:device"), SECRET, "HS256"),
+    ],
+    ids=["empty", "garbage", "forged", "other-algorithm", "not-a-key"],
+)
+def test_anything_else_names_no_device(token: str) -> None:
+    assert issuer_at(wall_now()).device_email_key(token) is None

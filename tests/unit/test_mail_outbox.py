@@ -221,3 +221,55 @@ async def test_a_hold_delays_the_first_attempt_into_its_range(mailer, tally):
         assert 0.3 <= time.monotonic() - posted < 1.0
     finally:
         await box.stop(timeout_s=1)
+
+
+async def test_one_recipient_cannot_fill_the_queue(mailer, tally):
+    """Issue 23: mail to one address that keeps failing must not take the others' room."""
+    mailer.down = {"flood@example.com"}
+    box = RetryingOutbox(
+        mailer, give_up_after=30, hooks=tally.hooks(), backoff=FAST, max_per_recipient=2
+    )
+    await box.start()
+    for _ in range(50):
+        box.post(message("flood@example.com"))
+    box.post(message("ada@example.com"))
+    assert box.pending == 3
+    assert tally.failed == ["recipient_full"] * 48
+    await eventually(lambda: mailer.delivered == ["ada@example.com"])
+    mailer.down = set()
+    await eventually(lambda: tally.sent == 3)
+    box.post(message("flood@example.com"))  # its share is free again once delivered
+    await eventually(lambda: tally.sent == 4)
+    await box.stop(timeout_s=1)
+
+
+async def test_a_recipient_refused_for_good_frees_its_share(mailer, tally):
+    mailer.refused = {"gone@example.com"}
+    box = RetryingOutbox(mailer, give_up_after=30, hooks=tally.hooks(), max_per_recipient=1)
+    await box.start()
+    box.post(message("gone@example.com"))
+    await eventually(lambda: tally.failed == ["rejected"])
+    box.post(message("gone@example.com"))
+    await eventually(lambda: tally.failed == ["rejected", "rejected"])
+    assert mailer.attempts["gone@example.com"] == 2
+    await box.stop(timeout_s=1)
+
+
+async def test_one_requester_cannot_fill_the_queue(mailer, tally):
+    """Issue 23: one client asking for mail to many addresses whose mail keeps failing."""
+    mailer.everything_down = True
+    box = RetryingOutbox(
+        mailer, give_up_after=30, hooks=tally.hooks(), backoff=FAST, max_per_requester=3
+    )
+    for n in range(10):
+        box.post(message(f"victim{n}@attacker.example"), "203.0.113.7")
+    box.post(message("ada@example.com"), "192.0.2.1")
+    box.post(message("bob@example.com"))  # no requester named: not counted as one
+    assert box.pending == 5
+    assert tally.failed == ["requester_full"] * 7
+    mailer.everything_down = False
+    await box.start()
+    await eventually(lambda: tally.sent == 5)
+    box.post(message("victim9@attacker.example"), "203.0.113.7")  # its share is free again
+    await eventually(lambda: tally.sent == 6)
+    await box.stop(timeout_s=1)

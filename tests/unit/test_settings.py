@@ -164,3 +164,31 @@ def test_a_worker_count_below_one_or_not_a_number_is_refused(
     monkeypatch.setenv("WEB_CONCURRENCY", value)
     with pytest.raises(pydantic.ValidationError, match=r"WEB_CONCURRENCY|WORKERS"):
         Settings()
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    assert Settings().forwarded_allow_ips == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "entries"),
+    [
+        ("172.28.0.10", ["172.28.0.10"]),
+        (" 10.0.0.0/8 , ::1,", ["10.0.0.0/8", "::1"]),
+        ("*", ["*"]),
+    ],
+)
+def test_forwarded_allow_ips_are_addresses_or_networks(
+    monkeypatch: pytest.MonkeyPatch, raw: str, entries: list[str]
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", raw)
+    assert Settings().forwarded_allow_ips == entries
+
+
+@pytest.mark.parametrize("raw", ["localhost", "10.0.0.300", "10.0.0.0/33", "1.2.3.4;5.6.7.8"])
+def test_a_forwarded_allow_ips_entry_that_is_no_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", raw)
+    with pytest.raises(pydantic.ValidationError, match="FORWARDED_ALLOW_IPS"):
+        Settings()

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.contracts.builders import make_user, store_user
+from tests.contracts.builders import T0, make_session, make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import (
     DESCRIPTION_MAX_LENGTH,
@@ -15,6 +15,7 @@ from todo_core.domain import (
     User,
 )
 from todo_core.errors import (
+    SessionEndedError,
     TaskAccessDeniedError,
     TaskNotFoundError,
     UnknownUserError,
@@ -207,3 +208,44 @@ async def test_delete_of_a_foreign_task_is_denied_and_keeps_it(
     with pytest.raises(TaskAccessDeniedError):
         await tasks.delete(bob.id, task.id)
     assert await tasks.get(ada.id, task.id) == task
+
+
+# Issue 23: a write names the caller's login; once it has ended, the write is refused.
+
+
+async def _session(uow: InMemoryUnitOfWorkFactory, user: User, *, ended: bool) -> uuid.UUID:
+    session = make_session(user, ended_at=T0 if ended else None)
+    async with uow() as unit:
+        await unit.sessions.add(session)
+        await unit.commit()
+    return session.id
+
+
+async def test_writes_in_an_ended_login_are_refused_and_write_nothing(
+    tasks: TaskService, memory_uow: InMemoryUnitOfWorkFactory, ada: User
+) -> None:
+    live = await _session(memory_uow, ada, ended=False)
+    ended = await _session(memory_uow, ada, ended=True)
+    task = await tasks.create(ada.id, "mine", session=live)
+    for write in (
+        tasks.create(ada.id, "stolen", session=ended),
+        tasks.update(ada.id, task.id, TaskPatch(title="stolen"), session=ended),
+        tasks.delete(ada.id, task.id, session=ended),
+        tasks.set_all_completed(ada.id, True, session=ended),
+        tasks.delete_all(ada.id, False, session=ended),
+    ):
+        with pytest.raises(SessionEndedError):
+            await write
+    page = await tasks.list(ada.id, TaskQuery())
+    assert [(t.title, t.is_completed) for t in page.tasks] == [("mine", False)]
+    # A live login's write that finds nothing still says why.
+    with pytest.raises(TaskNotFoundError):
+        await tasks.delete(ada.id, uuid.uuid4(), session=live)
+    assert await tasks.delete_all(ada.id, True, session=live) == 0
+
+
+async def test_a_create_for_a_vanished_user_in_a_login_is_unknown_user(
+    tasks: TaskService, memory_uow: InMemoryUnitOfWorkFactory
+) -> None:
+    with pytest.raises(UnknownUserError):
+        await tasks.create(uuid.uuid4(), "orphan", session=uuid.uuid4())

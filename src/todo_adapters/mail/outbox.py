@@ -6,8 +6,12 @@ fails goes back with a due time of its own (exponential backoff with jitter), so
 holds up the messages behind it; it is dropped once it would be older than
 `give_up_after` (a reset link is useless after its TTL), or at once when the server
 refuses it for good. The queue is bounded: past `max_queued`, new messages are dropped,
-so a flood of requests cannot eat the memory. Nothing here logs a message's text,
-subject or recipient (the text holds a reset token)."""
+so a flood of requests cannot eat the memory; and one recipient has at most
+`max_per_recipient` messages in it, one requester (the client address that asked for
+them) at most `max_per_requester`, so that no one address, whose mail keeps failing or
+who asks for mail to many addresses it controls, can take the room the others' mail
+needs. Nothing here logs a message's text, subject or recipient (the text holds a reset
+token)."""
 
 from __future__ import annotations
 
@@ -35,8 +39,11 @@ def _log() -> Any:
 
 
 # Why a message was given up: too old to be of use, refused for good by the server, no
-# room in the queue, or still queued when the outbox stopped.
-FailureReason = Literal["expired", "rejected", "queue_full", "shutdown"]
+# room in the queue, its recipient's share of the queue taken, or still queued when the
+# outbox stopped.
+FailureReason = Literal[
+    "expired", "rejected", "queue_full", "recipient_full", "requester_full", "shutdown"
+]
 
 
 def _nothing() -> None:
@@ -78,7 +85,14 @@ class Backoff:
 class _Entry:
     message: MailMessage = field(repr=False)
     posted: float
+    requester: str = field(default="", repr=False)
     failures: int = 0
+
+    @property
+    def shares(self) -> tuple[tuple[str, str], ...]:
+        """The parts of the queue it takes room in: its recipient's, its requester's."""
+        to = ("to", self.message.to)
+        return (to, ("by", self.requester)) if self.requester else (to,)
 
 
 class RetryingOutbox(MailOutbox):
@@ -90,6 +104,8 @@ class RetryingOutbox(MailOutbox):
         hooks: OutboxHooks | None = None,
         backoff: Backoff | None = None,
         max_queued: int = 10_000,
+        max_per_recipient: int = 2,
+        max_per_requester: int = 20,
         hold_s: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         """`give_up_after`: seconds after post() past which a message is dropped. `hold_s`:
@@ -102,6 +118,9 @@ class RetryingOutbox(MailOutbox):
         self._hooks = hooks or OutboxHooks()
         self._backoff = backoff or Backoff()
         self._max_queued = max_queued
+        self._limits = {"to": max_per_recipient, "by": max_per_requester}
+        # Messages not yet sent nor given up, per recipient and per requester.
+        self._taken: dict[tuple[str, str], int] = {}
         self._due: list[tuple[float, int, _Entry]] = []  # a heap, earliest due first
         self._order = itertools.count()
         self._wake = asyncio.Event()
@@ -117,9 +136,10 @@ class RetryingOutbox(MailOutbox):
         """Messages not yet delivered nor given up (queued, waiting to retry, or sending)."""
         return len(self._due) + (self._sending is not None)
 
-    def post(self, message: MailMessage) -> None:
+    def post(self, message: MailMessage, requester: str = "") -> None:
         """Queue the message; call from the event loop's thread. Never blocks, never
-        raises: a message that finds the queue full or the outbox stopped is dropped."""
+        raises: a message that finds the queue full, its recipient's or its requester's
+        share of it taken, or the outbox stopped is dropped."""
         if self._closed:
             self._give_up("shutdown")
             return
@@ -131,8 +151,15 @@ class RetryingOutbox(MailOutbox):
             return
         self._full = False
         now = time.monotonic()
+        entry = _Entry(message, posted=now, requester=requester)
+        for share in entry.shares:
+            if self._taken.get(share, 0) >= self._limits[share[0]]:
+                self._give_up("recipient_full" if share[0] == "to" else "requester_full")
+                return
+        for share in entry.shares:
+            self._taken[share] = self._taken.get(share, 0) + 1
         hold = random.uniform(*self._hold_s) if self._hold_s[1] else 0.0  # noqa: S311 - not security
-        self._push(now + hold, _Entry(message, posted=now))
+        self._push(now + hold, entry)
 
     async def start(self) -> None:
         """Start the worker (in the running event loop). Messages posted before start()
@@ -160,6 +187,7 @@ class RetryingOutbox(MailOutbox):
         for _ in range(self.pending):
             self._give_up("shutdown")
         self._due.clear()
+        self._taken.clear()
         self._sending = None
         _log().info("mail.outbox_stopped", undelivered=self._shutdown_drops)
         return self._shutdown_drops
@@ -194,8 +222,17 @@ class RetryingOutbox(MailOutbox):
         except Exception as exc:  # any mailer, any failure: the next attempt may succeed
             self._retry(entry, exc)
         else:
+            self._finished(entry)
             _log().info("mail.sent", attempts=entry.failures + 1)
             self._call(self._hooks.on_sent)
+
+    def _finished(self, entry: _Entry) -> None:
+        for share in entry.shares:
+            left = self._taken.get(share, 0) - 1
+            if left > 0:
+                self._taken[share] = left
+            else:
+                self._taken.pop(share, None)
 
     def _retry(self, entry: _Entry, exc: Exception) -> None:
         entry.failures += 1
@@ -226,6 +263,7 @@ class RetryingOutbox(MailOutbox):
         if reason == "shutdown":
             self._shutdown_drops += 1
         if entry is not None:
+            self._finished(entry)
             errors = _error(exc) if exc is not None else {}
             _log().warning("mail.given_up", reason=reason, attempts=entry.failures, **errors)
         self._call(self._hooks.on_failed, reason)

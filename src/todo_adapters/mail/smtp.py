@@ -143,17 +143,20 @@ class SmtpMailer(Mailer):
                     tls_context=self._tls_context,
                     timeout=self._timeout_s,
                 )
-        except (
-            aiosmtplib.SMTPRecipientsRefused,
-            aiosmtplib.SMTPSenderRefused,
-            aiosmtplib.SMTPDataError,
-        ) as exc:
+        except aiosmtplib.SMTPNotSupported as exc:
+            # E.g. a non-ASCII address and a server without SMTPUTF8: no retry can help.
+            raise UndeliverableMailError(f"not supported by the server: {exc}") from exc
+        except aiosmtplib.SMTPException as exc:
             if _permanent(exc):
                 raise UndeliverableMailError(f"refused by the server: {exc}") from exc
             raise
 
 
 def _permanent(exc: aiosmtplib.SMTPException) -> bool:
+    """A refusal for good (a 5xx reply) of the sender, a recipient or the message. A
+    refused login is not one: it is the configuration's, and may be fixed meanwhile."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return all(refusal.code >= 500 for refusal in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return False
     return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500

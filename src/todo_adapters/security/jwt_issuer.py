@@ -10,6 +10,7 @@ from uuid import UUID
 
 import jwt
 
+from todo_core.domain import DEVICE_TOKEN_TTL
 from todo_core.errors import InvalidTokenError
 from todo_core.ports import AccessToken, Clock, Principal, TokenIssuer
 
@@ -57,6 +58,38 @@ class JwtTokenIssuer(TokenIssuer):
             "aud": self._audience,
         }
         return AccessToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), self._ttl)
+
+    def device_token(self, email_key: str) -> str:
+        now = self._clock.now()
+        claims = {
+            "sub": email_key,
+            "iat": now,
+            "exp": now + DEVICE_TOKEN_TTL,
+            "iss": self._issuer,
+            # An audience of its own: a device token is no access token, nor the reverse.
+            "aud": self._device_audience,
+        }
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def device_email_key(self, token: str) -> str | None:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=self._device_audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_exp": False},
+            )
+            self._check_times((claims["exp"], claims["iat"], claims.get("nbf", 0)))
+        except (jwt.PyJWTError, InvalidTokenError, TypeError):
+            return None
+        subject = claims["sub"]
+        return subject if isinstance(subject, str) else None
+
+    @property
+    def _device_audience(self) -> str:
+        return f"{self._audience}:device"
 
     def verify(self, token: str) -> Principal:
         principal, times = self._verified(token)

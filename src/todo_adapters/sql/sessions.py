@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError
-from sqlalchemy import Uuid, any_, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, purge_expired, same_order
@@ -21,6 +22,23 @@ from todo_core.ports import SessionRepository
 
 same_order(sessions, LoginSession)
 _session = sessions.c
+
+
+def session_live(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The caller's login (the access token's `sid`) has not ended: a primary-key probe,
+    folded into the statement the call sends anyway, so that ending a login ends what its
+    access token can write at once, for no extra round trip."""
+    return (
+        select(sessions.c.id)
+        .where(
+            sessions.c.id == bindparam("session_id", type_=sessions.c.id.type),
+            sessions.c.user_id == user_id,
+            sessions.c.ended_at.is_(None),
+        )
+        .exists()
+    )
+
+
 _ADD = Statement(insert(sessions))
 # Locks the session's row: a refresh and an ending of the same session take turns.
 _TOUCH = Statement(
@@ -32,6 +50,9 @@ _TOUCH = Statement(
     )
     .values(last_used_at=param(_session.last_used_at, "now"), expires_at=param(_session.expires_at))
     .returning(_session.id)
+)
+_IS_LIVE = Statement(
+    select(_session.id).where(_session.id == param(_session.id), _session.ended_at.is_(None))
 )
 _LIVE = Statement(
     select(sessions)
@@ -92,6 +113,9 @@ class SqlSessionRepository(SessionRepository):
         return (
             await _TOUCH.value(self._db, id=session_id, now=now, expires_at=expires_at) is not None
         )
+
+    async def is_live(self, session_id: UUID) -> bool:
+        return await _IS_LIVE.value(self._db, id=session_id) is not None
 
     async def live(self, user_id: UUID, now: datetime) -> list[LoginSession]:
         return [LoginSession(*row) for row in await _LIVE.fetch(self._db, user_id=user_id, now=now)]

@@ -25,8 +25,9 @@ from todo_adapters.sql.idempotency import SqlIdempotencyRepository
 from todo_adapters.sql.login_failures import SqlLoginFailureRepository
 from todo_adapters.sql.password_resets import SqlPasswordResetRepository
 from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
-from todo_adapters.sql.repositories import SqlTaskRepository, SqlUserRepository
+from todo_adapters.sql.repositories import SqlUserRepository
 from todo_adapters.sql.sessions import SqlSessionRepository
+from todo_adapters.sql.tasks import SqlTaskRepository
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
 

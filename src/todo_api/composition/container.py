@@ -111,6 +111,7 @@ class Container(containers.DeclarativeContainer):
             ThrottlePolicy,
             max_failures=settings.provided.LOGIN_MAX_FAILURES,
             max_failures_per_address=settings.provided.LOGIN_MAX_FAILURES_PER_IP,
+            max_failures_per_email=settings.provided.LOGIN_MAX_FAILURES_PER_EMAIL,
             window=providers.Callable(_seconds, settings.provided.LOGIN_FAILURE_WINDOW),
         ),
     )

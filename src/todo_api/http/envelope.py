@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.http.body_guard import (
-    BODY_METHODS,
+    BODYLESS_METHODS,
     MAX_BODY_BYTES,
+    GuardedBody,
     Refusal,
-    limited,
+    has_body,
     refusal,
     too_large,
 )
@@ -34,6 +35,9 @@ from todo_api.observability.logging import get_logger
 from todo_api.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# nginx's status for a client that closed the connection before the answer: never sent,
+# only logged and counted.
+CLIENT_CLOSED_REQUEST = 499
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _NO_STORE_PREFIX = "/auth/"
 _READ = frozenset(
@@ -134,30 +138,51 @@ class RequestEnvelope:
             respond = partial(
                 self.cors.send, send=send_with_headers, request_headers=request_headers
             )
+        body = self._body(scope, receive, respond, headers)
         began = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
-            await self._guarded(scope, receive, respond, headers, send_with_headers)
+            await self._guarded(scope, receive, respond, headers, send_with_headers, body)
         except Exception:
-            log.exception("request.failed", method=method, path=path)
-            if started:
-                raise
-            error = problem(
-                Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
-            )
-            await error(scope, receive, respond)
+            if body is not None and (body.client_gone or body.refused):
+                # The app stopped reading a body because the client went away (logged
+                # below as a disconnect) or because it was refused (the 413 is sent):
+                # nothing failed, and nobody is left to answer.
+                pass
+            else:
+                log.exception("request.failed", method=method, path=path)
+                if started:
+                    raise
+                error = problem(
+                    Request(scope), HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error"
+                )
+                await error(scope, receive, respond)
         finally:
             seconds = time.perf_counter() - began
             self.metrics.in_flight.dec()
+            if body is not None and body.client_gone:
+                status = CLIENT_CLOSED_REQUEST
             self.metrics.observe(scope, status, seconds, method)
             log.info(
-                "request.completed",
+                "request.disconnected" if status == CLIENT_CLOSED_REQUEST else "request.completed",
                 method=method,
                 path=path,
                 status=status,
                 duration_ms=round(seconds * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _body(
+        self, scope: Scope, receive: Receive, respond: Send, headers: dict[bytes, bytes]
+    ) -> GuardedBody | None:
+        """The body as the app may read it, or None when the request has none."""
+        if not has_body(headers):
+            return None
+
+        async def refuse() -> None:
+            await self._refuse(scope, receive, respond, too_large(self.max_body_bytes))
+
+        return GuardedBody(receive, self.max_body_bytes, refuse)
 
     async def _guarded(
         self,
@@ -166,30 +191,25 @@ class RequestEnvelope:
         respond: Send,
         headers: dict[bytes, bytes],
         send: Send,
+        body: GuardedBody | None,
     ) -> None:
         """The app (through CORS when there is an Origin), with its body limits."""
         app = self.cors if b"origin" in headers else self.app
-        if scope["method"] not in BODY_METHODS:
+        if body is None:
             await app(scope, receive, send)
             return
-        json_required = scope["path"] not in self.form_paths
+        json_required = (
+            scope["method"] not in BODYLESS_METHODS and scope["path"] not in self.form_paths
+        )
         refused = refusal(headers, self.max_body_bytes, json_required)
         if refused is not None:
             await self._refuse(scope, receive, respond, refused)
             return
-        stopped = False
-
-        async def refuse_once() -> None:
-            nonlocal stopped
-            if not stopped:
-                stopped = True
-                await self._refuse(scope, receive, respond, too_large(self.max_body_bytes))
 
         async def until_refused(message: Message) -> None:
-            if not stopped:  # after a 413, whatever the app still says is dropped
+            if not body.refused:  # after a 413, whatever the app still says is dropped
                 await send(message)
 
-        body = limited(receive, self.max_body_bytes, refuse_once)
         await app(scope, body, until_refused)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, why: Refusal) -> None:

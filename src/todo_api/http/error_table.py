@@ -12,6 +12,7 @@ from typing import Any, Final
 from todo_api.http.problems import RETRY_AFTER_SECONDS
 from todo_api.observability.metrics import Metrics
 from todo_core import errors as domain
+from todo_core.domain import email_if_valid
 
 # Each takes the error; typed loosely because each row knows its own error class.
 Fields = Callable[[Any], dict[str, str | int]]
@@ -47,6 +48,14 @@ def _token_challenge(error: domain.InvalidTokenError) -> str:
     return f'Bearer error="invalid_token", error_description="{error.reason}"'
 
 
+def _login_failed_fields(error: domain.InvalidCredentialsError) -> dict[str, str | int]:
+    """The email as typed only when it is one: people type passwords into the email field,
+    and a log line must never carry a password. Otherwise only its shape."""
+    if email_if_valid(error.email) is not None:
+        return {"email": error.email}
+    return {"email_valid": False, "email_length": len(error.email)}
+
+
 def _count_login_failure(metrics: Metrics, _error: domain.InvalidCredentialsError) -> None:
     metrics.login_failures.inc()
 
@@ -60,7 +69,7 @@ RULES: Final[dict[type[domain.DomainError], ErrorRule]] = {
     domain.EmailTakenError: ErrorRule(HTTPStatus.BAD_REQUEST),
     domain.InvalidCredentialsError: ErrorRule(
         HTTPStatus.UNAUTHORIZED,
-        event=Event("warning", "auth.login_failed", lambda e: {"email": e.email}),
+        event=Event("warning", "auth.login_failed", _login_failed_fields),
         count=_count_login_failure,
     ),
     domain.InvalidTokenError: ErrorRule(

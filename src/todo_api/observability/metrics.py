@@ -85,7 +85,7 @@ class Metrics:
             registry=r,
         )
         # Every series from the start, at zero: an alert on a rate needs one to exist.
-        for scope in ("email", "address"):
+        for scope in ("email", "email_all_addresses", "address"):
             self.logins_throttled.labels(scope)
         for outcome in ("sent", "failed"):
             self.reset_mails.labels(outcome)

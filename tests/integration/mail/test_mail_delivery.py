@@ -129,6 +129,25 @@ async def test_a_refused_recipient_is_undeliverable():
     assert inbox.messages == []
 
 
+async def test_an_address_the_server_cannot_take_is_undeliverable_and_never_retried():
+    """Issue 23: a non-ASCII address and a server without SMTPUTF8 (SMTPNotSupported) was
+    retried for half an hour as if the server were down."""
+    tally = Tally()
+    with smtp_server(enable_SMTPUTF8=False) as inbox:
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{inbox.port}", FROM)
+        look_alike = MailMessage("\uff43arol@example.com", "s", "t", "<p>h</p>")
+        with pytest.raises(UndeliverableMailError, match="not supported"):
+            await mailer.send(look_alike)
+        outbox = RetryingOutbox(mailer, give_up_after=120, hooks=tally.hooks())
+        await outbox.start()
+        outbox.post(look_alike)
+        await eventually(lambda: tally.failed == ["rejected"])
+        await asyncio.sleep(1.5)  # the first retry would have come by now
+        assert (tally.retries, outbox.pending) == (0, 0)
+        await outbox.stop(timeout_s=1)
+    assert inbox.messages == []
+
+
 async def test_nothing_listening_raises():
     with pytest.raises(aiosmtplib.SMTPConnectError):
         await SmtpMailer(f"smtp://127.0.0.1:{free_port()}", FROM).send(MESSAGE)

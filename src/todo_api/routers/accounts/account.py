@@ -33,7 +33,7 @@ async def change_password(
     answer is a 429). Every login of the user ends, outstanding reset links stop working,
     and the response is a new login."""
     sign_in = await caller.service.change_password(
-        caller.user_id, body.current_password, body.new_password, client
+        caller.user_id, body.current_password, body.new_password, client, caller.session_id
     )
     log.info("auth.password_changed", user_id=str(caller.user_id))
     return AuthResponse.of(sign_in)
@@ -52,14 +52,14 @@ async def delete_account(
     it is wrong; wrong ones count towards the login throttle, as on /auth/password): the
     user, their tasks, logins, reset links and stored replies go in one transaction. The
     email can be registered again."""
-    await caller.service.delete_account(caller.user_id, body.password, client)
+    await caller.service.delete_account(caller.user_id, body.password, client, caller.session_id)
     log.warning("security.account_deleted", user_id=str(caller.user_id))
 
 
 @router.get("/sessions", response_model=SessionListResponse, responses=problems(401))
 async def list_sessions(caller: AccountCaller) -> SessionListResponse:
     """The caller's live logins, newest first; `current` marks the one of this token."""
-    sessions = await caller.service.sessions(caller.user_id)
+    sessions = await caller.service.sessions(caller.user_id, caller.session_id)
     return SessionListResponse(
         sessions=[SessionResponse.of(s, caller.session_id) for s in sessions]
     )
@@ -73,5 +73,5 @@ async def list_sessions(caller: AccountCaller) -> SessionListResponse:
 )
 async def end_session(session_id: UUID, caller: AccountCaller) -> None:
     """End one login: it can no longer refresh. 404 when it is not a live login of yours."""
-    await caller.service.end_session(caller.user_id, session_id)
+    await caller.service.end_session(caller.user_id, session_id, caller.session_id)
     log.info("auth.session_revoked", user_id=str(caller.user_id), session_id=str(session_id))

@@ -42,11 +42,15 @@ async def login(
     auth: AuthServiceDep,
     client: ClientDep,
 ) -> AuthResponse:
-    """Sign in with JSON `{email, password}` or the OAuth2 form (`username`, `password`).
-    Unknown email and wrong password give the same 401. After too many failed logins for
-    the email (or from the client's address) within the window, every login for it is a
-    429 until `Retry-After` seconds have passed, registered email or not."""
-    sign_in = await auth.login(credentials.email, credentials.password, client)
+    """Sign in with JSON `{email, password, device_token?}` or the OAuth2 form (`username`,
+    `password`). Unknown email and wrong password give the same 401. After too many failed
+    logins for the email from the client's address, for the email from everywhere, or from
+    the client's address, logins there are a 429 until `Retry-After` seconds have passed,
+    registered email or not; a `device_token` from an earlier login of the email on this
+    device is exempt from the email's limits."""
+    sign_in = await auth.login(
+        credentials.email, credentials.password, client, credentials.device_token
+    )
     log.info("auth.login_succeeded", user_id=str(sign_in.user.id))
     return AuthResponse.of(sign_in)
 
@@ -81,11 +85,11 @@ async def logout(body: RefreshRequest, caller: AuthCaller) -> None:
 async def logout_all(caller: AccountCaller) -> None:
     """End every login of the caller, this one included: none of them can refresh again.
     Access tokens already issued run out within their lifetime."""
-    ended = await caller.service.end_all_sessions(caller.user_id)
+    ended = await caller.service.end_all_sessions(caller.user_id, caller.session_id)
     log.info("auth.logged_out_everywhere", user_id=str(caller.user_id), sessions=ended)
 
 
 @router.get("/me", response_model=UserResponse, responses=problems(401))
 async def me(caller: AuthCaller) -> UserResponse:
     """The signed-in user."""
-    return UserResponse.of(await caller.service.me(caller.user_id))
+    return UserResponse.of(await caller.service.me(caller.user_id, caller.session_id))

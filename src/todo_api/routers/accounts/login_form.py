@@ -31,6 +31,7 @@ LOGIN_FORM_SCHEMA: dict[str, Any] = {
         },
         "password": {"type": "string", "minLength": 1, "format": "password"},
         "grant_type": {"type": "string", "enum": ["password"]},
+        "device_token": {"type": "string", "description": "as in the JSON body"},
     },
 }
 # What the document needs beside what FastAPI finds in the routes: the body is read by hand.
@@ -57,7 +58,11 @@ async def read_credentials(request: Request) -> CredentialsRequest:
         if media_type == FORM:
             fields = dict(parse_qsl(raw.decode("utf-8", errors="strict"), keep_blank_values=True))
             fields.setdefault("username", fields.pop("email", ""))
-            wanted = {"email": fields.get("username"), "password": fields.get("password")}
+            wanted = {
+                "email": fields.get("username"),
+                "password": fields.get("password"),
+                "device_token": fields.get("device_token"),
+            }
             return CredentialsRequest.model_validate({k: v for k, v in wanted.items() if v})
         if media_type in ("application/json", "") or media_type.endswith("+json"):
             return CredentialsRequest.model_validate_json(raw)

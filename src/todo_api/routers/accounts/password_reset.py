@@ -29,12 +29,12 @@ log = get_logger("todo_api.password_reset")
     ),
 )
 async def request_password_reset(
-    body: PasswordResetRequest, resets: PasswordResetDep
+    body: PasswordResetRequest, resets: PasswordResetDep, client: ClientDep
 ) -> PasswordResetAcceptedResponse:
     """Mail a one-time link to reset the password (valid `PASSWORD_RESET_TTL` seconds). The
     answer is the same 202, in the same time, whether or not the email is registered, and
     never waits for the mail server. 503 when mail delivery is not configured."""
-    user_id = await resets.request(body.email)
+    user_id = await resets.request(body.email, client)
     log.info("auth.password_reset_requested", user_id=str(user_id) if user_id else None)
     return PasswordResetAcceptedResponse()
 

@@ -86,13 +86,15 @@ async def create_task(body: TaskCreateRequest, caller: TaskCaller, request: Requ
     key = IDEMPOTENCY_KEY_HEADER.of(request)
     draft = body.to_draft()
     if key is not None:
-        created = await caller.service.tasks.create_once(user_id, draft, key, created_reply)
+        created = await caller.service.tasks.create_once(
+            user_id, draft, key, created_reply, caller.session_id
+        )
         if created.task is None:
             log.info("task.create_replayed", user_id=str(user_id))
         else:
             log.info("task.created", user_id=str(user_id), task_id=str(created.task.id))
         return reply_response(created.reply, created.replayed)
-    task = await caller.service.tasks.add(user_id, draft)
+    task = await caller.service.tasks.add(user_id, draft, caller.session_id)
     log.info("task.created", user_id=str(user_id), task_id=str(task.id))
     return task_response(task, status.HTTP_201_CREATED, {"Location": f"/tasks/{task.id}"})
 
@@ -152,7 +154,7 @@ async def mark_tasks(
     `completed` selects, in one statement. Only tasks that change get a new version."""
     user_id = caller.user_id
     updated = await caller.service.tasks.set_all_completed(
-        user_id, body.is_completed, _completed(completed)
+        user_id, body.is_completed, _completed(completed), caller.session_id
     )
     log.info("tasks.marked", user_id=str(user_id), is_completed=body.is_completed, count=updated)
     return TasksUpdatedResponse(updated=updated)
@@ -169,7 +171,7 @@ async def clear_tasks(
     """Delete every completed (or every active) task of the signed-in user in one
     statement. `completed` is required, so that no call deletes everything by accident."""
     user_id = caller.user_id
-    deleted = await caller.service.tasks.delete_all(user_id, completed == "true")
+    deleted = await caller.service.tasks.delete_all(user_id, completed == "true", caller.session_id)
     log.info("tasks.cleared", user_id=str(user_id), completed=completed == "true", count=deleted)
     return TasksDeletedResponse(deleted=deleted)
 
@@ -224,7 +226,9 @@ async def _update(
 ) -> Response:
     versions = if_match_versions(IF_MATCH.of(request), task_id)
     user_id = caller.user_id
-    task = await caller.service.tasks.update(user_id, task_id, body.to_patch(), versions)
+    task = await caller.service.tasks.update(
+        user_id, task_id, body.to_patch(), versions, caller.session_id
+    )
     log.info("task.updated", user_id=str(user_id), task_id=str(task_id), version=task.version)
     return task_response(task)
 
@@ -256,7 +260,9 @@ async def move_task(
     current (else 412)."""
     versions = if_match_versions(IF_MATCH.of(request), task_id)
     user_id = caller.user_id
-    task = await caller.service.tasks.move(user_id, task_id, body.after, versions)
+    task = await caller.service.tasks.move(
+        user_id, task_id, body.after, versions, caller.session_id
+    )
     log.info("task.moved", user_id=str(user_id), task_id=str(task_id), version=task.version)
     return task_response(task)
 
@@ -271,5 +277,5 @@ async def move_task(
 async def delete_task(task_id: UUID, caller: TaskCaller, request: Request) -> None:
     """Delete a task of the signed-in user (with `If-Match`: only if that ETag is current)."""
     versions = if_match_versions(IF_MATCH.of(request), task_id)
-    await caller.service.tasks.delete(caller.user_id, task_id, versions)
+    await caller.service.tasks.delete(caller.user_id, task_id, versions, caller.session_id)
     log.info("task.deleted", user_id=str(caller.user_id), task_id=str(task_id))

@@ -1,0 +1,303 @@
+"""The PostgreSQL task repository (see statements.py for how statements are run; the
+listing's statements are in task_listing.py, the manual order's in task_order.py)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from uuid import UUID
+
+from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from todo_adapters.sql.sessions import session_live
+from todo_adapters.sql.statements import Statement, attributes, param, same_order
+from todo_adapters.sql.tables import TASK_OWNER_FOREIGN_KEY, TASK_POSITION_UNIQUE, tasks
+from todo_adapters.sql.task_listing import (
+    COUNTERS,
+    COUNTS,
+    NO_FILTERS,
+    Filters,
+    page_statement,
+    total_statement,
+)
+from todo_adapters.sql.task_order import (
+    FIRST_POSITION,
+    LABELS,
+    LOCK_ORDER,
+    NEIGHBOURS_AFTER,
+    RENUMBER,
+)
+from todo_core.domain import Task, TaskPatch, Versions
+from todo_core.errors import PositionTakenError, UnknownUserError
+from todo_core.listing import LabelCount, LabelCounts, TaskCounts, TaskKey, TaskPage, TaskQuery
+from todo_core.ordering import RENUMBER_WIDTH
+from todo_core.ports import TaskRepository
+
+same_order(tasks, Task)
+
+
+def _mine(versioned: bool, checked: bool) -> list[ColumnElement[bool]]:
+    """The task of this id if this user owns it (and, versioned, in one of `versions`;
+    checked, while the caller's login lives)."""
+    conditions = [tasks.c.id == param(tasks.c.id), tasks.c.user_id == param(tasks.c.user_id)]
+    if versioned:
+        conditions.append(tasks.c.version == any_(bindparam("versions", type_=ARRAY(Integer))))
+    if checked:
+        conditions.append(session_live(param(tasks.c.user_id)))
+    return conditions
+
+
+def _users_tasks(checked: bool) -> list[ColumnElement[bool]]:
+    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
+    return [*conditions, session_live(param(tasks.c.user_id))] if checked else conditions
+
+
+_ADD_TASK = {
+    False: Statement(insert(tasks)),
+    # INSERT … SELECT: the row is written only while the login lives.
+    True: Statement(
+        insert(tasks).from_select(
+            list(tasks.columns),
+            select(*(param(column) for column in tasks.columns)).where(
+                session_live(param(tasks.c.user_id))
+            ),
+        )
+    ),
+}
+_TASK_BY_ID = Statement(select(tasks).where(tasks.c.id == param(tasks.c.id)))
+_OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == param(tasks.c.id)))
+_DELETE_TASK = {
+    (versioned, checked): Statement(delete(tasks).where(*_mine(versioned, checked)))
+    for versioned in (False, True)
+    for checked in (False, True)
+}
+
+
+# Only the tasks that change: the others keep their version and updated_at. Matched by
+# the (user_id, is_completed, ...) index.
+_SET_COMPLETED = {
+    checked: Statement(
+        update(tasks)
+        .where(
+            *_users_tasks(checked),
+            tasks.c.is_completed == param(tasks.c.is_completed, "was"),
+        )
+        .values(
+            is_completed=param(tasks.c.is_completed),
+            updated_at=param(tasks.c.updated_at),
+            version=tasks.c.version + 1,
+        )
+    )
+    for checked in (False, True)
+}
+_DELETE_ALL = {
+    checked: Statement(
+        delete(tasks).where(
+            *_users_tasks(checked),
+            tasks.c.is_completed == param(tasks.c.is_completed),
+        )
+    )
+    for checked in (False, True)
+}
+
+
+@functools.cache
+def _update_statement(changed: tuple[str, ...], versioned: bool, checked: bool) -> Statement:
+    # One statement: the row lock serializes concurrent updates, and each sets only the
+    # columns it changes, so updates of different fields never overwrite each other.
+    values = {name: param(tasks.c[name]) for name in (*changed, "updated_at")}
+    return Statement(
+        update(tasks)
+        .where(*_mine(versioned, checked))
+        .values(**values, version=tasks.c.version + 1)
+        .returning(*tasks.columns)
+    )
+
+
+class SqlTaskRepository(TaskRepository):
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def add(self, task: Task, session_id: UUID | None = None) -> bool:
+        statement = _ADD_TASK[session_id is not None]
+        try:
+            added = await statement.rowcount(
+                self._db, **attributes(task, tasks), session_id=session_id
+            )
+        except ForeignKeyViolationError as exc:
+            if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
+                raise UnknownUserError() from exc
+            raise
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
+        return added > 0
+
+    async def get(self, task_id: UUID) -> Task | None:
+        return await _TASK_BY_ID.first(self._db, Task, id=task_id)
+
+    async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        after, found = query.after, query.filter
+        filters = Filters.of(found)
+        statement = page_statement(query.sort, query.completed, after is not None, filters)
+        values = {
+            "user_id": user_id,
+            "is_completed": query.completed,
+            "due_before": found.due_before,
+            "due_after": found.due_after,
+            "priority": found.priority,
+            "labels": list(found.labels),
+            "q": found.q,
+        }
+        rows = await statement.fetch(
+            self._db,
+            **values,
+            after_value=after.value if after else None,
+            after_id=after.id if after else None,
+            limit=query.limit + 1,
+            offset=query.offset,
+        )
+        if rows:
+            total, completed, matched = rows[0][-COUNTERS:]
+        else:
+            total, completed = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
+            matched = None
+            if filters != NO_FILTERS:
+                matched = await total_statement(query.completed, filters).value(self._db, **values)
+        counts = TaskCounts.of(total or 0, completed or 0)
+        tasks_found = [Task(*row[:-COUNTERS]) for row in rows]
+        more = len(tasks_found) > query.limit
+        next_key = TaskKey.of(tasks_found[query.limit - 1], query.sort) if more else None
+        return TaskPage(
+            tasks_found[: query.limit],
+            counts.matching(query.completed) if matched is None else matched,
+            query.limit,
+            query.offset,
+            next_key,
+            counts,
+        )
+
+    async def update(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        patch: TaskPatch,
+        now: datetime,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> Task | None:
+        changes = patch.changes()
+        statement = _update_statement(
+            tuple(changes), if_version is not None, session_id is not None
+        )
+        return await statement.first(
+            self._db,
+            Task,
+            **changes,
+            updated_at=now,
+            id=task_id,
+            user_id=user_id,
+            versions=list(if_version or ()),
+            session_id=session_id,
+        )
+
+    async def lock_order(self, user_id: UUID) -> None:
+        await LOCK_ORDER.fetch(self._db, user_id=user_id)
+
+    async def neighbours(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        if after is None:
+            first = await FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
+            return None, first
+        row = await NEIGHBOURS_AFTER.fetchrow(self._db, user_id=user_id, moving=moving, after=after)
+        return None if row is None else (row[0], row[1])
+
+    async def set_position(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+    ) -> Task | None:
+        # The move checks the login itself (TaskService.move): no check here.
+        statement = _update_statement(("position",), if_version is not None, False)
+        try:
+            return await statement.first(
+                self._db,
+                Task,
+                position=position,
+                updated_at=now,
+                id=task_id,
+                user_id=user_id,
+                versions=list(if_version or ()),
+            )
+        except UniqueViolationError as exc:
+            _raise_if_position_taken(exc)
+            raise
+
+    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
+        return await RENUMBER.rowcount(
+            self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
+        )
+
+    async def labels(self, user_id: UUID) -> LabelCounts:
+        rows = await LABELS.fetch(self._db, user_id=user_id)
+        return [LabelCount(name, count) for name, count in rows]
+
+    async def delete(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> bool:
+        statement = _DELETE_TASK[if_version is not None, session_id is not None]
+        deleted = await statement.rowcount(
+            self._db,
+            id=task_id,
+            user_id=user_id,
+            versions=list(if_version or ()),
+            session_id=session_id,
+        )
+        return deleted > 0
+
+    async def owner_of(self, task_id: UUID) -> UUID | None:
+        owner: UUID | None = await _OWNER_OF.value(self._db, id=task_id)
+        return owner
+
+    async def set_completed(
+        self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
+    ) -> int:
+        return await _SET_COMPLETED[session_id is not None].rowcount(
+            self._db,
+            user_id=user_id,
+            was=not is_completed,
+            is_completed=is_completed,
+            updated_at=now,
+            session_id=session_id,
+        )
+
+    async def delete_all(
+        self, user_id: UUID, completed: bool, session_id: UUID | None = None
+    ) -> int:
+        return await _DELETE_ALL[session_id is not None].rowcount(
+            self._db, user_id=user_id, is_completed=completed, session_id=session_id
+        )
+
+
+def _raise_if_position_taken(exc: UniqueViolationError) -> None:
+    if exc.constraint_name == TASK_POSITION_UNIQUE:
+        raise PositionTakenError() from exc
