@@ -1,13 +1,16 @@
-"""All configuration, read from environment variables named like the fields."""
+"""All configuration, read from environment variables named like the fields, and from a
+`.env` file in the working directory (the environment wins over it)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -16,7 +19,7 @@ MIN_SECRET_BYTES = 32
 class Settings(BaseSettings):
     # hide_input: a rejected JWT_SECRET or DATABASE_URL must not end up in a traceback.
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", frozen=True, hide_input_in_errors=True
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
     )
 
     APP_ENV: Literal["development", "production"] = "development"
@@ -44,6 +47,9 @@ class Settings(BaseSettings):
     LOGIN_FAILURE_WINDOW: int = Field(default=900, ge=1, description="seconds")
     BCRYPT_ROUNDS: int = Field(default=12, ge=4, le=31)
     CORS_ORIGINS: str = "http://localhost:3000,http://127.0.0.1:3000"
+    # Whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses and networks,
+    # comma-separated, or * (uvicorn's setting, validated here).
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8000, ge=0, le=65535)
     # WEB_CONCURRENCY is uvicorn's, gunicorn's and hosting platforms' name for it.
@@ -87,6 +93,24 @@ class Settings(BaseSettings):
             data["LOG_LEVEL"] = data["LOG_LEVEL"].upper()
         return data
 
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and _origin_problem(origin):
+                raise ValueError(f"{origin!r} is not an origin: {_origin_problem(origin)}")
+        return value
+
+    @field_validator("FORWARDED_ALLOW_IPS")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and entry != "*" and not _is_address_or_network(entry):
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.1, 10.0.0.0/8, *)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _strong_secret_in_production(self) -> Self:
         if self.APP_ENV == "production":
@@ -116,6 +140,28 @@ class Settings(BaseSettings):
         if self.JWT_SECRET is not None:
             return self.JWT_SECRET.get_secret_value()
         return _persisted_dev_secret(self.DATA_DIR / "jwt_secret")
+
+
+def _origin_problem(origin: str) -> str | None:
+    """Why `origin` is not what a browser sends in Origin (scheme://host[:port]), or None."""
+    try:
+        parts = urlsplit(origin)
+        _ = parts.port
+    except ValueError:
+        return "malformed port"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected scheme://host[:port], e.g. http://localhost:3000"
+    if parts.path or parts.query or parts.fragment or parts.username:
+        return "an origin has no path, query or user, e.g. https://app.example.com"
+    return None
+
+
+def _is_address_or_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _persisted_dev_secret(path: Path) -> str:

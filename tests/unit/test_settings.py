@@ -164,3 +164,35 @@ def test_a_worker_count_below_one_or_not_a_number_is_refused(
     monkeypatch.setenv("WEB_CONCURRENCY", value)
     with pytest.raises(pydantic.ValidationError, match=r"WEB_CONCURRENCY|WORKERS"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        "http://localhost:3000",
+        "https://app.example.com, http://127.0.0.1:5173",
+        "http://[::1]:8080",
+        "",
+    ],
+)
+def test_cors_origins_accepts_origins(origins: str) -> None:
+    assert Settings(CORS_ORIGINS=origins).CORS_ORIGINS == origins
+
+
+@pytest.mark.parametrize(
+    "origins", ["notaurl", "*", "localhost:3000", "https://app.example.com/", "ftp://x.example"]
+)
+def test_cors_origins_refuses_what_is_not_an_origin(origins: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="is not an origin"):
+        Settings(CORS_ORIGINS=origins)
+
+
+@pytest.mark.parametrize("allowed", ["127.0.0.1", "*", "10.0.0.0/8, 172.28.0.10", "::1"])
+def test_forwarded_allow_ips_accepts_addresses_and_networks(allowed: str) -> None:
+    assert Settings(FORWARDED_ALLOW_IPS=allowed).FORWARDED_ALLOW_IPS == allowed
+
+
+@pytest.mark.parametrize("allowed", ["bogus", "127.0.0.1,proxy", "10.0.0.0/33"])
+def test_forwarded_allow_ips_refuses_anything_else(allowed: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="is not an IP address or network"):
+        Settings(FORWARDED_ALLOW_IPS=allowed)
