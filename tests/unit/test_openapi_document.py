@@ -94,6 +94,7 @@ def test_each_operation_has_a_unique_readable_id():
         ("GET", "/health/live"): "liveness",
         ("GET", "/health/ready"): "readiness",
         ("GET", "/metrics"): "metrics",
+        ("GET", "/"): "home",
     }
     assert len(set(ids.values())) == len(ids)
 

@@ -176,7 +176,7 @@ def test_a_worker_count_below_one_or_not_a_number_is_refused(
     ],
 )
 def test_cors_origins_accepts_origins(origins: str) -> None:
-    assert Settings(CORS_ORIGINS=origins).CORS_ORIGINS == origins
+    assert origins == Settings(CORS_ORIGINS=origins).CORS_ORIGINS
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,7 @@ def test_cors_origins_refuses_what_is_not_an_origin(origins: str) -> None:
 
 @pytest.mark.parametrize("allowed", ["127.0.0.1", "*", "10.0.0.0/8, 172.28.0.10", "::1"])
 def test_forwarded_allow_ips_accepts_addresses_and_networks(allowed: str) -> None:
-    assert Settings(FORWARDED_ALLOW_IPS=allowed).FORWARDED_ALLOW_IPS == allowed
+    assert allowed == Settings(FORWARDED_ALLOW_IPS=allowed).FORWARDED_ALLOW_IPS
 
 
 @pytest.mark.parametrize("allowed", ["bogus", "127.0.0.1,proxy", "10.0.0.0/33"])
