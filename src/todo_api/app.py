@@ -95,7 +95,7 @@ def create_app(
     app.add_middleware(
         RequestEnvelope,
         metrics=runtime.metrics,
-        form_paths=frozenset({"/auth/login"}),
+        form_paths=frozenset({"/auth/login", "/auth/token"}),
         cors=cors_policy(settings.cors_origins, REQUEST_ID_HEADER),
     )
     app.state.api_routes = runtime.api_routes = _include_routers(app)

@@ -73,6 +73,7 @@ def test_each_operation_has_a_unique_readable_id():
     assert ids == {
         ("POST", "/auth/register"): "register",
         ("POST", "/auth/login"): "login",
+        ("POST", "/auth/token"): "loginForm",
         ("POST", "/auth/refresh"): "refresh",
         ("POST", "/auth/logout"): "logout",
         ("GET", "/auth/me"): "me",
@@ -99,14 +100,20 @@ def test_each_operation_has_a_unique_readable_id():
     assert len(set(ids.values())) == len(ids)
 
 
-def test_login_takes_json_credentials_or_the_oauth2_form():
-    body = DOCUMENT["paths"]["/auth/login"]["post"]["requestBody"]
-    assert body["required"] is True
-    json_schema = resolve(body["content"]["application/json"]["schema"]["$ref"])
-    form_schema = resolve(body["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"])
+def test_login_takes_json_credentials_and_token_the_oauth2_form():
+    login = DOCUMENT["paths"]["/auth/login"]["post"]["requestBody"]
+    token = DOCUMENT["paths"]["/auth/token"]["post"]["requestBody"]
+    assert login["required"] is token["required"] is True
+    assert list(login["content"]) == ["application/json"]
+    assert list(token["content"]) == ["application/x-www-form-urlencoded"]
+    json_schema = resolve(login["content"]["application/json"]["schema"]["$ref"])
+    form_schema = resolve(token["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"])
     assert set(json_schema["required"]) == {"email", "password"}
     assert json_schema["properties"]["email"]["examples"] == ["ada@example.com"]
     assert set(form_schema["required"]) == {"username", "password"}
+    assert form_schema["properties"]["grant_type"]["enum"] == ["password"]
+    scheme = DOCUMENT["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/token"
 
 
 def test_conditional_request_headers_say_the_quotes_belong_to_the_value():
