@@ -1,6 +1,7 @@
-"""docker-compose.yml and the README's container commands, checked without a Docker engine:
-the file against the Compose specification's JSON schema (check-jsonschema ships it), and
-what the schema cannot say: healthchecks, start order, restart policies, JWT_SECRET."""
+"""docker-compose.yml and the container commands of docs/deployment.md, checked without a
+Docker engine: the file against the Compose specification's JSON schema (check-jsonschema
+ships it), and what the schema cannot say: healthchecks, start order, restart policies,
+JWT_SECRET."""
 
 from __future__ import annotations
 
@@ -62,11 +63,11 @@ def test_the_api_waits_for_its_database_and_pgbouncer_to_be_healthy():
 
 def test_jwt_secret_is_required_and_every_example_command_sets_it():
     assert SERVICES["api"]["environment"]["JWT_SECRET"].startswith("${JWT_SECRET:?")
-    readme = (REPOSITORY / "README.md").read_text()
-    # Each command line (continuations joined) of the file's comments and the README's blocks.
+    deployment = (REPOSITORY / "docs" / "deployment.md").read_text()
+    # Each command line (continuations joined) of the file's comments and the docs' blocks.
     commands = [
         line
-        for text in (COMPOSE.read_text(), readme)
+        for text in (COMPOSE.read_text(), deployment)
         for line in text.replace("\\\n", " ").splitlines()
         if re.search(r"\bdocker compose\b.*\bup\b", line)
     ]
