@@ -79,7 +79,8 @@ def serve(settings: Settings) -> None:
         settings.jwt_secret()  # create the persisted development secret before workers race for it
     with _database_url(settings) as url:
         # Refused here, in one line, before any worker starts (and fails the same way).
-        _with_engine_at(url, settings, lambda engine: wait_for_database(engine, settings))
+        with _quiet("alembic", unless_debug=settings.LOG_LEVEL == "DEBUG"):
+            _with_engine_at(url, settings, lambda engine: wait_for_database(engine, settings))
         os.environ["DATABASE_URL"] = url
         config = uvicorn.Config(
             "todo_api.app:create_served_app",
@@ -94,6 +95,19 @@ def serve(settings: Settings) -> None:
             timeout_graceful_shutdown=10,
         )
         run_server(config)
+
+
+@contextmanager
+def _quiet(logger: str, *, unless_debug: bool) -> Iterator[None]:
+    """The logger's INFO lines left out while the block runs."""
+    target = logging.getLogger(logger)
+    level = target.level
+    if not unless_debug:
+        target.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
 
 
 def _with_engine_at(

@@ -4,6 +4,7 @@ every command, every bad setting a newcomer is likely to try (issue 22)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -205,3 +206,17 @@ def _psql(database_url: str, statement: str) -> None:
         capture_output=True,
         env={**os.environ, "PGPASSWORD": url.password or ""},
     )
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_naming_it(database_url: str, tmp_path: Path, workers: str):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _environment(database_url, tmp_path, PORT=str(port), WORKERS=workers)
+        result = _run(["serve"], env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"todo-api serve: PORT: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]

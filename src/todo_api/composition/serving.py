@@ -11,6 +11,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from todo_api.composition.preflight import StartupError
 from todo_api.observability.logging import get_logger
 
 log = get_logger("todo_api.serve")
@@ -19,7 +20,7 @@ log = get_logger("todo_api.serve")
 def run_server(config: uvicorn.Config) -> None:
     """Serve until stopped. Exits with uvicorn's STARTUP_FAILURE (3) when the server, or
     any worker, could not start: the worker has logged why (app.start_failed)."""
-    sock = config.bind_socket()
+    sock = _bind(config.host, config.port)
     log_urls(sock, config.workers)
     if config.workers > 1:
         supervisor = Multiprocess(config, sockets=[sock])
@@ -33,6 +34,20 @@ def run_server(config: uvicorn.Config) -> None:
     else:
         config.load()
         uvicorn.Server(config).run(sockets=[sock])  # exits with STARTUP_FAILURE itself
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket (uvicorn's bind_socket, but a refusal names the settings)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError("PORT", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def base_url(sock: socket.socket) -> str:
