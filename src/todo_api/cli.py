@@ -31,7 +31,13 @@ from todo_adapters.sql.migrate import (
     upgrade_schema,
 )
 from todo_api.composition.lifespan import database_url, smtp_mailer
-from todo_api.composition.preflight import StartupError, check_urls, reason, wait_for_database
+from todo_api.composition.preflight import (
+    StartupError,
+    check_data_dir,
+    check_urls,
+    reason,
+    wait_for_database,
+)
 from todo_api.composition.serving import run_server
 from todo_api.http.server import HTTP_PROTOCOL
 from todo_api.observability.logging import configure_logging
@@ -75,8 +81,6 @@ def serve(settings: Settings) -> None:
     if settings.WORKERS > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Workers write their metrics here so that a scrape of any one sums them all.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-api-metrics-")
-    if settings.JWT_SECRET is None:
-        settings.jwt_secret()  # create the persisted development secret before workers race for it
     with _database_url(settings) as url:
         # Refused here, in one line, before any worker starts (and fails the same way).
         with _quiet("alembic", unless_debug=settings.LOG_LEVEL == "DEBUG"):
@@ -263,8 +267,11 @@ def _run(args: argparse.Namespace) -> None:
         # A command says what it did in its own lines; alembic's steps would bury them.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # Nor the database's retries: a failure is one line, said once.
-        logging.getLogger("todo_api.database").setLevel(logging.ERROR)
+        logging.getLogger("todo_api.database.retries").setLevel(logging.ERROR)
     check_urls(settings)
+    if args.command in ("serve", "check"):
+        # The development secret made now, before several workers race to make it.
+        check_data_dir(settings)
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":

@@ -220,3 +220,20 @@ def test_a_port_in_use_is_one_line_naming_it(database_url: str, tmp_path: Path, 
     assert result.stderr.strip().splitlines() == [
         f"todo-api serve: PORT: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+@pytest.mark.parametrize("command", ["check", "serve"])
+def test_a_data_dir_that_cannot_hold_the_development_secret_is_one_line(
+    database_url: str, tmp_path: Path, command: str
+):
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    env = _environment(database_url, tmp_path, DATA_DIR=str(not_a_directory / "data"))
+    del env["JWT_SECRET"]
+    result = _run([command], env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"todo-api {command}: DATA_DIR: cannot keep the development JWT secret in "
+        f"{not_a_directory / 'data'}: Not a directory (set JWT_SECRET, or a DATA_DIR this "
+        "user can write)"
+    ]

@@ -18,7 +18,9 @@ from todo_adapters.sql.migrate import current_revision, is_known_revision
 from todo_api.observability.logging import get_logger
 from todo_api.settings import Settings
 
-log = get_logger("todo_api.database")
+# Its own logger, so that a command (which reports a failure once, in one line) can leave
+# the retries out.
+retries = get_logger("todo_api.database.retries")
 
 
 class StartupError(Exception):
@@ -66,6 +68,20 @@ def check_urls(settings: Settings) -> None:
         raise StartupError("MAIL_FROM", str(exc).removeprefix("MAIL_FROM ")) from None
 
 
+def check_data_dir(settings: Settings) -> None:
+    """Without JWT_SECRET, the development secret kept under DATA_DIR can be read or made."""
+    if settings.JWT_SECRET is not None:
+        return
+    try:
+        settings.jwt_secret()
+    except OSError as exc:
+        raise StartupError(
+            "DATA_DIR",
+            f"cannot keep the development JWT secret in {settings.DATA_DIR}: {exc.strerror} "
+            "(set JWT_SECRET, or a DATA_DIR this user can write)",
+        ) from None
+
+
 async def wait_for_database(engine: AsyncEngine, settings: Settings) -> str | None:
     """The schema revision, once the database answers; retried with backoff for up to
     DB_CONNECT_TIMEOUT seconds while it is unreachable. A refusal (wrong role, password or
@@ -87,7 +103,7 @@ async def wait_for_database(engine: AsyncEngine, settings: Settings) -> str | No
                     f"host {engine.url.host or '(default)'} unreachable for {timeout_s:g} s "
                     f"(DB_CONNECT_TIMEOUT): {reason(exc)}",
                 ) from exc
-            log.warning("database.retrying", in_seconds=delay, error=reason(exc))
+            retries.warning("database.retrying", in_seconds=delay, error=reason(exc))
         await asyncio.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         delay = min(delay * 2, 4.0)
     if revision is not None and not is_known_revision(revision):
