@@ -88,3 +88,24 @@ def test_make_help_lists_every_documented_target(arguments: list[str]):
     assert {"run", "test", "lint", "help"} <= {target for target, _ in documented}
     for target, said in documented:
         assert re.search(rf"^{target}\s+{re.escape(said)}$", listed.stdout, re.M), target
+
+
+def test_make_run_exits_non_zero_with_the_reason(tmp_path: Path):
+    """`make run` is `todo-api serve` (its install steps skipped here: the tests' own
+    environment stands in for .venv); make passes the failure on."""
+    env = {**os.environ, "DATABASE_URL": "mysql://todo@db/todo", "DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        ["make", "-s", "-o", ".venv/.embedded", "run", f"BIN={Path(CLI).parent}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (
+        "todo-api serve: DATABASE_URL: must be a PostgreSQL URL, not mysql:// "
+        "(expected postgresql://user:password@host:5432/database)"
+    )
+    assert lines[1:] == [line for line in lines[1:] if line.startswith("make: ***")]
