@@ -71,7 +71,7 @@ def test_a_dot_env_file_in_the_working_directory_is_read(database_url: str, tmp_
     (tmp_path / ".env").write_text(f"DATABASE_URL={database_url}\n# a comment\nSMTP_URL=garbage\n")
     refused = _check(tmp_path)
     assert refused.returncode == 1
-    assert refused.stderr.startswith("todo-api check: SMTP_URL: ")
+    assert refused.stderr.startswith("todo-api check: SMTP_URL ")
     # The environment wins over the file.
     fixed = _check(tmp_path, SMTP_URL="smtp://localhost:25")
     assert fixed.returncode == 0, fixed.stderr
@@ -105,7 +105,7 @@ def test_make_run_exits_non_zero_with_the_reason(tmp_path: Path):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines[0] == (
-        "todo-api serve: DATABASE_URL: must be a PostgreSQL URL, not mysql:// "
+        "todo-api serve: DATABASE_URL must be a PostgreSQL URL, not mysql:// "
         "(expected postgresql://user:password@host:5432/database)"
     )
     assert lines[1:] == [line for line in lines[1:] if line.startswith("make: ***")]

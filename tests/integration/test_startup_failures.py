@@ -20,7 +20,7 @@ BAD_SETTINGS = {
     "garbage-url": ({"DATABASE_URL": "garbage"}, "DATABASE_URL: not a URL"),
     "mysql-url": (
         {"DATABASE_URL": "mysql://todo:secretpw@db/todo"},
-        "DATABASE_URL: must be a PostgreSQL URL, not mysql://",
+        "DATABASE_URL must be a PostgreSQL URL, not mysql://",
     ),
     "refused-port": (
         {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/todo", "DB_CONNECT_TIMEOUT": "1"},
@@ -30,7 +30,7 @@ BAD_SETTINGS = {
         {"DATABASE_URL": "postgresql://postgres@no-such-host.invalid/x", "DB_CONNECT_TIMEOUT": "1"},
         "DATABASE_URL: host no-such-host.invalid unreachable for 1 s",
     ),
-    "smtp-garbage": ({"SMTP_URL": "garbage"}, "SMTP_URL: scheme must be smtp or smtps"),
+    "smtp-garbage": ({"SMTP_URL": "garbage"}, "SMTP_URL scheme must be smtp or smtps"),
     "cors-not-an-origin": (
         {"CORS_ORIGINS": "notaurl"},
         "CORS_ORIGINS: 'notaurl' is not an origin",

@@ -27,7 +27,9 @@ class StartupError(Exception):
     """A start cannot go on: `setting` is the variable to fix (or "" when none is)."""
 
     def __init__(self, setting: str, reason: str) -> None:
-        super().__init__(f"{setting}: {reason}" if setting else reason)
+        # An adapter's own message may already begin with the setting's name.
+        named = not setting or reason.startswith(f"{setting} ")
+        super().__init__(reason if named else f"{setting}: {reason}")
         self.setting = setting
         self.reason = reason
 
@@ -52,20 +54,18 @@ def check_urls(settings: Settings) -> None:
             # SQLAlchemy's message repeats the URL, password and all: never shown.
             said = str(exc) if str(exc).startswith("DATABASE_URL") else "not a URL"
             raise StartupError(
-                "DATABASE_URL",
-                said.removeprefix("DATABASE_URL ")
-                + " (expected postgresql://user:password@host:5432/database)",
+                "DATABASE_URL", f"{said} (expected postgresql://user:password@host:5432/database)"
             ) from None
     smtp_url = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
     if smtp_url:
         try:
             parse_smtp_url(smtp_url)
         except ValueError as exc:
-            raise StartupError("SMTP_URL", str(exc).removeprefix("SMTP_URL ")) from None
+            raise StartupError("SMTP_URL", str(exc)) from None
     try:
         sender_address(settings.MAIL_FROM)
     except ValueError as exc:
-        raise StartupError("MAIL_FROM", str(exc).removeprefix("MAIL_FROM ")) from None
+        raise StartupError("MAIL_FROM", str(exc)) from None
 
 
 def check_data_dir(settings: Settings) -> None:
