@@ -67,8 +67,10 @@ def _check(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_dot_env_file_in_the_working_directory_is_read(database_url: str, tmp_path: Path):
-    (tmp_path / ".env").write_text(f"DATABASE_URL={database_url}\n# a comment\nSMTP_URL=garbage\n")
+def test_a_dot_env_file_in_the_working_directory_is_read(direct_database_url: str, tmp_path: Path):
+    (tmp_path / ".env").write_text(
+        f"DATABASE_URL={direct_database_url}\n# a comment\nSMTP_URL=garbage\n"
+    )
     refused = _check(tmp_path)
     assert refused.returncode == 1
     assert refused.stderr.startswith("todo-api check: SMTP_URL ")

@@ -37,13 +37,13 @@ def test_both_configurations_are_valid_for_haproxy():
 
 @pytest.mark.parametrize("count", [1, 4])
 def test_the_balancer_spreads_over_every_instance_dns_names(
-    database_url: str, tmp_path: Path, count: int
+    direct_database_url: str, tmp_path: Path, count: int
 ):
     port = free_port()
     hosts = [f"127.0.0.{n}" for n in range(1, count + 1)]
     logs = [tmp_path / f"api-{host}.log" for host in hosts]
     env = {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": direct_database_url,
         "JWT_SECRET": TEST_JWT_SECRET,
         "WORKERS": "1",
         "LOG_LEVEL": "INFO",

@@ -46,11 +46,11 @@ BAD_SETTINGS = {
 }
 
 
-def _environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+def _environment(direct_database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "LOG_LEVEL"}}
     return {
         **inherited,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": direct_database_url,
         "JWT_SECRET": TEST_JWT_SECRET,
         "DATA_DIR": str(tmp_path),
         "HOST": "127.0.0.1",
@@ -98,11 +98,11 @@ COMMANDS = {
     ],
 )
 def test_a_command_refuses_a_bad_setting_in_one_line(
-    database_url: str, tmp_path: Path, name: str, case: str
+    direct_database_url: str, tmp_path: Path, name: str, case: str
 ):
     command = COMMANDS[name]
     settings, said = BAD_SETTINGS[case]
-    result = _run(command, _environment(database_url, tmp_path, **settings))
+    result = _run(command, _environment(direct_database_url, tmp_path, **settings))
     assert result.returncode != 0
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
     assert result.stderr.startswith(f"todo-api {command[0]}: ")
@@ -113,10 +113,12 @@ def test_a_command_refuses_a_bad_setting_in_one_line(
 @pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("case", BAD_SETTINGS)
 def test_serve_refuses_a_bad_setting_before_any_worker_starts(
-    database_url: str, tmp_path: Path, case: str, workers: str
+    direct_database_url: str, tmp_path: Path, case: str, workers: str
 ):
     settings, said = BAD_SETTINGS[case]
-    result = _run(["serve"], _environment(database_url, tmp_path, WORKERS=workers, **settings))
+    result = _run(
+        ["serve"], _environment(direct_database_url, tmp_path, WORKERS=workers, **settings)
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     # The only line naming the setting is the last one; before it, at most the retries of
@@ -129,18 +131,18 @@ def test_serve_refuses_a_bad_setting_before_any_worker_starts(
 
 @pytest.mark.parametrize("command", [["check"], ["serve"], ["migrate", "upgrade"]])
 def test_a_role_the_database_refuses_is_one_line_without_sqlalchemy_noise(
-    database_url: str, tmp_path: Path, command: list[str]
+    direct_database_url: str, tmp_path: Path, command: list[str]
 ):
-    result = _run(command, _environment(_wrong_role(database_url), tmp_path))
+    result = _run(command, _environment(_wrong_role(direct_database_url), tmp_path))
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f'todo-api {command[0]}: DATABASE_URL: role "no_such_role" does not exist'
     ]
 
 
-def test_at_debug_the_trace_follows_the_line(database_url: str, tmp_path: Path):
-    env = _environment(database_url, tmp_path, LOG_LEVEL="DEBUG")
-    result = _run(["check"], {**env, "DATABASE_URL": _wrong_role(database_url)})
+def test_at_debug_the_trace_follows_the_line(direct_database_url: str, tmp_path: Path):
+    env = _environment(direct_database_url, tmp_path, LOG_LEVEL="DEBUG")
+    result = _run(["check"], {**env, "DATABASE_URL": _wrong_role(direct_database_url)})
     assert result.returncode != 0
     assert "Traceback" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("todo-api check: DATABASE_URL: ")
@@ -209,12 +211,14 @@ def _psql(database_url: str, statement: str) -> None:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_is_one_line_naming_it(database_url: str, tmp_path: Path, workers: str):
+def test_a_port_in_use_is_one_line_naming_it(
+    direct_database_url: str, tmp_path: Path, workers: str
+):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = _environment(database_url, tmp_path, PORT=str(port), WORKERS=workers)
+        env = _environment(direct_database_url, tmp_path, PORT=str(port), WORKERS=workers)
         result = _run(["serve"], env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -224,11 +228,11 @@ def test_a_port_in_use_is_one_line_naming_it(database_url: str, tmp_path: Path, 
 
 @pytest.mark.parametrize("command", ["check", "serve"])
 def test_a_data_dir_that_cannot_hold_the_development_secret_is_one_line(
-    database_url: str, tmp_path: Path, command: str
+    direct_database_url: str, tmp_path: Path, command: str
 ):
     not_a_directory = tmp_path / "a-file"
     not_a_directory.write_text("")
-    env = _environment(database_url, tmp_path, DATA_DIR=str(not_a_directory / "data"))
+    env = _environment(direct_database_url, tmp_path, DATA_DIR=str(not_a_directory / "data"))
     del env["JWT_SECRET"]
     result = _run([command], env)
     assert result.returncode == 1
