@@ -6,7 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint format lock openapi clean bench ab
+.PHONY: help run test lint format lock openapi clean bench ab
+
+# `make` alone lists the targets: every target with a `## ` comment, and that comment.
+.DEFAULT_GOAL := help
+help:  ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' | expand -t 12
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -58,7 +63,7 @@ lint: $(VENV)/.dev  ## ruff, mypy --strict and the layer contracts
 	$(BIN)/mypy src tests/fakes
 	$(BIN)/lint-imports
 
-format: $(VENV)/.dev
+format: $(VENV)/.dev  ## reformat the code and apply ruff's safe fixes
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
@@ -83,5 +88,5 @@ ab: $(VENV)/.dev  ## A/B: HEAD (or --base REV) against the working tree, alterna
 	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python bench/ab.py $(AB)
 
-clean:
+clean:  ## remove .venv, .node and the tools' caches
 	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache

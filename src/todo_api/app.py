@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 from collections.abc import Callable
+from importlib import metadata
 
 from dependency_injector import providers
 from fastapi import FastAPI
@@ -25,13 +26,21 @@ from todo_api.observability.tracing import Tracing
 from todo_api.routers.accounts import account, auth, password_reset
 from todo_api.routers.accounts.login_form import LOGIN_COMPONENTS
 from todo_api.routers.openapi import install_openapi, operation_id
-from todo_api.routers.operations import health
+from todo_api.routers.operations import health, home
 from todo_api.routers.operations import metrics as operations
 from todo_api.routers.tasks import labels
 from todo_api.routers.tasks import routes as tasks
 from todo_api.settings import Settings
 
 log = get_logger("todo_api.app")
+
+
+def package_version() -> str:
+    """The installed package's version (pyproject.toml's): one version everywhere."""
+    try:
+        return metadata.version("todo-service")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def create_served_app() -> FastAPI:
@@ -68,7 +77,7 @@ def create_app(
     # and behind networks that block third-party scripts.
     app = FastAPIOffline(
         title="Todo API",
-        version="1.0.0",
+        version=package_version(),
         description="Register, log in with JWTs, and manage your own tasks. Every GET route "
         "also answers HEAD: the same status and headers, no body.",
         lifespan=app_lifespan(settings, container, runtime.started, runtime.stopping),
@@ -87,7 +96,7 @@ def create_app(
     app.add_middleware(
         RequestEnvelope,
         metrics=runtime.metrics,
-        form_paths=frozenset({"/auth/login"}),
+        form_paths=frozenset({"/auth/login", "/auth/token"}),
         cors=cors_policy(settings.cors_origins, REQUEST_ID_HEADER),
     )
     app.state.api_routes = runtime.api_routes = _include_routers(app)
@@ -128,7 +137,7 @@ class _Runtime:
 def _include_routers(app: FastAPI) -> list[BaseRoute]:
     """Every API route, the task routes first: routing tries each route's pattern in turn,
     and they answer most of the requests."""
-    routers = (tasks, labels, auth, account, password_reset, health, operations)
+    routers = (tasks, labels, auth, account, password_reset, health, operations, home)
     for module in routers:
         app.include_router(module.router)
     return [r for m in routers for r in m.router.routes]

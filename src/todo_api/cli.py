@@ -15,12 +15,12 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_adapters.sql.database_url import parse_database_url
 from todo_adapters.sql.embedded import EmbeddedPostgresMissingError
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import (
@@ -31,6 +31,14 @@ from todo_adapters.sql.migrate import (
     upgrade_schema,
 )
 from todo_api.composition.lifespan import database_url, smtp_mailer
+from todo_api.composition.preflight import (
+    StartupError,
+    check_data_dir,
+    check_urls,
+    reason,
+    wait_for_database,
+)
+from todo_api.composition.serving import run_server
 from todo_api.http.server import HTTP_PROTOCOL
 from todo_api.observability.logging import configure_logging
 from todo_api.settings import Settings
@@ -41,10 +49,14 @@ def _load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        # A field's error names its variable; a rule across fields names them in its text.
+        said = "; ".join(
+            ".".join(map(str, e["loc"]))
+            + ": " * bool(e["loc"])
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
-        sys.exit(f"todo-api: invalid configuration: {problems}")
+        raise StartupError("", said) from None
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -58,7 +70,7 @@ def _database_url(settings: Settings) -> Iterator[str]:
         try:
             url = stack.enter_context(database_url(settings))
         except EmbeddedPostgresMissingError as exc:
-            sys.exit(f"todo-api: {exc}")
+            raise StartupError("", str(exc)) from None
         yield url
 
 
@@ -69,11 +81,12 @@ def serve(settings: Settings) -> None:
     if settings.WORKERS > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Workers write their metrics here so that a scrape of any one sums them all.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-api-metrics-")
-    if settings.JWT_SECRET is None:
-        settings.jwt_secret()  # create the persisted development secret before workers race for it
     with _database_url(settings) as url:
+        # Refused here, in one line, before any worker starts (and fails the same way).
+        with _quiet("alembic", unless_debug=settings.LOG_LEVEL == "DEBUG"):
+            _with_engine_at(url, settings, lambda engine: wait_for_database(engine, settings))
         os.environ["DATABASE_URL"] = url
-        uvicorn.run(
+        config = uvicorn.Config(
             "todo_api.app:create_served_app",
             factory=True,
             host=settings.HOST,
@@ -88,10 +101,26 @@ def serve(settings: Settings) -> None:
             log_config=None,
             timeout_graceful_shutdown=10,
         )
+        run_server(config)
 
 
-def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[None]]) -> None:
-    async def run(url: str) -> None:
+@contextmanager
+def _quiet(logger: str, *, unless_debug: bool) -> Iterator[None]:
+    """The logger's INFO lines left out while the block runs."""
+    target = logging.getLogger(logger)
+    level = target.level
+    if not unless_debug:
+        target.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
+
+
+def _with_engine_at(
+    url: str, settings: Settings, work: Callable[[AsyncEngine], Awaitable[object]]
+) -> None:
+    async def run() -> None:
         pool = PoolSettings(size=1, max_overflow=0, pgbouncer=settings.DB_PGBOUNCER)
         engine = build_engine(url, pool)
         try:
@@ -99,8 +128,18 @@ def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[Non
         finally:
             await engine.dispose()
 
+    asyncio.run(run())
+
+
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[None]]) -> None:
+    """`work` on the database, once it answers (or a StartupError naming the setting)."""
+
+    async def when_ready(engine: AsyncEngine) -> None:
+        await wait_for_database(engine, settings)
+        await work(engine)
+
     with _database_url(settings) as url:
-        asyncio.run(run(url))
+        _with_engine_at(url, settings, when_ready)
 
 
 def migrate(settings: Settings, action: str, revision: str | None, *, yes: bool = False) -> None:
@@ -136,15 +175,12 @@ def _confirm_downgrade(target: str) -> None:
 
 
 def check(settings: Settings) -> None:
-    """Configuration is valid (it loaded), and the database answers within a few seconds."""
+    """What `serve` refuses, refused alike: the settings, then the database answering
+    within DB_CONNECT_TIMEOUT at a schema revision this release knows."""
     source = "DATABASE_URL" if settings.DATABASE_URL else f"embedded under {settings.DATA_DIR}"
-    host = parse_database_url(settings.DATABASE_URL).host if settings.DATABASE_URL else "-"
 
     async def work(engine: AsyncEngine) -> None:
-        try:
-            current = await asyncio.wait_for(current_revision(engine), timeout=10)
-        except Exception as exc:
-            sys.exit(f"todo-api check: database ({source}, host {host}) unreachable: {exc}")
+        current = await current_revision(engine)
         head = head_revision()
         state = "up to date" if current == head else f"will migrate to {head} at startup"
         print(f"todo-api check: ok ({settings.APP_ENV}); database {source} answers;")
@@ -207,7 +243,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run a command; whatever stops it is one line on stderr naming the setting and the
+    reason, and a non-zero exit (the trace too at LOG_LEVEL=DEBUG)."""
     args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except StartupError as exc:
+        _fail(args.command, str(exc), exc)
+    except Exception as exc:
+        _fail(args.command, f"{type(exc).__name__}: {reason(exc)}", exc)
+
+
+def _fail(command: str, said: str, error: BaseException) -> NoReturn:
+    logging.getLogger("todo_api.cli").debug("the trace of what follows", exc_info=error)
+    print(f"todo-api {command}: {said}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.command == "openapi":
         write_openapi(args.output)
         return
@@ -216,6 +269,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.command != "serve" and settings.LOG_LEVEL != "DEBUG":
         # A command says what it did in its own lines; alembic's steps would bury them.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Nor the database's retries: a failure is one line, said once.
+        logging.getLogger("todo_api.database.retries").setLevel(logging.ERROR)
+    check_urls(settings)
+    if args.command in ("serve", "check"):
+        # The development secret made now, before several workers race to make it.
+        check_data_dir(settings)
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":

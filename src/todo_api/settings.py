@@ -1,4 +1,5 @@
-"""All configuration, read from environment variables named like the fields."""
+"""All configuration, read from environment variables named like the fields, and from a
+`.env` file in the working directory (the environment wins over it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,7 +19,7 @@ MIN_SECRET_BYTES = 32
 class Settings(BaseSettings):
     # hide_input: a rejected JWT_SECRET or DATABASE_URL must not end up in a traceback.
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", frozen=True, hide_input_in_errors=True
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
     )
 
     APP_ENV: Literal["development", "production"] = "development"
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
             data["LOG_LEVEL"] = data["LOG_LEVEL"].upper()
         return data
 
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and _origin_problem(origin):
+                raise ValueError(f"{origin!r} is not an origin: {_origin_problem(origin)}")
+        return value
+
     @field_validator("FORWARDED_ALLOW_IPS")
     @classmethod
     def _addresses_or_networks(cls, raw: str) -> str:
@@ -147,6 +157,20 @@ class Settings(BaseSettings):
 
 def _entries(raw: str) -> list[str]:
     return [entry.strip() for entry in raw.split(",") if entry.strip()]
+
+
+def _origin_problem(origin: str) -> str | None:
+    """Why `origin` is not what a browser sends in Origin (scheme://host[:port]), or None."""
+    try:
+        parts = urlsplit(origin)
+        _ = parts.port
+    except ValueError:
+        return "malformed port"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected scheme://host[:port], e.g. http://localhost:3000"
+    if parts.path or parts.query or parts.fragment or parts.username:
+        return "an origin has no path, query or user, e.g. https://app.example.com"
+    return None
 
 
 def _persisted_dev_secret(path: Path) -> str:

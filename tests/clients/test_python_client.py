@@ -1,6 +1,7 @@
-"""A Python client made by openapi-python-client from openapi.json, with no warning, drives
-a whole session: register, JSON and form login, me, create, list, get, patch with If-Match
-(and a stale one), another user's 403 read as a problem, delete, 404, refresh."""
+"""A Python client made by openapi-python-client from openapi.json, with no warning and no
+patch, drives a whole session: register, JSON login and the OAuth2 form (/auth/token), me,
+create, list, get, patch with If-Match (and a stale one), another user's 403 read as a
+problem, delete, 404, refresh."""
 
 from __future__ import annotations
 
@@ -21,19 +22,6 @@ from tests.integration.processes import Service
 
 BIN = Path(sys.executable).parent
 PACKAGE = "todo_generated_client"
-TYPES_IMPORT = "from ...types import UNSET, Response\n"
-
-
-def _import_unset(module: Path) -> None:
-    """openapi-python-client 0.29.1 annotates a required body of several media types as
-    `... | Unset = UNSET` without importing `Unset` (upstream issue 1451, fix proposed in
-    pull request 1478): the login module then fails at import. Add the import, and fail once
-    a release no longer needs it, so that this goes too."""
-    text = module.read_text()
-    fixed = "openapi-python-client fixed issue 1451: remove _import_unset"
-    assert TYPES_IMPORT in text, fixed
-    assert "| Unset = UNSET" in text, fixed
-    module.write_text(text.replace(TYPES_IMPORT, TYPES_IMPORT.replace("\n", ", Unset\n")))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +45,6 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
     assert result.returncode == 0, said
     assert "warning" not in said.lower(), said
     assert "could not" not in said.lower(), said
-    _import_unset(out / PACKAGE / "api" / "auth" / "login.py")
     sys.path.insert(0, str(out))
     try:
         yield importlib.import_module(PACKAGE)
@@ -74,7 +61,7 @@ def _api(package: ModuleType, name: str) -> ModuleType:
 def test_a_whole_session_through_the_generated_client(client_package, service: Service):
     auth, tasks = _api(client_package, "auth"), _api(client_package, "tasks")
     m = importlib.import_module(f"{client_package.__name__}.models")
-    for name in ("register", "login", "me", "refresh"):
+    for name in ("register", "login", "login_form", "me", "refresh"):
         importlib.import_module(f"{auth.__name__}.{name}")
     for name in (
         "create_task",
@@ -100,8 +87,11 @@ def test_a_whole_session_through_the_generated_client(client_package, service: S
     assert isinstance(registered, m.AuthResponse), registered
     logged_in = auth.login.sync(client=public, body=m.CredentialsRequest(email, password))
     assert isinstance(logged_in, m.AuthResponse), logged_in
-    by_form = auth.login.sync(client=public, body=m.LoginForm(username=email, password=password))
+    by_form = auth.login_form.sync(
+        client=public, body=m.LoginForm(username=email, password=password)
+    )
     assert isinstance(by_form, m.AuthResponse), by_form
+    assert by_form.user.id == logged_in.user.id
     ada = signed_in(logged_in.access_token)
     assert auth.me.sync(client=ada).email == email
 

@@ -89,11 +89,15 @@ def test_redoc_renders_the_document(page: Page, service: Service):
     expect(page.get_by_text("Login", exact=True).first).to_be_attached()
     login = page.locator("[data-section-id='tag/auth/operation/login']")
     expect(login).to_be_attached()
-    # Its body: the JSON credentials (the media type shown first), resolved to their fields.
+    # Its body: the JSON credentials only, resolved to their fields; the form is the token
+    # operation's.
     expect(login).to_contain_text("application/json")
-    expect(login).to_contain_text("application/x-www-form-urlencoded")
+    expect(login).not_to_contain_text("application/x-www-form-urlencoded")
     body = login.locator("table").first
     expect(body).to_contain_text("email")
     expect(body).to_contain_text("password")
+    token = page.locator("[data-section-id='tag/auth/operation/loginForm']")
+    expect(token).to_contain_text("application/x-www-form-urlencoded")
+    expect(token.locator("table").first).to_contain_text("username")
     _assert_no_error_text(page)
     assert not errors.unexpected(), errors.unexpected()

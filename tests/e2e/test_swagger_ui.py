@@ -37,7 +37,7 @@ def test_authorize_then_try_get_tasks(page: Page, service: Service):
     dialog = page.locator(".dialog-ux .modal-ux")
     dialog.locator("#oauth_username").fill(EMAIL)
     dialog.locator("#oauth_password").fill(PASSWORD)
-    with page.expect_response(lambda r: r.url.endswith("/auth/login")) as login:
+    with page.expect_response(lambda r: r.url.endswith("/auth/token")) as login:
         dialog.locator("button.modal-btn.auth.authorize").click()
     assert login.value.status == 200, login.value.text()
     # Authorized: the dialog offers to log out instead.

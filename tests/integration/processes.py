@@ -32,7 +32,11 @@ class Service:
 
 @contextmanager
 def served(
-    env: dict[str, str], log: Path, ready_within: float = 60, port: int | None = None
+    env: dict[str, str],
+    log: Path,
+    ready_within: float = 60,
+    port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[Service]:
     """Start `todo-api serve` with this environment (PORT is chosen here), yield it once
     ready, and stop it with SIGTERM (unless the test did), which must end it cleanly."""
@@ -42,7 +46,7 @@ def served(
         **os.environ,
         "SHUTDOWN_DRAIN_SECONDS": "0",
         **env,
-        "HOST": "127.0.0.1",
+        "HOST": host,
         "PORT": str(port),
     }
     with log.open("ab") as sink:
@@ -50,7 +54,7 @@ def served(
         process = subprocess.Popen(
             [CLI, "serve"], env=environment, stdout=subprocess.DEVNULL, stderr=sink
         )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + ready_within
         while not _ready(base):

@@ -157,17 +157,61 @@ async def test_login_with_json_returns_a_token_for_that_user(client):
     assert (await me(client, body["access_token"])).json()["id"] == registered["user"]["id"]
 
 
-async def test_login_with_the_oauth2_form_as_swagger_sends_it(client):
+@pytest.mark.parametrize("path", ["/auth/token", "/auth/login"])
+async def test_login_with_the_oauth2_form_as_swagger_sends_it(client, path):
+    """/auth/token is the form's operation; /auth/login still takes it from older clients."""
     registered = await register(client, "ada@example.com")
 
     response = await client.post(
-        "/auth/login",
+        path,
         content="grant_type=password&username=ada%40example.com&password=correct+horse&scope=",
         headers=FORM,
     )
 
     assert response.status_code == 200, response.text
     assert response.json()["user"]["id"] == registered["user"]["id"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_the_token_call_takes_the_form_without_grant_type(client):
+    await register(client, "ada@example.com")
+
+    response = await client.post(
+        "/auth/token", data={"username": "ada@example.com", "password": "correct horse"}
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_the_token_call_refuses_another_grant_type(client):
+    await register(client, "ada@example.com")
+
+    response = await client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "username": "ada@example.com", "password": "x"},
+    )
+
+    assert field_names(assert_problem(response, 400)) == {"grant_type"}
+
+
+async def test_the_token_call_takes_only_the_form(client):
+    await register(client, "ada@example.com")
+
+    response = await client.post(
+        "/auth/token", json={"email": "ada@example.com", "password": "correct horse"}
+    )
+
+    assert_problem(response, 415)
+
+
+async def test_a_token_call_with_a_wrong_password_is_a_401(client):
+    await register(client, "ada@example.com")
+
+    response = await client.post(
+        "/auth/token", data={"username": "ada@example.com", "password": "wrong password"}
+    )
+
+    assert_problem(response, 401)
 
 
 async def test_a_form_login_with_a_wrong_password_is_a_401(client):

@@ -58,7 +58,9 @@ def test_an_unknown_revision_is_one_line_and_exit_code_2(empty_database: str, ar
 
 
 def test_check_fails_clearly_on_an_unreachable_database():
-    result = _run("check", DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    result = _run(
+        "check", DATABASE_URL="postgresql://postgres@127.0.0.1:1/none", DB_CONNECT_TIMEOUT="1"
+    )
     assert result.returncode == 1
     assert "unreachable" in result.stderr
     assert "127.0.0.1" in result.stderr

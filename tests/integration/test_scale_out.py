@@ -28,7 +28,9 @@ import pytest
 from tests.integration.processes import TEST_JWT_SECRET, Service, served
 from tests.postgres import free_port, pgbouncer_in_front
 
-HAPROXY_CONFIG = Path(__file__).parents[2] / "deploy" / "haproxy.cfg"
+DEPLOY = Path(__file__).parents[2] / "deploy"
+# The shared configuration, and the instances named one by one (API1..API3).
+HAPROXY_CONFIG = [DEPLOY / "haproxy.cfg", DEPLOY / "haproxy-servers.cfg"]
 DRAIN_SECONDS = "2"
 
 
@@ -45,21 +47,31 @@ def _environment(database_url: str, directory: Path) -> dict[str, str]:
     }
 
 
-@contextmanager
-def haproxy(backends: list[int], directory: Path) -> Iterator[str]:
+def haproxy_binary() -> str:
     binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(binary).exists():
         raise RuntimeError("haproxy is not installed (apt install haproxy; .ci/run does)")
+    return binary
+
+
+@contextmanager
+def haproxy(
+    backends: list[int],
+    directory: Path,
+    configs: list[Path] = HAPROXY_CONFIG,
+    **extra: str,
+) -> Iterator[str]:
+    """HAProxy with these configuration files, API1..APIn the backends' local ports."""
     port = free_port()
     env = {
         **os.environ,
         "HAPROXY_BIND": f"127.0.0.1:{port}",
         **{f"API{n}": f"127.0.0.1:{p}" for n, p in enumerate(backends, start=1)},
+        **extra,
     }
     log = (directory / "haproxy.log").open("w")
-    process = subprocess.Popen(
-        [binary, "-db", "-f", str(HAPROXY_CONFIG)], env=env, stdout=log, stderr=log
-    )
+    files = [argument for config in configs for argument in ("-f", str(config))]
+    process = subprocess.Popen([haproxy_binary(), "-db", *files], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: _status(f"{base}/health/ready") == 200, 15)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from openapi_spec_validator import validate
@@ -73,6 +74,7 @@ def test_each_operation_has_a_unique_readable_id():
     assert ids == {
         ("POST", "/auth/register"): "register",
         ("POST", "/auth/login"): "login",
+        ("POST", "/auth/token"): "loginForm",
         ("POST", "/auth/refresh"): "refresh",
         ("POST", "/auth/logout"): "logout",
         ("GET", "/auth/me"): "me",
@@ -96,18 +98,25 @@ def test_each_operation_has_a_unique_readable_id():
         ("GET", "/health/live"): "liveness",
         ("GET", "/health/ready"): "readiness",
         ("GET", "/metrics"): "metrics",
+        ("GET", "/"): "home",
     }
     assert len(set(ids.values())) == len(ids)
 
 
-def test_login_takes_json_credentials_or_the_oauth2_form():
-    body = DOCUMENT["paths"]["/auth/login"]["post"]["requestBody"]
-    assert body["required"] is True
-    json_schema = resolve(body["content"]["application/json"]["schema"]["$ref"])
-    form_schema = resolve(body["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"])
+def test_login_takes_json_credentials_and_token_the_oauth2_form():
+    login = DOCUMENT["paths"]["/auth/login"]["post"]["requestBody"]
+    token = DOCUMENT["paths"]["/auth/token"]["post"]["requestBody"]
+    assert login["required"] is token["required"] is True
+    assert list(login["content"]) == ["application/json"]
+    assert list(token["content"]) == ["application/x-www-form-urlencoded"]
+    json_schema = resolve(login["content"]["application/json"]["schema"]["$ref"])
+    form_schema = resolve(token["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"])
     assert set(json_schema["required"]) == {"email", "password"}
     assert json_schema["properties"]["email"]["examples"] == ["ada@example.com"]
     assert set(form_schema["required"]) == {"username", "password"}
+    assert form_schema["properties"]["grant_type"]["enum"] == ["password"]
+    scheme = DOCUMENT["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/token"
 
 
 def test_conditional_request_headers_say_the_quotes_belong_to_the_value():
@@ -116,7 +125,9 @@ def test_conditional_request_headers_say_the_quotes_belong_to_the_value():
     for name in ("IfMatch", "IfNoneMatch"):
         parameter = resolve(f"#/components/parameters/{name}")
         assert parameter["in"] == "header"
-        assert parameter["example"] == etag["example"]
+        # No example value: a fixed tag is never current, so a tool sending it gets 412.
+        assert "example" not in parameter
+        assert etag["example"] in parameter["description"]
         assert "double quotes" in parameter["description"]
     operations = {op["operationId"]: op for _, _, op in _operations()}
     for operation_id in ("getTask", "updateTask", "patchTask", "deleteTask"):
@@ -161,3 +172,18 @@ def test_a_listing_documents_the_counts():
 
 def test_no_get_route_is_doubled_by_a_head_operation():
     assert not [path for _, path, _ in _operations() if "head" in DOCUMENT["paths"][path]]
+
+
+def test_every_id_in_a_path_documents_the_spellings_the_api_takes():
+    for _, path, operation in _operations():
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") != "path":
+                continue
+            schema = parameter["schema"]
+            assert schema["format"] == "uuid", (path, parameter["name"])
+            pattern = re.compile(schema["pattern"])
+            value = uuid4()
+            for spelling in (str(value), value.hex, str(value).upper(), f"{{{value}}}", value.urn):
+                assert pattern.fullmatch(spelling), (path, spelling)
+            for refused in ("0", "null", str(value)[:-1], value.hex[:12] + "-" + value.hex[12:]):
+                assert not pattern.fullmatch(refused), (path, refused)

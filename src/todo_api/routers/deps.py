@@ -90,7 +90,7 @@ class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
 
     def __init__(self, service: Callable[[Container], S]) -> None:
         super().__init__(
-            tokenUrl="/auth/login", scheme_name="OAuth2PasswordBearer", auto_error=False
+            tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
         )
         self._service = service
 

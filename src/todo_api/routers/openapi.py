@@ -66,9 +66,9 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
             "required": False,
             "description": "Write only while the task is still as you last read it: one or "
             f"more ETags (comma-separated), or `*`. {_ETAG_FORMAT} When none is current "
-            "the answer is 412 and nothing changes. Weak tags (`W/…`) never match.",
+            "the answer is 412 and nothing changes. Weak tags (`W/…`) never match. "
+            f"For example `{_ETAG_EXAMPLE}`, the ETag of your last read.",
             "schema": {"type": "string"},
-            "example": _ETAG_EXAMPLE,
         },
     ),
     "if-none-match": (
@@ -78,9 +78,9 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
             "in": "header",
             "required": False,
             "description": "Answer 304 Not Modified, with no body, when one of these ETags "
-            f"(comma-separated, or `*`) is still current. {_ETAG_FORMAT}",
+            f"(comma-separated, or `*`) is still current. {_ETAG_FORMAT} For example "
+            f"`{_ETAG_EXAMPLE}`, the ETag of your last read.",
             "schema": {"type": "string"},
-            "example": _ETAG_EXAMPLE,
         },
     ),
 }
@@ -114,6 +114,11 @@ _CURSOR = {
     "changed or foreign cursor is a 400.",
     "schema": {"type": "string", "maxLength": 512},
 }
+
+# The spellings of a UUID the id parameters accept (pydantic's): hyphenated, 32 hex digits,
+# in braces, or as a URN; any case. Anything else is a 400, so the document says so.
+_HYPHENATED = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID_PATTERN = f"^(?:{_HYPHENATED}|[0-9a-fA-F]{{32}}|\\{{{_HYPHENATED}\\}}|urn:uuid:{_HYPHENATED})$"
 
 _TASK_ID = {"task_id": "$response.body#/id"}
 _TASK_LINKS = {
@@ -229,3 +234,5 @@ def _refine(operation: dict[str, Any]) -> None:
             parameters[index] = {"$ref": f"#/components/parameters/{component}"}
         elif parameter["in"] == "query" and parameter["name"] == "cursor":
             parameter.update(_CURSOR)
+        elif parameter["in"] == "path" and parameter["schema"].get("format") == "uuid":
+            parameter["schema"]["pattern"] = UUID_PATTERN

@@ -81,7 +81,7 @@ def test_a_malformed_url_is_one_line_exit_1_and_no_password():
     result = _run("--to", "ada@example.com", SMTP_URL="smtp://u:hun/ter2@mail.example.com")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "todo-api send-test-mail: ValueError: SMTP_URL is malformed; expected "
+        "todo-api send-test-mail: SMTP_URL is malformed; expected "
         "smtp[s]://[user:password@]host[:port], user and password percent-encoded"
     ]
 

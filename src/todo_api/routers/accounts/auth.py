@@ -3,7 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from todo_api.observability.logging import get_logger
-from todo_api.routers.accounts.login_form import LOGIN_REQUEST_BODY, read_credentials
+from todo_api.routers.accounts.login_form import (
+    LOGIN_REQUEST_BODY,
+    TOKEN_REQUEST_BODY,
+    read_credentials,
+    read_form_credentials,
+)
 from todo_api.routers.accounts.schemas import (
     AuthResponse,
     CredentialsRequest,
@@ -42,8 +47,8 @@ async def login(
     auth: AuthServiceDep,
     client: ClientDep,
 ) -> AuthResponse:
-    """Sign in with JSON `{email, password, device_token?}` or the OAuth2 form (`username`,
-    `password`). Unknown email and wrong password give the same 401. After too many failed
+    """Sign in with JSON `{email, password, device_token?}` (the OAuth2 form is POST
+    /auth/token). Unknown email and wrong password give the same 401. After too many failed
     logins for the email from the client's address, for the email from everywhere, or from
     the client's address, logins there are a 429 until `Retry-After` seconds have passed,
     registered email or not; a `device_token` from an earlier login of the email on this
@@ -53,6 +58,23 @@ async def login(
     )
     log.info("auth.login_succeeded", user_id=str(sign_in.user.id))
     return AuthResponse.of(sign_in)
+
+
+@router.post(
+    "/token",
+    response_model=AuthResponse,
+    responses=problems(400, 401, 415, 429),
+    openapi_extra=TOKEN_REQUEST_BODY,
+)
+async def login_form(
+    credentials: Annotated[CredentialsRequest, Depends(read_form_credentials)],
+    auth: AuthServiceDep,
+    client: ClientDep,
+) -> AuthResponse:
+    """The OAuth2 password flow: form-encoded `username` (the email), `password` and,
+    optionally, `grant_type=password`; what the Authorize button of /docs sends. Answers
+    and throttles as POST /auth/login."""
+    return await login(credentials, auth, client)
 
 
 @router.post("/refresh", response_model=AuthResponse, responses=problems(400, 401))
