@@ -32,7 +32,12 @@ LOGIN_FORM_SCHEMA: dict[str, Any] = {
             "description": "the email",
             "examples": ["ada@example.com"],
         },
-        "password": {"type": "string", "minLength": 1, "format": "password"},
+        "password": {
+            "type": "string",
+            "minLength": 1,
+            "format": "password",
+            "examples": ["correct horse battery"],
+        },
         "grant_type": {"type": "string", "enum": ["password"]},
         "device_token": {"type": "string", "description": "as in the JSON body"},
     },

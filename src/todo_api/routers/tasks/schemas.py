@@ -132,7 +132,10 @@ class TaskPatchRequest(TaskUpdateRequest):
 
 
 class TaskMoveRequest(WireRequest):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"after": None}]})
+    # Not {"after": null}: the document drops every null, and {} would be an invalid example.
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"after": "0b5e3c2a-6f0d-4b8e-9a51-2f6f1c9e8d47"}]}
+    )
 
     after: UUID | None = Field(
         strict=False,  # a UUID arrives as text
