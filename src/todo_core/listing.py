@@ -11,15 +11,17 @@ from typing import Final
 from uuid import UUID
 
 from todo_core.domain import (
-    LABELS_MAX,
     Task,
+    raise_if_any,
+)
+from todo_core.errors import FieldError
+from todo_core.task_rules import (
+    LABELS_MAX,
     due_at_problem,
     label_key,
     label_problem,
     priority_problem,
-    raise_if_any,
 )
-from todo_core.errors import FieldError
 
 PAGE_LIMIT_DEFAULT: Final = 50
 PAGE_LIMIT_MAX: Final = 200

@@ -10,12 +10,8 @@ from typing import NoReturn
 from uuid import UUID
 
 from todo_core.domain import (
-    NewTask,
     Task,
-    TaskPatch,
     Versions,
-    check_new_task,
-    check_patch,
 )
 from todo_core.errors import (
     FieldError,
@@ -38,6 +34,12 @@ from todo_core.listing import (
 from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
+from todo_core.task_rules import (
+    NewTask,
+    TaskPatch,
+    check_new_task,
+    check_patch,
+)
 
 _MOVE_ATTEMPTS = 3
 

@@ -10,11 +10,17 @@ from datetime import timedelta
 import pytest
 
 from tests.contracts.builders import T0, make_task, store_tasks, store_user
-from todo_core.domain import Task, TaskPatch, User
+from todo_core.domain import (
+    Task,
+    User,
+)
 from todo_core.errors import PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
 from todo_core.ordering import end_position, position_between, renumbered_position
 from todo_core.ports import UnitOfWorkFactory
+from todo_core.task_rules import (
+    TaskPatch,
+)
 
 DAY = timedelta(days=1)
 

@@ -11,9 +11,15 @@ from tests.contracts.builders import T0, make_session, make_task, make_user, sto
 from tests.contracts.bulk_and_counts import BulkAndCountsContract
 from tests.contracts.task_listing import LATER, TaskListingContract, listed
 from tests.contracts.task_planning import TaskPlanningContract
-from todo_core.domain import Task, TaskPatch, User
+from todo_core.domain import (
+    Task,
+    User,
+)
 from todo_core.errors import SessionEndedError, UnknownUserError
 from todo_core.ports import UnitOfWorkFactory
+from todo_core.task_rules import (
+    TaskPatch,
+)
 
 
 async def stored(uow_factory: UnitOfWorkFactory, task: Task) -> Task | None:

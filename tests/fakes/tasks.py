@@ -12,10 +12,8 @@ from tests.fakes.sessions import session_live
 from todo_core.domain import (
     LoginSession,
     Task,
-    TaskPatch,
     User,
     Versions,
-    label_key,
 )
 from todo_core.errors import PositionTakenError, UnknownUserError
 from todo_core.listing import (
@@ -28,6 +26,10 @@ from todo_core.listing import (
 )
 from todo_core.ordering import renumbered_position
 from todo_core.ports import TaskRepository
+from todo_core.task_rules import (
+    TaskPatch,
+    label_key,
+)
 
 
 class InMemoryTaskRepository(TaskRepository):

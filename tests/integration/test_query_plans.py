@@ -15,9 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.statements import captured
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
-from todo_core.domain import (
-    TaskPatch,
-)
 from todo_core.errors import SessionEndedError
 from todo_core.listing import (
     NO_FILTER,
@@ -27,6 +24,9 @@ from todo_core.listing import (
     TaskSort,
 )
 from todo_core.ports import FailureLimits, ResetRequest
+from todo_core.task_rules import (
+    TaskPatch,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

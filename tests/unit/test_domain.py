@@ -8,21 +8,12 @@ import pytest
 
 from tests.contracts.builders import make_task, make_user
 from todo_core.domain import (
-    DESCRIPTION_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
-    TITLE_MAX_LENGTH,
-    UNSET,
-    NewTask,
-    TaskPatch,
-    check_new_task,
-    check_patch,
     check_registration,
-    description_problem,
     email_problem,
     normalize_email,
     password_problem,
     stored_email,
-    title_problem,
 )
 from todo_core.errors import FieldError, ValidationError
 from todo_core.listing import (
@@ -30,6 +21,17 @@ from todo_core.listing import (
     TaskQuery,
     TaskSort,
     check_page,
+)
+from todo_core.task_rules import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    UNSET,
+    NewTask,
+    TaskPatch,
+    check_new_task,
+    check_patch,
+    description_problem,
+    title_problem,
 )
 
 

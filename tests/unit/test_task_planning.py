@@ -11,7 +11,9 @@ import pytest
 
 from tests.contracts.builders import make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
-from todo_core.domain import NewTask, TaskPatch, User, check_new_task, check_patch
+from todo_core.domain import (
+    User,
+)
 from todo_core.errors import (
     PositionTakenError,
     TaskAccessDeniedError,
@@ -21,6 +23,12 @@ from todo_core.errors import (
 )
 from todo_core.listing import LabelCount, TaskFilter, TaskQuery, TaskSort, check_page
 from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
+from todo_core.task_rules import (
+    NewTask,
+    TaskPatch,
+    check_new_task,
+    check_patch,
+)
 from todo_core.task_service import TaskService
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

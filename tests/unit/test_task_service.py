@@ -10,8 +10,6 @@ import pytest
 from tests.contracts.builders import T0, make_session, make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import (
-    DESCRIPTION_MAX_LENGTH,
-    TaskPatch,
     User,
 )
 from todo_core.errors import (
@@ -24,6 +22,10 @@ from todo_core.errors import (
 from todo_core.listing import (
     TaskQuery,
     TaskSort,
+)
+from todo_core.task_rules import (
+    DESCRIPTION_MAX_LENGTH,
+    TaskPatch,
 )
 from todo_core.task_service import TaskService
 

@@ -9,7 +9,6 @@ import pytest
 from tests.contracts.builders import make_user, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import (
-    NewTask,
     Task,
     User,
 )
@@ -25,6 +24,9 @@ from todo_core.listing import (
     TaskQuery,
 )
 from todo_core.purge import PURGE_BATCH
+from todo_core.task_rules import (
+    NewTask,
+)
 from todo_core.task_service import TaskService
 
 TTL = timedelta(hours=1)

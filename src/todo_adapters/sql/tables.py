@@ -31,15 +31,17 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_core.domain import (
     ADDRESS_MAX_LENGTH,
-    DESCRIPTION_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
-    PRIORITY_MAX,
     PRIORITY_MIN,
-    TITLE_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
 )
 from todo_core.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 from todo_core.listing import NO_DUE_ASC, NO_DUE_DESC
+from todo_core.task_rules import (
+    DESCRIPTION_MAX_LENGTH,
+    PRIORITY_MAX,
+    TITLE_MAX_LENGTH,
+)
 
 # SQL functions of migration 0007, immutable so that indexes can be built on them. Their keys
 # carry the owner's id (hex) before each word or label: a user's search reads only that

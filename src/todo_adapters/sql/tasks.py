@@ -38,11 +38,17 @@ from todo_adapters.sql.task_order import (
     NEIGHBOURS_AFTER,
     RENUMBER,
 )
-from todo_core.domain import Task, TaskPatch, Versions
+from todo_core.domain import (
+    Task,
+    Versions,
+)
 from todo_core.errors import PositionTakenError, UnknownUserError
 from todo_core.listing import LabelCount, LabelCounts, TaskCounts, TaskKey, TaskPage, TaskQuery
 from todo_core.ordering import RENUMBER_WIDTH
 from todo_core.ports import TaskRepository
+from todo_core.task_rules import (
+    TaskPatch,
+)
 
 same_order(tasks, Task)
 

@@ -10,15 +10,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.datastructures import QueryParams
 
-from todo_core.domain import (
+from todo_core.domain import PRIORITY_MIN
+from todo_core.errors import FieldError, ValidationError
+from todo_core.listing import NO_FILTER, SEARCH_MAX_LENGTH, TaskFilter, filter_problems
+from todo_core.task_rules import (
     LABEL_MAX_LENGTH,
     LABELS_MAX,
     PRIORITY_MAX,
-    PRIORITY_MIN,
     TITLE_PATTERN,
 )
-from todo_core.errors import FieldError, ValidationError
-from todo_core.listing import NO_FILTER, SEARCH_MAX_LENGTH, TaskFilter, filter_problems
 
 _NAMES = ("due_before", "due_after", "has_due", "priority", "label", "q")
 _INSTANT = "must be an RFC 3339 date-time with an offset, such as 2026-05-01T09:00:00Z"

@@ -10,13 +10,17 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from pydantic.config import JsonDict
 
 from todo_api.routers.schemas import View, WireRequest, documented, rule
-from todo_core.domain import (
+from todo_core.domain import PRIORITY_MIN
+from todo_core.listing import (
+    LabelCount,
+    TaskPage,
+)
+from todo_core.task_rules import (
     DESCRIPTION_MAX_LENGTH,
     DESCRIPTION_PATTERN,
     LABEL_MAX_LENGTH,
     LABELS_MAX,
     PRIORITY_MAX,
-    PRIORITY_MIN,
     TITLE_MAX_LENGTH,
     TITLE_PATTERN,
     NewTask,
@@ -25,10 +29,6 @@ from todo_core.domain import (
     label_problem,
     labels_problem,
     title_problem,
-)
-from todo_core.listing import (
-    LabelCount,
-    TaskPage,
 )
 
 Title = Annotated[str, rule(title_problem)]
