@@ -3,16 +3,19 @@ every command, every bad setting a newcomer is likely to try (issue 22)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.integration.processes import CLI, TEST_JWT_SECRET
 from tests.postgres import free_port
+from todo_adapters.sql.engine import PoolSettings, build_engine
 
 # Each bad setting, and what its line must say. The unreachable hosts give up after
 # DB_CONNECT_TIMEOUT=1 (a refused port, a name that does not resolve).
@@ -186,28 +189,19 @@ def test_when_a_worker_cannot_start_serve_exits_non_zero(
 
 
 def _psql(database_url: str, statement: str) -> None:
-    url = make_url(database_url)
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            "-d",
-            url.database or "",
-            "-c",
-            statement,
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PGPASSWORD": url.password or ""},
-    )
+    """One statement on the database, by the same driver the service uses: the embedded
+    test server is reached through a socket directory (`?host=`) that psql would not read
+    from the URL."""
+
+    async def run() -> None:
+        engine = build_engine(database_url, PoolSettings(size=1, max_overflow=0))
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
