@@ -207,7 +207,7 @@ def seed_small(bench: Bench) -> None:
 def use_users(bench: Bench, users: list[seed.BenchUser], cursor_depth: int) -> None:
     """These users (tokens minted, deep-page cursors asked of the API) drive the load."""
     assert bench.server is not None
-    seed.mint_tokens(users, bench.secret)
+    seed.mint_tokens(bench.db_url, users, bench.secret)
     seed.fetch_cursors(bench.server.base, users, cursor_depth)
     seed.write_users_file(bench.users_file, users)
     bench.users = users

@@ -132,12 +132,21 @@ def load_users(db_url: str, prefix: str, ids_per_user: int) -> list[BenchUser]:
     return [BenchUser(email, str(user_id), list(ids)) for email, user_id, ids in rows]
 
 
-def mint_tokens(users: list[BenchUser], secret: str) -> None:
-    """Access tokens as the service would issue them at login (same key, claims, issuer; a
-    session id of their own: task calls never look it up)."""
+def mint_tokens(db_url: str, users: list[BenchUser], secret: str) -> None:
+    """Access tokens as the service would issue them at login (same key, claims, issuer),
+    each in a live session of its user, as a login leaves it: task writes check that the
+    token's session has not ended."""
     issuer = JwtTokenIssuer(secret, TOKEN_TTL_S, ISSUER, AUDIENCE, SystemClock())
-    for user in users:
-        user.token = issuer.issue(UUID(user.user_id), uuid4()).token
+    sessions = [(user, uuid4()) for user in users]
+    rows = ",".join(f"('{sid}', '{user.user_id}')" for user, sid in sessions)
+    execute(
+        db_url,
+        f"""INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)
+            SELECT s.id::uuid, s.user_id::uuid, now(), now(), now() + interval '1 day'
+            FROM (VALUES {rows}) AS s (id, user_id)""",
+    )
+    for user, sid in sessions:
+        user.token = issuer.issue(UUID(user.user_id), sid).token
 
 
 def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tuple[int, str]]:
