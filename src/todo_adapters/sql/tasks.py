@@ -203,7 +203,18 @@ class SqlTaskRepository(TaskRepository):
         if_version: Versions = None,
         session_id: UUID | None = None,
     ) -> Task | None:
-        changes = patch.changes()
+        return await self._write(patch.changes(), task_id, user_id, now, if_version, session_id)
+
+    async def _write(
+        self,
+        changes: dict[str, object],
+        task_id: UUID,
+        user_id: UUID,
+        now: datetime,
+        if_version: Versions,
+        session_id: UUID | None = None,
+    ) -> Task | None:
+        """One UPDATE … RETURNING of the changed columns, version +1 (update and move)."""
         statement = _update_statement(
             tuple(changes), if_version is not None, session_id is not None
         )
@@ -239,17 +250,8 @@ class SqlTaskRepository(TaskRepository):
         if_version: Versions = None,
     ) -> Task | None:
         # The move checks the login itself (TaskService.move): no check here.
-        statement = _update_statement(("position",), if_version is not None, False)
         try:
-            return await statement.first(
-                self._db,
-                Task,
-                position=position,
-                updated_at=now,
-                id=task_id,
-                user_id=user_id,
-                versions=list(if_version or ()),
-            )
+            return await self._write({"position": position}, task_id, user_id, now, if_version)
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
             raise
