@@ -28,7 +28,7 @@ from todo_api.routers.accounts.login_form import LOGIN_COMPONENTS
 from todo_api.routers.openapi import install_openapi, operation_id
 from todo_api.routers.operations import health, home
 from todo_api.routers.operations import metrics as operations
-from todo_api.routers.tasks import labels
+from todo_api.routers.tasks import changes, labels
 from todo_api.routers.tasks import routes as tasks
 from todo_api.settings import Settings
 
@@ -137,7 +137,8 @@ class _Runtime:
 def _include_routers(app: FastAPI) -> list[BaseRoute]:
     """Every API route, the task routes first: routing tries each route's pattern in turn,
     and they answer most of the requests."""
-    routers = (tasks, labels, auth, account, password_reset, health, operations, home)
+    # The feed first: /tasks/changes is not the task with the id "changes".
+    routers = (changes, tasks, labels, auth, account, password_reset, health, operations, home)
     for module in routers:
         app.include_router(module.router)
     return [r for m in routers for r in m.router.routes]

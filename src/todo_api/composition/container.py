@@ -16,6 +16,7 @@ from todo_adapters.sql.health import SqlReadinessProbe
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.composition.lifespan import configured_mailer
 from todo_api.http.cursors import CursorCodec
+from todo_api.http.sync_tokens import SyncTokens
 from todo_api.observability.metrics import Metrics
 from todo_api.settings import Settings
 from todo_core.account_service import AccountService
@@ -24,6 +25,7 @@ from todo_core.credentials import Credentials
 from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
 from todo_core.ports import Mailer, MailOutbox
+from todo_core.sync import SyncService
 from todo_core.task_service import TaskService
 
 
@@ -99,6 +101,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     cursor_codec = providers.Singleton(CursorCodec, secret=settings.provided.jwt_secret.call())
+    sync_tokens = providers.Singleton(SyncTokens, secret=settings.provided.jwt_secret.call())
     # Made per service, as the services are: an override of the hasher or the issuer (a
     # test's) takes effect at once.
     credentials = providers.Factory(
@@ -139,4 +142,8 @@ class Container(containers.DeclarativeContainer):
     idempotency_ttl = providers.Singleton(_seconds, settings.provided.IDEMPOTENCY_TTL)
     task_service = providers.Factory(
         TaskService, uow=uow_factory, clock=clock, idempotency_ttl=idempotency_ttl
+    )
+    sync_retention = providers.Singleton(_seconds, settings.provided.SYNC_RETENTION)
+    sync_service = providers.Singleton(
+        SyncService, uow=uow_factory, clock=clock, retention=sync_retention
     )

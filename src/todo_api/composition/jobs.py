@@ -66,5 +66,10 @@ async def purge_jobs(container: Container, interval_s: float) -> AsyncIterator[N
             lambda: container.task_service().purge_expired_idempotency_keys(),
             "maintenance.idempotency_keys_purged",
         ),
+        periodic(
+            interval_s,
+            lambda: container.sync_service().purge_deletions(),
+            "maintenance.deletions_purged",
+        ),
     ):
         yield

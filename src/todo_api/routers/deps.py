@@ -17,11 +17,13 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.http.cursors import CursorCodec
+from todo_api.http.sync_tokens import SyncTokens
 from todo_core.account_service import AccountService
 from todo_core.auth_service import AuthService
 from todo_core.domain import Client
 from todo_core.errors import InvalidTokenError
 from todo_core.password_reset import PasswordResetService
+from todo_core.sync import SyncService
 from todo_core.task_service import TaskService
 
 if TYPE_CHECKING:
@@ -115,6 +117,18 @@ def _task_tools(container: Container) -> TaskTools:
     return TaskTools(container.task_service(), container.cursor_codec())
 
 
+@dataclass(frozen=True, slots=True)
+class SyncTools:
+    """What the sync routes work with: the feed's use cases and the token codec."""
+
+    sync: SyncService
+    tokens: SyncTokens
+
+
+def _sync_tools(container: Container) -> SyncTools:
+    return SyncTools(container.sync_service(), container.sync_tokens())
+
+
 def _auth(container: Container) -> AuthService:
     return container.auth_service()
 
@@ -124,5 +138,6 @@ def _account(container: Container) -> AccountService:
 
 
 TaskCaller = Annotated[Caller[TaskTools], Depends(_BearerCaller(_task_tools))]
+SyncCaller = Annotated[Caller[SyncTools], Depends(_BearerCaller(_sync_tools))]
 AuthCaller = Annotated[Caller[AuthService], Depends(_BearerCaller(_auth))]
 AccountCaller = Annotated[Caller[AccountService], Depends(_BearerCaller(_account))]
