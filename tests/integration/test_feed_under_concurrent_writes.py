@@ -37,62 +37,60 @@ async def busy_client(settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+async def _write_once(
+    client: httpx.AsyncClient, headers: dict, ids: list[str], rnd: random.Random
+) -> tuple[str, str | None, httpx.Response]:
+    """One write of a mix weighted like a busy user's: mostly creates and edits, some
+    moves and deletes, now and then a bulk call."""
+    pick, target = rnd.random(), rnd.choice(ids) if ids else None
+    if pick < 0.35 or target is None:
+        task = {"title": "w", "priority": rnd.randint(0, 3), "labels": ["l"]}
+        return "create", None, await client.post("/tasks", json=task, headers=headers)
+    if pick < 0.70:
+        fields = rnd.choice(
+            [
+                {"title": f"t{rnd.random()}"},
+                {"is_completed": rnd.random() < 0.5},
+                {"due_at": "2027-05-01T10:00:00+00:00", "priority": rnd.randint(0, 3)},
+                {"labels": [f"x{rnd.randint(0, 3)}"]},
+            ]
+        )
+        return (
+            "update",
+            target,
+            await client.patch(f"/tasks/{target}", json=fields, headers=headers),
+        )
+    if pick < 0.85:
+        after = {"after": rnd.choice([None, rnd.choice(ids)])}
+        return (
+            "move",
+            target,
+            await client.post(f"/tasks/{target}/move", json=after, headers=headers),
+        )
+    if pick < 0.97:
+        return "delete", target, await client.delete(f"/tasks/{target}", headers=headers)
+    if pick < 0.99:
+        state = {"is_completed": rnd.random() < 0.3}
+        return "mark_all", None, await client.patch("/tasks", json=state, headers=headers)
+    clear = {"completed": "true"}
+    return "clear", None, await client.delete("/tasks", params=clear, headers=headers)
+
+
 async def _writer(
     client: httpx.AsyncClient, headers: dict, ids: list[str], seed: int, until: float
 ) -> Counter[str]:
     rnd = random.Random(seed)
     done: Counter[str] = Counter()
     while time.monotonic() < until:
-        pick = rnd.random()
-        target = rnd.choice(ids) if ids else None
-        if pick < 0.35 or target is None:
-            kind, response = (
-                "create",
-                await client.post(
-                    "/tasks",
-                    json={"title": f"w{seed}", "priority": rnd.randint(0, 3), "labels": ["l"]},
-                    headers=headers,
-                ),
-            )
-            if response.status_code == 201:
-                ids.append(response.json()["id"])
-        elif pick < 0.65:
-            fields = rnd.choice(
-                [
-                    {"title": f"t{rnd.random()}"},
-                    {"is_completed": rnd.random() < 0.5},
-                    {"due_at": "2027-05-01T10:00:00+00:00"},
-                    {"labels": [f"x{rnd.randint(0, 3)}"]},
-                ]
-            )
-            kind, response = (
-                "update",
-                await client.patch(f"/tasks/{target}", json=fields, headers=headers),
-            )
-        elif pick < 0.80:
-            after = rnd.choice([None, rnd.choice(ids)])
-            kind, response = (
-                "move",
-                await client.post(f"/tasks/{target}/move", json={"after": after}, headers=headers),
-            )
-        elif pick < 0.95:
-            kind, response = "delete", await client.delete(f"/tasks/{target}", headers=headers)
-        elif pick < 0.98:
-            kind, response = (
-                "mark_all",
-                await client.patch(
-                    "/tasks", json={"is_completed": rnd.random() < 0.5}, headers=headers
-                ),
-            )
-        else:
-            kind, response = (
-                "clear",
-                await client.delete("/tasks", params={"completed": "true"}, headers=headers),
-            )
-        # A move "after" a task that was just deleted, or itself: 404 or 400.
+        kind, target, response = await _write_once(client, headers, ids, rnd)
+        # A move "after" a task that was just deleted, or after itself: 404 or 400.
         allowed = EXPECTED | ({400} if kind == "move" else set())
         assert response.status_code in allowed, (kind, response.status_code, response.text)
         done[f"{kind} {response.status_code}"] += 1
+        if kind == "create":
+            ids.append(response.json()["id"])
+        elif target in ids and (kind == "delete" or response.status_code == 404):
+            ids.remove(target)  # the writers pick among live tasks again
     return done
 
 
