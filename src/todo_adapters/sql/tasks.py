@@ -149,8 +149,14 @@ def _update_statement(changed: tuple[str, ...], versioned: bool, checked: bool) 
 
 
 class SqlTaskRepository(TaskRepository):
-    def __init__(self, db: Connection) -> None:
+    def __init__(self, db: Connection, touched: set[UUID] | None = None) -> None:
         self._db = db
+        # Whose tasks this repository wrote (the unit of work notifies them on commit).
+        self._touched = touched if touched is not None else set()
+
+    def _wrote(self, user_id: UUID, count: int | bool | Task | None) -> None:
+        if count:
+            self._touched.add(user_id)
 
     async def add(self, task: Task, session_id: UUID | None = None) -> bool:
         statement = _ADD_TASK[session_id is not None]
@@ -165,6 +171,7 @@ class SqlTaskRepository(TaskRepository):
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
             raise
+        self._wrote(task.user_id, added)
         return added > 0
 
     async def get(self, task_id: UUID) -> Task | None:
@@ -235,7 +242,7 @@ class SqlTaskRepository(TaskRepository):
         statement = _update_statement(
             tuple(changes), if_version is not None, session_id is not None
         )
-        return await statement.first(
+        task = await statement.first(
             self._db,
             Task,
             **changes,
@@ -245,6 +252,8 @@ class SqlTaskRepository(TaskRepository):
             versions=list(if_version or ()),
             session_id=session_id,
         )
+        self._wrote(user_id, task)
+        return task
 
     async def lock_order(self, user_id: UUID, moving: UUID) -> None:
         await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
@@ -275,9 +284,11 @@ class SqlTaskRepository(TaskRepository):
             raise
 
     async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        return await RENUMBER.rowcount(
+        renumbered = await RENUMBER.rowcount(
             self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
         )
+        self._wrote(user_id, renumbered)
+        return renumbered
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         rows = await LABELS.fetch(self._db, user_id=user_id)
@@ -298,6 +309,7 @@ class SqlTaskRepository(TaskRepository):
             versions=list(if_version or ()),
             session_id=session_id,
         )
+        self._wrote(user_id, deleted)
         return deleted > 0
 
     async def owner_of(self, task_id: UUID) -> UUID | None:
@@ -307,7 +319,7 @@ class SqlTaskRepository(TaskRepository):
     async def set_completed(
         self, user_id: UUID, is_completed: bool, now: datetime, session_id: UUID | None = None
     ) -> int:
-        return await _SET_COMPLETED[session_id is not None].rowcount(
+        changed = await _SET_COMPLETED[session_id is not None].rowcount(
             self._db,
             user_id=user_id,
             was=not is_completed,
@@ -315,13 +327,17 @@ class SqlTaskRepository(TaskRepository):
             updated_at=now,
             session_id=session_id,
         )
+        self._wrote(user_id, changed)
+        return changed
 
     async def delete_all(
         self, user_id: UUID, completed: bool, session_id: UUID | None = None
     ) -> int:
-        return await _DELETE_ALL[session_id is not None].rowcount(
+        deleted = await _DELETE_ALL[session_id is not None].rowcount(
             self._db, user_id=user_id, is_completed=completed, session_id=session_id
         )
+        self._wrote(user_id, deleted)
+        return deleted
 
 
 def _raise_if_position_taken(exc: UniqueViolationError) -> None:

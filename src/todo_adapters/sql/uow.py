@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
+from uuid import UUID
 
 from asyncpg import Connection
 from asyncpg.transaction import Transaction
@@ -24,6 +25,7 @@ from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.idempotency import SqlIdempotencyRepository
 from todo_adapters.sql.login_failures import SqlLoginFailureRepository
+from todo_adapters.sql.notifier import ChangeNotifier
 from todo_adapters.sql.password_resets import SqlPasswordResetRepository
 from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
 from todo_adapters.sql.repositories import SqlUserRepository
@@ -49,11 +51,21 @@ class SqlUnitOfWork(UnitOfWork):
     login_failures: SqlLoginFailureRepository
     changes: SqlChangeFeedRepository
 
-    def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        gate: PoolGate,
+        *,
+        transaction: bool,
+        notifier: ChangeNotifier | None = None,
+    ) -> None:
         self._engine = engine
         self._gate = gate
         self._wants_transaction = transaction
         self._transaction: Transaction | None = None
+        self._notifier = notifier
+        # The users whose tasks this unit of work wrote: notified once it has committed.
+        self._touched: set[UUID] = set()
 
     async def __aenter__(self) -> Self:
         await self._gate.enter()
@@ -66,7 +78,7 @@ class SqlUnitOfWork(UnitOfWork):
             await self._begin(last_try=True)
         db = self._db
         self.users = SqlUserRepository(db)
-        self.tasks = SqlTaskRepository(db)
+        self.tasks = SqlTaskRepository(db, self._touched)
         self.refresh_tokens = SqlRefreshTokenRepository(db)
         self.idempotency = SqlIdempotencyRepository(db)
         self.sessions = SqlSessionRepository(db)
@@ -121,6 +133,9 @@ class SqlUnitOfWork(UnitOfWork):
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
             await transaction.commit()
+        if self._touched and self._notifier is not None:
+            self._notifier.changed(self._touched)
+            self._touched.clear()
 
     async def _release(self, exc: BaseException | None) -> Exception | None:
         """Roll back what was not committed and give the connection back. A connection the
@@ -158,7 +173,12 @@ DEFAULT_POOL = PoolSettings()
 
 class SqlUnitOfWorkFactory:
     def __init__(
-        self, engine: AsyncEngine, pool: PoolSettings = DEFAULT_POOL, *, autocommit: bool = True
+        self,
+        engine: AsyncEngine,
+        pool: PoolSettings = DEFAULT_POOL,
+        *,
+        autocommit: bool = True,
+        notifier: ChangeNotifier | None = None,
     ) -> None:
         """`autocommit=False` behind a transaction-mode pooler: there, statements outside a
         transaction may be parsed on one server connection and executed on another
@@ -171,9 +191,12 @@ class SqlUnitOfWorkFactory:
         self._engine = engine
         self.gate = PoolGate(pool.size, pool.timeout_s, pool.max_waiting)
         self._autocommit = autocommit
+        self._notifier = notifier
 
     def __call__(self, *, atomic: bool = True) -> SqlUnitOfWork:
         """`atomic=False` for a use case of one statement, which PostgreSQL runs atomically
         on its own: no BEGIN and COMMIT round trips."""
         transaction = atomic or not self._autocommit
-        return SqlUnitOfWork(self._engine, self.gate, transaction=transaction)
+        return SqlUnitOfWork(
+            self._engine, self.gate, transaction=transaction, notifier=self._notifier
+        )

@@ -13,6 +13,7 @@ from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
 from todo_adapters.sql.engine import PoolSettings, behind_pooler, build_engine, pool_status
 from todo_adapters.sql.health import SqlReadinessProbe
+from todo_adapters.sql.notifier import ChangeNotifier
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.composition.lifespan import configured_mailer
 from todo_api.http.cursors import CursorCodec
@@ -76,6 +77,7 @@ class Container(containers.DeclarativeContainer):
     pool_settings = providers.Callable(_pool_settings, settings)
     engine = providers.Singleton(build_engine, database_url=database_url, pool=pool_settings)
     pool_status = providers.Callable(pool_status, engine=engine)
+    change_notifier = providers.Singleton(ChangeNotifier, engine=engine)
     uow_factory = providers.Singleton(
         SqlUnitOfWorkFactory,
         engine=engine,
@@ -83,6 +85,7 @@ class Container(containers.DeclarativeContainer):
         autocommit=providers.Callable(
             lambda url, pool: not behind_pooler(url, pool), database_url, pool_settings
         ),
+        notifier=change_notifier,
     )
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
 

@@ -102,6 +102,7 @@ async def _database(settings: Settings, container: Container) -> AsyncIterator[N
         try:
             yield
         finally:
+            await container.change_notifier().close()  # what is pending, before the pool goes
             await container.engine().dispose()
     finally:
         await asyncio.to_thread(chosen.close)

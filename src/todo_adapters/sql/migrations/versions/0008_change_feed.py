@@ -45,8 +45,6 @@ BEGIN
     SELECT n.id, n.user_id, numbered.change_seq, NULL
     FROM new_tasks AS n JOIN numbered USING (user_id)
     ON CONFLICT (task_id) DO UPDATE SET user_id = excluded.user_id, seq = excluded.seq;
-    PERFORM pg_notify('task_changes', u.user_id::text)
-    FROM (SELECT DISTINCT user_id FROM new_tasks) AS u;
     RETURN NULL;
 END $$
 """
@@ -72,8 +70,6 @@ BEGIN
     SELECT n.id, n.user_id, numbered.change_seq, NULL
     FROM new_tasks AS n JOIN numbered USING (user_id)
     ON CONFLICT (task_id) DO UPDATE SET user_id = excluded.user_id, seq = excluded.seq;
-    PERFORM pg_notify('task_changes', u.user_id::text)
-    FROM (SELECT DISTINCT user_id FROM new_tasks) AS u;
     RETURN NULL;
 END $$
 """
@@ -96,8 +92,6 @@ BEGIN
     UPDATE task_changes AS e SET seq = numbered.change_seq, deleted_at = now()
     FROM old_tasks AS o JOIN numbered USING (user_id)
     WHERE e.task_id = o.id;
-    PERFORM pg_notify('task_changes', u.user_id::text)
-    FROM (SELECT DISTINCT user_id FROM old_tasks) AS u;
     RETURN NULL;
 END $$
 """
