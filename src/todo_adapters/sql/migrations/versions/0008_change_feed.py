@@ -13,9 +13,8 @@ sees them as a prefix, never a later number without an earlier one. Reading "aft
 therefore never skips a change that commits late. Triggers do it, so every write is in the
 feed, whatever statement made it (bulk calls, renumbering, a migration).
 
-The trigger also sends NOTIFY task_changes with the user's id, delivered at commit to
-every listening instance: only the id, since a notification is small and unauthenticated;
-listeners read the feed.
+No NOTIFY here: PostgreSQL serializes notifying commits server-wide, so the service
+notifies after its commits instead (todo_adapters/sql/notifier.py).
 """
 
 from collections.abc import Sequence
