@@ -9,6 +9,8 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from todo_core.account_ports import (
+    EventTicket,
+    EventTicketRepository,
     FailureLimits,
     LimitingFailures,
     LoginFailureRepository,
@@ -169,6 +171,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     password_resets: PasswordResetRepository
     login_failures: LoginFailureRepository
+    event_tickets: EventTicketRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -215,6 +218,8 @@ class Principal:
 
     user_id: UUID
     session_id: UUID | None
+    # The token's `exp`: what an event stream opened with it (or its ticket) lives until.
+    expires_at: datetime | None = None
 
 
 class TokenIssuer(Protocol):
@@ -264,6 +269,8 @@ class Clock(Protocol):
 __all__ = [
     "AccessToken",
     "Clock",
+    "EventTicket",
+    "EventTicketRepository",
     "FailureLimits",
     "IdempotencyRepository",
     "LimitingFailures",

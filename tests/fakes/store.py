@@ -11,6 +11,7 @@ from tests.fakes.idempotency import StoredKey
 from tests.fakes.login_failures import Failure
 from tests.fakes.password_resets import StoredReset
 from todo_core.domain import LoginSession, RefreshToken, Task, User
+from todo_core.ports import EventTicket
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -28,6 +29,7 @@ class InMemoryStore:
         self.sessions: dict[UUID, LoginSession] = {}
         self.password_resets: dict[str, StoredReset] = {}
         self.login_failures: dict[int, Failure] = {}
+        self.event_tickets: dict[str, EventTicket] = {}
 
 
 class TableView(MutableMapping[K, V]):

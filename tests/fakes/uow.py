@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes.event_tickets import InMemoryEventTicketRepository
 from tests.fakes.idempotency import InMemoryIdempotencyRepository
 from tests.fakes.login_failures import InMemoryLoginFailureRepository
 from tests.fakes.password_resets import InMemoryPasswordResetRepository
@@ -30,6 +31,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     sessions: InMemorySessionRepository
     password_resets: InMemoryPasswordResetRepository
     login_failures: InMemoryLoginFailureRepository
+    event_tickets: InMemoryEventTicketRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -47,16 +49,20 @@ class InMemoryUnitOfWork(UnitOfWork):
                 store.sessions,
                 store.password_resets,
                 store.login_failures,
+                store.event_tickets,
             )
         ]
-        users, tasks, tokens, keys, sessions, resets, failures = self._tables
-        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions], sessions)
+        users, tasks, tokens, keys, sessions, resets, failures, tickets = self._tables
+        self.users = InMemoryUserRepository(
+            users, [tasks, tokens, keys, sessions, tickets], sessions
+        )
         self.tasks = InMemoryTaskRepository(tasks, users, sessions)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
         self.sessions = InMemorySessionRepository(sessions, tokens, users)
         self.password_resets = InMemoryPasswordResetRepository(resets, users)
         self.login_failures = InMemoryLoginFailureRepository(failures)
+        self.event_tickets = InMemoryEventTicketRepository(tickets, users)
         return self
 
     async def __aexit__(

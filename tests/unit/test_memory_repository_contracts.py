@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.contracts.event_ticket_repository import EventTicketRepositoryContract
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
 from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
@@ -44,4 +45,8 @@ class TestInMemoryPasswordResetRepository(PasswordResetRepositoryContract):
 
 
 class TestInMemoryLoginFailureRepository(LoginFailureRepositoryContract):
+    pass
+
+
+class TestInMemoryEventTicketRepository(EventTicketRepositoryContract):
     pass
