@@ -11,8 +11,10 @@ from todo_adapters.clock import SystemClock
 from todo_adapters.mail.outbox import OutboxHooks, RetryingOutbox
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
+from todo_adapters.sql.database_url import direct_url
 from todo_adapters.sql.engine import PoolSettings, behind_pooler, build_engine, pool_status
 from todo_adapters.sql.health import SqlReadinessProbe
+from todo_adapters.sql.listener import PgListener
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.composition.lifespan import configured_mailer
 from todo_api.http.cursors import CursorCodec
@@ -24,6 +26,7 @@ from todo_core.credentials import Credentials
 from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
 from todo_core.ports import Mailer, MailOutbox
+from todo_core.stream_access import StreamAccess
 from todo_core.task_service import TaskService
 
 
@@ -31,8 +34,16 @@ def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
+def _listen_url(settings: Settings, database_url: str) -> str:
+    return settings.LISTEN_DATABASE_URL or direct_url(database_url)
+
+
 def _cores_per_worker(settings: Settings) -> int:
     return max(1, (os.cpu_count() or 1) // settings.WORKERS)
+
+
+def _connect_timeout(pool: PoolSettings) -> float:
+    return pool.connect_timeout_s
 
 
 def _pool_settings(settings: Settings) -> PoolSettings:
@@ -139,4 +150,11 @@ class Container(containers.DeclarativeContainer):
     idempotency_ttl = providers.Singleton(_seconds, settings.provided.IDEMPOTENCY_TTL)
     task_service = providers.Factory(
         TaskService, uow=uow_factory, clock=clock, idempotency_ttl=idempotency_ttl
+    )
+    # Live updates: one listener connection and one hub per worker (events/hub.py).
+    stream_access = providers.Factory(StreamAccess, uow=uow_factory, clock=clock)
+    listener = providers.Singleton(
+        PgListener,
+        database_url=providers.Callable(_listen_url, settings, database_url),
+        connect_timeout_s=providers.Callable(_connect_timeout, pool_settings),
     )
