@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     REFRESH_TOKEN_TTL: int = Field(default=30 * 24 * 3600, ge=1, description="seconds")
     REFRESH_PURGE_INTERVAL: float = Field(default=3600.0, gt=0, description="seconds")
     IDEMPOTENCY_TTL: int = Field(default=24 * 3600, ge=1, description="seconds")
+    SYNC_RETENTION: int = Field(
+        default=30 * 24 * 3600,
+        ge=1,
+        description="seconds a deleted task is remembered for the change feed; an older "
+        "sync token is a 410",
+    )
     PASSWORD_RESET_URL: str = Field(
         default="http://localhost:3000/reset-password",
         description="the frontend page a reset message links to, with ?token=…",

@@ -171,6 +171,13 @@ class MailUnavailableError(DomainError):
     message = "Password reset by mail is not available: mail delivery is not configured"
 
 
+class SyncTokenExpiredError(DomainError):
+    """The sync token is older than the deletions the server keeps: the changes after it can
+    no longer be told whole. The client starts again with a full sync."""
+
+    message = "This sync token is older than the changes the server keeps; sync again without it"
+
+
 class TooManyStreamsError(DomainError):
     """The user already has the most event streams open that one user may have."""
 

@@ -24,6 +24,7 @@ from todo_core.domain import (
     User,
     Versions,
 )
+from todo_core.feed import ChangeFeedRepository
 from todo_core.idempotency import IdempotencyKey, Reply, StoredReply
 from todo_core.listing import (
     LabelCounts,
@@ -102,9 +103,11 @@ class TaskRepository(Protocol):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
-    async def lock_order(self, user_id: UUID) -> None:
-        """Hold the user's manual order until the unit of work ends: another unit of work
-        calling this for the same user waits (and then reads what this one wrote)."""
+    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+        """Hold the task `moving` (if it is the user's), then the user's manual order,
+        until the unit of work ends: another unit of work calling this for the same user
+        waits (and then reads what this one wrote). The task first, as every write of a
+        task takes it before the user's change counter."""
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
@@ -171,6 +174,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     password_resets: PasswordResetRepository
     login_failures: LoginFailureRepository
+    changes: ChangeFeedRepository
     event_tickets: EventTicketRepository
 
     async def __aenter__(self) -> Self: ...
@@ -268,6 +272,7 @@ class Clock(Protocol):
 
 __all__ = [
     "AccessToken",
+    "ChangeFeedRepository",
     "Clock",
     "EventTicket",
     "EventTicketRepository",

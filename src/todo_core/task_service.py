@@ -240,7 +240,7 @@ class TaskService:
             # A move is several statements in a transaction already: the ended-login check
             # is one more, not folded into the write as for the hot writes.
             await _check_session(uow, session)
-            await uow.tasks.lock_order(user_id)
+            await uow.tasks.lock_order(user_id, task_id)
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
                 assert after is not None

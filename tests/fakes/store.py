@@ -4,7 +4,7 @@ sees it (TableView)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from tests.fakes.idempotency import StoredKey
@@ -29,6 +29,9 @@ class InMemoryStore:
         self.sessions: dict[UUID, LoginSession] = {}
         self.password_resets: dict[str, StoredReset] = {}
         self.login_failures: dict[int, Failure] = {}
+        # The change feed (tests/fakes/changes.py): entries by task id, numbers by user.
+        self.changes: dict[UUID, Any] = {}
+        self.change_seq: dict[UUID, int] = {}
         self.event_tickets: dict[str, EventTicket] = {}
 
 
@@ -71,6 +74,10 @@ class TableView(MutableMapping[K, V]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def pending(self) -> tuple[dict[K, V], set[K]]:
+        """What publish() would apply: the rows written, and the keys deleted."""
+        return dict(self._written), set(self._deleted)
 
     def publish(self) -> None:
         for key in self._deleted:

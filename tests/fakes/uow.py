@@ -4,9 +4,15 @@ against both)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes.changes import (
+    InMemoryChangeFeedRepository,
+    forget_changes_of_gone_users,
+    record_changes,
+)
 from tests.fakes.event_tickets import InMemoryEventTicketRepository
 from tests.fakes.idempotency import InMemoryIdempotencyRepository
 from tests.fakes.login_failures import InMemoryLoginFailureRepository
@@ -31,6 +37,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     sessions: InMemorySessionRepository
     password_resets: InMemoryPasswordResetRepository
     login_failures: InMemoryLoginFailureRepository
+    changes: InMemoryChangeFeedRepository
     event_tickets: InMemoryEventTicketRepository
 
     def __init__(self, store: InMemoryStore) -> None:
@@ -62,6 +69,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.sessions = InMemorySessionRepository(sessions, tokens, users)
         self.password_resets = InMemoryPasswordResetRepository(resets, users)
         self.login_failures = InMemoryLoginFailureRepository(failures)
+        self.changes = InMemoryChangeFeedRepository(store, tasks)
+        self._task_view = tasks
         self.event_tickets = InMemoryEventTicketRepository(tickets, users)
         return self
 
@@ -74,8 +83,10 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.idempotency.release()
 
     async def commit(self) -> None:
+        record_changes(self._store, self._task_view, datetime.now(UTC))
         for table in self._tables:
             table.publish()
+        forget_changes_of_gone_users(self._store)
         self.committed = True
 
 

@@ -129,7 +129,10 @@ async def _empty_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         # TRUNCATE fires no row triggers: the counters must go with the tasks.
         await connection.execute(
-            text("TRUNCATE users, tasks, task_counters, login_failures, password_resets CASCADE")
+            text(
+                "TRUNCATE users, tasks, task_counters, task_changes, login_failures,"
+                " password_resets CASCADE"
+            )
         )
 
 

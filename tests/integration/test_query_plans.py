@@ -110,7 +110,7 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
                         user_id, TaskQuery(sort=sort, completed=completed, filter=found, offset=100)
                     )
         await uow.tasks.labels(user_id)
-        await uow.tasks.lock_order(user_id)
+        await uow.tasks.lock_order(user_id, task_id)
         await uow.tasks.neighbours(user_id, task_id, None)
         await uow.tasks.neighbours(user_id, task_id, other)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.contracts.change_feed_repository import ChangeFeedRepositoryContract
 from tests.contracts.event_ticket_repository import EventTicketRepositoryContract
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
@@ -49,4 +50,8 @@ class TestInMemoryLoginFailureRepository(LoginFailureRepositoryContract):
 
 
 class TestInMemoryEventTicketRepository(EventTicketRepositoryContract):
+    pass
+
+
+class TestInMemoryChangeFeedRepository(ChangeFeedRepositoryContract):
     pass

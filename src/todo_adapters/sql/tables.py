@@ -139,7 +139,22 @@ task_counters = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("total", BigInteger, nullable=False, server_default=text("0")),
     Column("completed", BigInteger, nullable=False, server_default=text("0")),
+    # The number of the user's latest change (migration 0008 says how it orders the feed).
+    Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
     postgresql_with={"fillfactor": 50},
+)
+
+# The change feed: each task's latest change, numbered from task_counters.change_seq, or
+# its deletion (deleted_at set) until SYNC_RETENTION has passed. Kept by triggers.
+task_changes = Table(
+    "task_changes",
+    metadata,
+    Column("task_id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    Index(None, "user_id", "seq", "task_id"),
+    Index(None, "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
 )
 
 # One row per login (register, login or reset); its refresh tokens are its family.

@@ -18,6 +18,14 @@ LOCK_ORDER = Statement(
 )
 _anchor, _next = tasks.alias("anchor"), tasks.alias("next")
 _MOVING = bindparam("moving", type_=tasks.c.id.type)
+# Taken before LOCK_ORDER: every write of a task locks the task, then (its change-feed
+# trigger) the counter row; a move taking them the other way round would deadlock with an
+# update of the task it moves.
+LOCK_MOVING = Statement(
+    select(tasks.c.id)
+    .where(tasks.c.id == _MOVING, tasks.c.user_id == param(tasks.c.user_id))
+    .with_for_update()
+)
 # The anchor's position and the first position after it, the moving task aside; no row
 # when the anchor is not one of the user's tasks.
 NEIGHBOURS_AFTER = Statement(

@@ -34,6 +34,7 @@ from todo_adapters.sql.task_listing import (
 from todo_adapters.sql.task_order import (
     FIRST_POSITION,
     LABELS,
+    LOCK_MOVING,
     LOCK_ORDER,
     NEIGHBOURS_AFTER,
     RENUMBER,
@@ -229,7 +230,8 @@ class SqlTaskRepository(TaskRepository):
             session_id=session_id,
         )
 
-    async def lock_order(self, user_id: UUID) -> None:
+    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+        await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
         await LOCK_ORDER.fetch(self._db, user_id=user_id)
 
     async def neighbours(

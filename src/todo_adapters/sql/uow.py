@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from todo_adapters.sql.change_feed import SqlChangeFeedRepository
 from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.gate import PoolGate
@@ -47,6 +48,7 @@ class SqlUnitOfWork(UnitOfWork):
     sessions: SqlSessionRepository
     password_resets: SqlPasswordResetRepository
     login_failures: SqlLoginFailureRepository
+    changes: SqlChangeFeedRepository
     event_tickets: SqlEventTicketRepository
 
     def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
@@ -72,6 +74,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.sessions = SqlSessionRepository(db)
         self.password_resets = SqlPasswordResetRepository(db)
         self.login_failures = SqlLoginFailureRepository(db)
+        self.changes = SqlChangeFeedRepository(db)
         self.event_tickets = SqlEventTicketRepository(db)
         return self
 

@@ -17,7 +17,10 @@ from todo_adapters.sql.health import SqlReadinessProbe
 from todo_adapters.sql.listener import PgListener
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.composition.lifespan import configured_mailer
+from todo_api.events.hub import StreamHub
+from todo_api.events.stream import EventStreams, Feed
 from todo_api.http.cursors import CursorCodec
+from todo_api.http.sync_tokens import SyncTokens
 from todo_api.observability.metrics import Metrics
 from todo_api.settings import Settings
 from todo_core.account_service import AccountService
@@ -27,6 +30,7 @@ from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
 from todo_core.ports import Mailer, MailOutbox
 from todo_core.stream_access import StreamAccess
+from todo_core.sync import SyncService
 from todo_core.task_service import TaskService
 
 
@@ -110,6 +114,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     cursor_codec = providers.Singleton(CursorCodec, secret=settings.provided.jwt_secret.call())
+    sync_tokens = providers.Singleton(SyncTokens, secret=settings.provided.jwt_secret.call())
     # Made per service, as the services are: an override of the hasher or the issuer (a
     # test's) takes effect at once.
     credentials = providers.Factory(
@@ -151,10 +156,24 @@ class Container(containers.DeclarativeContainer):
     task_service = providers.Factory(
         TaskService, uow=uow_factory, clock=clock, idempotency_ttl=idempotency_ttl
     )
+    sync_retention = providers.Singleton(_seconds, settings.provided.SYNC_RETENTION)
+    sync_service = providers.Singleton(
+        SyncService, uow=uow_factory, clock=clock, retention=sync_retention
+    )
     # Live updates: one listener connection and one hub per worker (events/hub.py).
-    stream_access = providers.Factory(StreamAccess, uow=uow_factory, clock=clock)
+    stream_access = providers.Singleton(StreamAccess, uow=uow_factory, clock=clock)
     listener = providers.Singleton(
         PgListener,
         database_url=providers.Callable(_listen_url, settings, database_url),
         connect_timeout_s=providers.Callable(_connect_timeout, pool_settings),
+    )
+    stream_hub = providers.Singleton(
+        StreamHub, listener=listener, max_per_user=settings.provided.MAX_STREAMS_PER_USER
+    )
+    event_streams = providers.Singleton(
+        EventStreams,
+        hub=stream_hub,
+        access=stream_access,
+        feed=providers.Singleton(Feed, sync=sync_service, tokens=sync_tokens, clock=clock),
+        heartbeat_s=settings.provided.STREAM_HEARTBEAT,
     )

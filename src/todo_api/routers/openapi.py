@@ -25,6 +25,8 @@ _WHEN = {
     404: "No such task",
     405: "The resource does not take this method; Allow lists those it takes",
     409: "A request with this Idempotency-Key is still in progress; retry it shortly",
+    410: "The sync token is older than what the server keeps (SYNC_RETENTION): sync again "
+    "without it",
     412: "If-Match names a version the task no longer has",
     413: "Request body over 1 MiB",
     415: "The body is not JSON",
