@@ -25,8 +25,8 @@ from todo_api.observability.metrics import Metrics
 from todo_api.observability.tracing import Tracing
 from todo_api.routers.accounts import account, auth, password_reset
 from todo_api.routers.accounts.login_form import LOGIN_COMPONENTS
-from todo_api.routers.openapi import install_openapi, operation_id
 from todo_api.routers.events import routes as events
+from todo_api.routers.openapi import install_openapi, operation_id
 from todo_api.routers.operations import health, home
 from todo_api.routers.operations import metrics as operations
 from todo_api.routers.tasks import changes, labels

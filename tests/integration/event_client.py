@@ -33,13 +33,13 @@ class EventStream:
         self._lines = response.aiter_lines()
         self.last_id: str | None = None
 
-    async def block(self, timeout: float = 5.0) -> Event | None:
+    async def block(self, within: float = 5.0) -> Event | None:
         """The next block of lines up to a blank one (an event, a comment, a retry);
         None when the stream ends."""
         block = Event()
         while True:
             try:
-                line = await asyncio.wait_for(anext(self._lines), timeout)
+                line = await asyncio.wait_for(anext(self._lines), within)
             except StopAsyncIteration:
                 return None
             if line == "":
@@ -55,16 +55,16 @@ class EventStream:
             else:
                 setattr(block, name, value)
 
-    async def event(self, timeout: float = 5.0) -> Event:
+    async def event(self, within: float = 5.0) -> Event:
         """The next event (comments and retry skipped)."""
         while True:
-            block = await self.block(timeout)
+            block = await self.block(within)
             assert block is not None, "the stream ended"
             if block.event is not None:
                 return block
 
-    async def events(self, count: int, timeout: float = 5.0) -> list[Event]:
-        return [await self.event(timeout) for _ in range(count)]
+    async def events(self, count: int, within: float = 5.0) -> list[Event]:
+        return [await self.event(within) for _ in range(count)]
 
     async def ends(self, within: float) -> None:
         """The stream ends within `within` seconds (heartbeats may come until then)."""
@@ -98,5 +98,6 @@ async def opened(
         assert response.headers["content-type"].startswith("text/event-stream")
         stream = EventStream(response)
         first = await stream.block()
-        assert first is not None and first.retry == 2000, first
+        assert first is not None
+        assert first.retry == 2000, first
         yield stream

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -57,9 +56,7 @@ async def test_every_kind_of_write_arrives_as_one_event_per_task(http: httpx.Asy
 
         second = (await http.post("/tasks", json={"title": "two"}, headers=auth)).json()
         await stream.event()
-        moved = await http.post(
-            f"/tasks/{second['id']}/move", json={"after": None}, headers=auth
-        )
+        moved = await http.post(f"/tasks/{second['id']}/move", json={"after": None}, headers=auth)
         assert moved.status_code == 200, moved.text
         assert (await stream.event()).json["id"] == second["id"]
 
@@ -123,8 +120,9 @@ async def test_heartbeats_come_while_nothing_happens(http: httpx.AsyncClient):
     async with opened(http, auth) as stream:
         started = asyncio.get_running_loop().time()
         for _ in range(3):
-            block = await stream.block(timeout=HEARTBEAT * 2)
-            assert block is not None and block.comments == ["ping"], block
+            block = await stream.block(within=HEARTBEAT * 2)
+            assert block is not None
+            assert block.comments == ["ping"], block
         assert asyncio.get_running_loop().time() - started >= HEARTBEAT * 2.5
 
 

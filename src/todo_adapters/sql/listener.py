@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import structlog
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from todo_adapters.sql.database_url import parse_database_url
@@ -39,11 +40,12 @@ _TAKE = (
 _RELEASE = "SELECT pg_advisory_unlock($1)"
 # After a reconnect: every slot again; those another worker took meanwhile come back.
 _RETAKE = (
-    "SELECT n FROM unnest($1::bigint[], $2::int[]) AS s(key, n)"
-    " WHERE NOT pg_try_advisory_lock(key)"
+    "SELECT n FROM unnest($1::bigint[], $2::int[]) AS s(key, n) WHERE NOT pg_try_advisory_lock(key)"
 )
 
 MAX_BACKOFF_S = 5.0
+
+log = structlog.get_logger("todo_adapters.sql.listener")
 
 
 def slot_key(user_id: UUID, slot: int) -> int:
@@ -113,15 +115,21 @@ class PgListener:
         while True:
             try:
                 await self._connect(on_notify)
-            except Exception:
+            except Exception as exc:
+                log.warning("listener.connect_failed", error=type(exc).__name__, retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             delay = 0.1
             self._connected_once.set()
-            await on_connected()
-            await self._watch()
-            await self._close()
+            try:
+                await on_connected()
+                await self._watch()
+            except Exception:
+                # Whatever went wrong, listening must go on: on a new connection.
+                log.exception("listener.failed")
+            finally:
+                await self._close()
 
     async def _connect(self, on_notify: Callable[[str], None]) -> None:
         def heard(_db: object, _pid: int, _channel: str, payload: str) -> None:
@@ -145,7 +153,8 @@ class PgListener:
                 await asyncio.wait_for(self._lost.wait(), self._ping_interval_s)
                 return
             try:
-                await self._query(lambda db: db.execute(";"), self._ping_interval_s)
+                # Not an empty query: asyncpg 0.32 fails on its empty response.
+                await self._query(lambda db: db.fetchval("SELECT 1"), self._ping_interval_s)
             except StorageUnavailableError:
                 return
 
@@ -155,13 +164,15 @@ class PgListener:
         if db is not None and not db.is_closed():
             db.terminate()
 
-    async def _query(self, run: Callable[[asyncpg.Connection], Awaitable[Any]], timeout: float) -> Any:
+    async def _query(
+        self, run: Callable[[asyncpg.Connection], Awaitable[Any]], within_s: float
+    ) -> Any:
         async with self._busy:
             db = self._db
             if db is None or not self.connected:
                 raise StorageUnavailableError()
             try:
-                return await asyncio.wait_for(run(db), timeout)
+                return await asyncio.wait_for(run(db), within_s)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
@@ -191,7 +202,5 @@ class PgListener:
             return set()
         listed = list(slots)
         keys = [slot_key(user, n) for user, n in listed]
-        lost = await self._query(
-            lambda db: db.fetch(_RETAKE, keys, list(range(len(listed)))), 10.0
-        )
+        lost = await self._query(lambda db: db.fetch(_RETAKE, keys, list(range(len(listed)))), 10.0)
         return {listed[row[0]] for row in lost}

@@ -97,12 +97,11 @@ _REVOKE_TOKENS = Statement(
 )
 _PURGE_EXPIRED = purge_expired(sessions, [_session.id], _session.expires_at)
 # The ids given that name no live session: one primary-key probe each, in one statement.
-_asked = func.unnest(bindparam("ids", type_=ARRAY(Uuid()))).table_valued("id").render_derived(name="asked")
+_ids = bindparam("ids", type_=ARRAY(Uuid()))
+_asked = func.unnest(_ids).table_valued("id").render_derived(name="asked")
 _ENDED_AMONG = Statement(
     select(_asked.c.id).where(
-        ~select(_session.id)
-        .where(_session.id == _asked.c.id, _session.ended_at.is_(None))
-        .exists()
+        ~select(_session.id).where(_session.id == _asked.c.id, _session.ended_at.is_(None)).exists()
     )
 )
 

@@ -21,8 +21,8 @@ from sqlalchemy.util import greenlet_spawn
 from todo_adapters.sql.change_feed import SqlChangeFeedRepository
 from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
-from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.event_tickets import SqlEventTicketRepository
+from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.idempotency import SqlIdempotencyRepository
 from todo_adapters.sql.login_failures import SqlLoginFailureRepository
 from todo_adapters.sql.password_resets import SqlPasswordResetRepository

@@ -51,7 +51,8 @@ def _check_database_url(setting: str, url: str) -> None:
     except (ValueError, sa_exc.ArgumentError) as exc:
         # SQLAlchemy's message repeats the URL, password and all: never shown.
         said = str(exc)
-        said = setting + said.removeprefix("DATABASE_URL") if said.startswith("DATABASE_URL") else ""
+        named = said.startswith("DATABASE_URL")
+        said = setting + said.removeprefix("DATABASE_URL") if named else ""
         raise StartupError(
             setting,
             f"{said or 'not a URL'} (expected postgresql://user:password@host:5432/database)",
