@@ -110,7 +110,9 @@ def pooled_url(empty_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def three(pooled_url: str, empty_database: str, tmp_path: Path) -> Iterator[tuple[list[Service], list[Path]]]:
+def three(
+    pooled_url: str, empty_database: str, tmp_path: Path
+) -> Iterator[tuple[list[Service], list[Path]]]:
     """Three instances started at the same moment on the empty database."""
     ports = [free_port() for _ in range(3)]
     logs = [tmp_path / f"api{n}.log" for n in range(3)]
