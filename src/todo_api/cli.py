@@ -100,6 +100,10 @@ def serve(settings: Settings) -> None:
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=10,
+            # uvicorn kills a worker that has not answered its supervisor for this long;
+            # its default (5 s) killed workers still importing the app on a busy machine,
+            # and the start took minutes of kills and restarts.
+            timeout_worker_healthcheck=30,
         )
         run_server(config)
 

@@ -49,7 +49,7 @@ async def test_existing_tasks_get_positions_in_creation_order_and_the_downgrade_
         rows,
     )
 
-    assert "revision 0007" in _run("migrate", "upgrade", **url).stdout
+    assert "revision 0007" in _run("migrate", "upgrade", "0007", **url).stdout
     found = await _execute(
         empty_database,
         "SELECT id, position, due_at, priority, labels FROM tasks ORDER BY position",

@@ -14,8 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.statements import captured
+from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.errors import SessionEndedError
+from todo_core.feed import FIRST_ID
 from todo_core.listing import (
     NO_FILTER,
     TaskFilter,
@@ -32,13 +34,14 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def big_tables(engine: AsyncEngine) -> uuid.UUID:
-    """2,000 users with 20 tasks (counted by the triggers), 10 sessions with a refresh token
-    each, a reset token and 10 failed logins each; one user's id."""
-    async with engine.begin() as connection:
-        # Tens of thousands of rows with their GIN keys: more than the pool's statement
-        # timeout allows on a busy machine.
-        await connection.execute(text("SET LOCAL statement_timeout = 0"))
+async def big_tables(direct_database_url: str) -> uuid.UUID:
+    """2,000 users with 20 tasks (counted and entered in the change feed by the triggers),
+    10 sessions with a refresh token each, a reset token and 10 failed logins each; one
+    user's id."""
+    # Tens of thousands of rows with their GIN keys and feed entries: more than the pool's
+    # statement timeouts (server and client side) allow on a busy machine.
+    loader = build_engine(direct_database_url, PoolSettings(size=1, statement_timeout_ms=300_000))
+    async with loader.begin() as connection:
         for statement in (
             "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
             " now() FROM generate_series(1, 2000) g",
@@ -67,9 +70,12 @@ async def big_tables(engine: AsyncEngine) -> uuid.UUID:
             "ANALYZE password_resets",
             "ANALYZE login_failures",
             "ANALYZE task_counters",
+            "ANALYZE task_changes",
         ):
             await connection.execute(text(statement))
-        return (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+        user_id = (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()
+    await loader.dispose()
+    return user_id
 
 
 # Every filter alone, then all of them together (as the label and completed scenario).
@@ -127,6 +133,10 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.tasks.delete(task_id, user_id)
         await uow.tasks.delete(task_id, user_id, frozenset({3}))
         await uow.tasks.delete(task_id, user_id, None, other)
+        await uow.changes.after(user_id, 0, FIRST_ID, 101, deletions=False)
+        await uow.changes.after(user_id, 1, task_id, 101)
+        await uow.changes.newest(user_id)
+        await uow.changes.purge_deletions(NOW, 1000)
         await uow.tasks.set_completed(user_id, True, NOW, other)
         await uow.tasks.delete_all(user_id, True, other)
         await uow.tasks.owner_of(task_id)

@@ -43,6 +43,13 @@ COLUMNS = {
         "user_id": ("uuid", "NO"),
         "total": ("bigint", "NO"),
         "completed": ("bigint", "NO"),
+        "change_seq": ("bigint", "NO"),
+    },
+    "task_changes": {
+        "task_id": ("uuid", "NO"),
+        "user_id": ("uuid", "NO"),
+        "seq": ("bigint", "NO"),
+        "deleted_at": ("timestamp with time zone", "YES"),
     },
 }
 

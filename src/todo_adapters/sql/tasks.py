@@ -91,13 +91,28 @@ _DELETE_TASK = {
 }
 
 
+def _in_id_order(checked: bool, state: str) -> ColumnElement[bool]:
+    """The user's tasks in this state, locked in id order. Two bulk writes of one user lock
+    their rows in the same order, so they cannot deadlock (locked in scan order, a "mark
+    all complete" and a "mark all active" meeting rows that a third write had just
+    toggled could each hold a row the other waits for)."""
+    matching = (
+        select(tasks.c.id)
+        .where(*_users_tasks(checked), tasks.c.is_completed == param(tasks.c.is_completed, state))
+        .order_by(tasks.c.id)
+        .with_for_update()
+    )
+    return tasks.c.id.in_(matching)
+
+
 # Only the tasks that change: the others keep their version and updated_at. Matched by
 # the (user_id, is_completed, ...) index.
 _SET_COMPLETED = {
     checked: Statement(
         update(tasks)
         .where(
-            *_users_tasks(checked),
+            _in_id_order(checked, "was"),
+            tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed, "was"),
         )
         .values(
@@ -111,7 +126,8 @@ _SET_COMPLETED = {
 _DELETE_ALL = {
     checked: Statement(
         delete(tasks).where(
-            *_users_tasks(checked),
+            _in_id_order(checked, "is_completed"),
+            tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed),
         )
     )

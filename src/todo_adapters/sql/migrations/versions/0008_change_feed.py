@@ -28,10 +28,13 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Each function numbers a statement's changes once per user (transition tables) and
-# records them. The counter row exists: the insert's row trigger (0003) creates it first.
-_RECORD_CHANGES = """
-CREATE FUNCTION record_task_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+# The counter row is written once per statement (counting and numbering together): a
+# second write of a row this transaction wrote makes PostgreSQL check its foreign key,
+# which waits on a user being deleted, and that waits on this statement's task locks.
+# Inserts keep 0003's row trigger, which creates the counter row; their numbering is a
+# second write, but the insert's own foreign key check holds that lock on the user already.
+_RECORD_INSERTS = """
+CREATE FUNCTION record_task_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     WITH numbered AS (
         UPDATE task_counters AS c SET change_seq = c.change_seq + 1
@@ -41,22 +44,53 @@ BEGIN
     INSERT INTO task_changes AS e (task_id, user_id, seq, deleted_at)
     SELECT n.id, n.user_id, numbered.change_seq, NULL
     FROM new_tasks AS n JOIN numbered USING (user_id)
-    ON CONFLICT (task_id) DO UPDATE
-    SET user_id = excluded.user_id, seq = excluded.seq, deleted_at = NULL;
+    ON CONFLICT (task_id) DO UPDATE SET user_id = excluded.user_id, seq = excluded.seq;
     PERFORM pg_notify('task_changes', u.user_id::text)
     FROM (SELECT DISTINCT user_id FROM new_tasks) AS u;
     RETURN NULL;
 END $$
 """
 
-# When the user itself is being deleted the cascade may have removed the counter row
-# already: then nothing is numbered, and the user's entries go with the user (below).
-_RECORD_DELETIONS = """
-CREATE FUNCTION record_task_deletions() RETURNS trigger LANGUAGE plpgsql AS $$
+# 0005's count_updated_tasks, numbering too: old rows subtract and new rows add, per user.
+_RECORD_UPDATES = """
+CREATE FUNCTION record_task_updates() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     WITH numbered AS (
-        UPDATE task_counters AS c SET change_seq = c.change_seq + 1
-        WHERE c.user_id IN (SELECT user_id FROM old_tasks)
+        INSERT INTO task_counters AS c (user_id, total, completed, change_seq)
+        SELECT user_id, sum(total), sum(completed), 1 FROM (
+            SELECT user_id, 1 AS total, is_completed::int AS completed FROM new_tasks
+            UNION ALL
+            SELECT user_id, -1, -is_completed::int FROM old_tasks
+        ) AS d
+        GROUP BY user_id
+        ON CONFLICT (user_id) DO UPDATE
+        SET total = c.total + excluded.total, completed = c.completed + excluded.completed,
+            change_seq = c.change_seq + 1
+        RETURNING c.user_id, c.change_seq
+    )
+    INSERT INTO task_changes AS e (task_id, user_id, seq, deleted_at)
+    SELECT n.id, n.user_id, numbered.change_seq, NULL
+    FROM new_tasks AS n JOIN numbered USING (user_id)
+    ON CONFLICT (task_id) DO UPDATE SET user_id = excluded.user_id, seq = excluded.seq;
+    PERFORM pg_notify('task_changes', u.user_id::text)
+    FROM (SELECT DISTINCT user_id FROM new_tasks) AS u;
+    RETURN NULL;
+END $$
+"""
+
+# 0005's count_deleted_tasks, numbering too. It only ever updates (as there): when the
+# user itself is being deleted the cascade may have removed the counter row already, and
+# then nothing is numbered; the user's entries go with the user (below).
+_RECORD_DELETES = """
+CREATE FUNCTION record_task_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH numbered AS (
+        UPDATE task_counters AS c
+        SET total = c.total - d.total, completed = c.completed - d.completed,
+            change_seq = c.change_seq + 1
+        FROM (SELECT user_id, count(*) AS total, count(*) FILTER (WHERE is_completed) AS completed
+              FROM old_tasks GROUP BY user_id) AS d
+        WHERE c.user_id = d.user_id
         RETURNING c.user_id, c.change_seq
     )
     UPDATE task_changes AS e SET seq = numbered.change_seq, deleted_at = now()
@@ -81,13 +115,26 @@ END $$
 
 _TASK_TRIGGERS = {
     "tasks_record_inserts": "AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_tasks"
-    " FOR EACH STATEMENT EXECUTE FUNCTION record_task_changes()",
-    "tasks_record_updates": "AFTER UPDATE ON tasks REFERENCING NEW TABLE AS new_tasks"
-    " FOR EACH STATEMENT EXECUTE FUNCTION record_task_changes()",
+    " FOR EACH STATEMENT EXECUTE FUNCTION record_task_inserts()",
+    "tasks_record_updates": "AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_tasks"
+    " NEW TABLE AS new_tasks FOR EACH STATEMENT EXECUTE FUNCTION record_task_updates()",
     "tasks_record_deletes": "AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_tasks"
-    " FOR EACH STATEMENT EXECUTE FUNCTION record_task_deletions()",
+    " FOR EACH STATEMENT EXECUTE FUNCTION record_task_deletes()",
+}
+# Replaced by the two above, which count as they did; kept for the downgrade.
+_COUNTING_TRIGGERS = {
+    "tasks_count_deleted": "AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_tasks"
+    " FOR EACH STATEMENT EXECUTE FUNCTION count_deleted_tasks()",
+    "tasks_count_updated": "AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_tasks"
+    " NEW TABLE AS new_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_updated_tasks()",
 }
 _USERS_TRIGGER = "users_forget_task_changes"
+_FUNCTIONS = (
+    "forget_task_changes",
+    "record_task_deletes",
+    "record_task_updates",
+    "record_task_inserts",
+)
 
 
 def upgrade() -> None:
@@ -112,8 +159,12 @@ def upgrade() -> None:
         ["deleted_at"],
         postgresql_where=sa.text("deleted_at IS NOT NULL"),
     )
-    for definition in (_RECORD_CHANGES, _RECORD_DELETIONS, _FORGET_CHANGES):
+    for definition in (_RECORD_INSERTS, _RECORD_UPDATES, _RECORD_DELETES, _FORGET_CHANGES):
         op.execute(definition)
+    # One transaction: writers wait on the table lock DROP TRIGGER takes, then find the
+    # new triggers; no write is counted twice or missed.
+    for name in _COUNTING_TRIGGERS:
+        op.execute(f"DROP TRIGGER {name} ON tasks")
     for name, definition in _TASK_TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {definition}")
     op.execute(
@@ -133,7 +184,9 @@ def downgrade() -> None:
     op.execute(f"DROP TRIGGER {_USERS_TRIGGER} ON users")
     for name in _TASK_TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON tasks")
-    for function in ("forget_task_changes", "record_task_deletions", "record_task_changes"):
+    for name, definition in _COUNTING_TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {definition}")
+    for function in _FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}()")
     op.drop_table("task_changes")
     op.drop_column("task_counters", "change_seq")
