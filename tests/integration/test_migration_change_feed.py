@@ -39,7 +39,7 @@ async def test_existing_tasks_enter_the_feed_and_the_downgrade_keeps_counting(em
         [{"id": i, "user_id": user, "done": n == 0} for n, i in enumerate(ids)],
     )
 
-    assert "revision 0008" in _run("migrate", "upgrade", **url).stdout
+    assert "revision 0008" in _run("migrate", "upgrade", "0008", **url).stdout
     entries = await _execute(
         empty_database, "SELECT task_id, user_id, seq, deleted_at FROM task_changes"
     )
