@@ -5,6 +5,7 @@ a real `todo-api serve` that is stopped and started again on the same port and d
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -334,3 +335,59 @@ def test_a_page_opened_again_catches_up_from_its_saved_token(
     assert plants is not None
     expect(_item(again, plants["id"])).to_have_count(1, timeout=WITHIN_MS)
     assert not again.seen, again.seen  # type: ignore[attr-defined]
+
+
+def _docs_example() -> str:
+    """The JavaScript of docs/api.md's "Keeping clients in sync", as printed there."""
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    section = text[text.index("## Keeping clients in sync") : text.index("## Errors")]
+    blocks = re.findall(r"```js\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2, "the offline client and the live one"
+    return "\n".join(blocks)
+
+
+def test_the_docs_example_follows_the_tasks_through_a_restart(
+    browser: Browser, frontend_origin: str, restartable: RestartableService, api_base: str
+):
+    """docs/api.md's sync() and follow(), run as written on a page of another origin."""
+    page = _device(browser, frontend_origin, api_base)
+    api = httpx.Client(base_url=api_base)
+    auth = api.post("/auth/register", json={"email": EMAIL, "password": PASSWORD}).json()
+    api.headers["Authorization"] = f"Bearer {auth['access_token']}"
+    first = api.post("/tasks", json={"title": "Before the page"}).json()
+    page.add_script_tag(content=_docs_example())
+    page.evaluate(
+        """async ([base, token]) => {
+            const api = (path, init = {}) => fetch(base + path,
+                { ...init, headers: { Authorization: `Bearer ${token}` } });
+            window.docs = { tasks: new Map(), since: null };
+            const since = await sync(api, window.docs.tasks, null);
+            follow(api, base, window.docs.tasks, since, (tasks, s) => { window.docs.since = s; });
+        }""",
+        [api_base, auth["access_token"]],
+    )
+    copy = "() => Object.fromEntries(window.docs.tasks)"
+
+    def in_step(within_ms: int) -> None:
+        server = _server(api)
+        page.wait_for_function(
+            "([ids, versions]) => window.docs.tasks.size === ids.length && ids.every("
+            "(id, i) => window.docs.tasks.get(id)?.version === versions[i])",
+            arg=[list(server), [t["version"] for t in server.values()]],
+            timeout=within_ms,
+        )
+        assert page.evaluate(copy) == server
+
+    in_step(WITHIN_MS)
+    assert list(page.evaluate(copy)) == [first["id"]]
+    second = api.post("/tasks", json={"title": "Live"}).json()
+    api.put(f"/tasks/{first['id']}", json={"is_completed": True})
+    in_step(WITHIN_MS)
+    restartable.stop()
+    restartable.start()
+    api.delete(f"/tasks/{second['id']}")
+    third = api.post("/tasks", json={"title": "After the restart"}).json()
+    in_step(15_000)  # the example's reconnect waits up to 2 s between tries
+    assert set(page.evaluate(copy)) == {first["id"], third["id"]}
+    api.put(f"/tasks/{third['id']}", json={"title": "Followed again"})
+    in_step(WITHIN_MS)
