@@ -72,9 +72,12 @@ def served(
 
 
 @contextmanager
-def served_for_tests(database_url: str, directory: Path, **extra: str) -> Iterator[Service]:
+def served_for_tests(
+    database_url: str, directory: Path, port: int | None = None, **extra: str
+) -> Iterator[Service]:
     """`todo-api serve` on the tests' database (through PgBouncer when TEST_PGBOUNCER=1),
-    with the tests' secret and a cheap bcrypt; its log in `directory`."""
+    with the tests' secret and a cheap bcrypt; its log in `directory`; on `port` if given
+    (a service started again where its clients left it)."""
     env = {
         "DATABASE_URL": database_url,
         "DB_PGBOUNCER": os.environ.get("TEST_PGBOUNCER", "0"),
@@ -84,7 +87,7 @@ def served_for_tests(database_url: str, directory: Path, **extra: str) -> Iterat
         "DATA_DIR": str(directory),
         **extra,
     }
-    with served(env, directory / "service.log") as service:
+    with served(env, directory / "service.log", port=port) as service:
         yield service
 
 
