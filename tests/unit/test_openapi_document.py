@@ -97,6 +97,7 @@ def test_each_operation_has_a_unique_readable_id():
         ("DELETE", "/tasks/{task_id}"): "deleteTask",
         ("POST", "/tasks/{task_id}/move"): "moveTask",
         ("GET", "/labels"): "listLabels",
+        ("GET", "/tasks/changes"): "taskChanges",
         ("GET", "/health/live"): "liveness",
         ("GET", "/health/ready"): "readiness",
         ("GET", "/metrics"): "metrics",
