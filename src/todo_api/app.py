@@ -25,6 +25,7 @@ from todo_api.observability.metrics import Metrics
 from todo_api.observability.tracing import Tracing
 from todo_api.routers.accounts import account, auth, password_reset
 from todo_api.routers.accounts.login_form import LOGIN_COMPONENTS
+from todo_api.routers.events import routes as events
 from todo_api.routers.openapi import install_openapi, operation_id
 from todo_api.routers.operations import health, home
 from todo_api.routers.operations import metrics as operations
@@ -124,6 +125,10 @@ class _Runtime:
         if self.tracing is not None:
             self.tracing.instrument_database()
         if self.drain is not None:
+            # At the first SIGTERM every event stream ends: its client reconnects to an
+            # instance that stays, and this one can stop without waiting for them.
+            hub = self.container.stream_hub()
+            self.drain.on_stop(lambda: hub.end_all("shutdown"))
             self._give_back_sigterm = self.drain.install(asyncio.get_running_loop())
 
     def stopping(self) -> None:
@@ -138,7 +143,9 @@ def _include_routers(app: FastAPI) -> list[BaseRoute]:
     """Every API route, the task routes first: routing tries each route's pattern in turn,
     and they answer most of the requests."""
     # The feed first: /tasks/changes is not the task with the id "changes".
-    routers = (changes, tasks, labels, auth, account, password_reset, health, operations, home)
+    routers = (
+        changes, tasks, labels, events, auth, account, password_reset, health, operations, home
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     return [r for m in routers for r in m.router.routes]

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         default=False, description="behind PgBouncer in transaction mode (auto for Neon -pooler)"
     )
     DB_STATEMENT_TIMEOUT: int = Field(default=5000, ge=0, description="milliseconds")
+    # A direct connection (not through a transaction-mode pooler) for LISTEN and the stream
+    # slots' session locks; unset: DATABASE_URL (for a Neon -pooler host, its direct host).
+    LISTEN_DATABASE_URL: str | None = None
+    MAX_STREAMS_PER_USER: int = Field(
+        default=10, ge=1, le=1000, description="open event streams per user, all instances"
+    )
+    STREAM_HEARTBEAT: float = Field(
+        default=15.0, gt=0, le=3600, description="seconds between an event stream's heartbeats"
+    )
     # smtp://host:25 (local relay), smtp://user:password@host:587 (STARTTLS required),
     # smtps://user:password@host:465 (implicit TLS). Unset: mail is written to the log.
     SMTP_URL: SecretStr | None = None

@@ -3,6 +3,7 @@ failed logins (ports.py has the others, and the unit of work that holds them all
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -44,6 +45,36 @@ class SessionRepository(Protocol):
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` sessions (with their tokens) expired before `now`."""
+
+    async def ended_among(self, session_ids: Collection[UUID]) -> set[UUID]:
+        """Those of `session_ids` whose login has ended (or that no longer exist: their
+        user was deleted, or they expired and were purged); one query for them all."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventTicket:
+    """A single-use pass to open an event stream, for clients that cannot send headers
+    (EventSource): stored as a hash, it carries the login that asked for it and the expiry
+    of the access token it was asked with."""
+
+    token_hash: str
+    user_id: UUID
+    session_id: UUID | None
+    access_expires_at: datetime | None
+    expires_at: datetime
+
+
+class EventTicketRepository(Protocol):
+    async def add(self, ticket: EventTicket) -> None:
+        """Store the ticket. Raises UnknownUserError when its user does not exist."""
+
+    async def take(self, token_hash: str, now: datetime) -> EventTicket | None:
+        """Remove the ticket with this hash and return it if it had not expired at `now`;
+        None when it is unknown, already taken or expired. Atomic: of two concurrent
+        takes of one ticket, one gets it."""
+
+    async def purge_expired(self, now: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` tickets expired before `now`; how many were deleted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,3 +176,20 @@ class SyncTokenExpiredError(DomainError):
     no longer be told whole. The client starts again with a full sync."""
 
     message = "This sync token is older than the changes the server keeps; sync again without it"
+
+
+class TooManyStreamsError(DomainError):
+    """The user already has the most event streams open that one user may have."""
+
+    message = "Too many open event streams; close one first"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+
+class StreamsClosedError(StorageUnavailableError):
+    """This instance is shutting down (or its notification listener is down): a new event
+    stream belongs on another instance, or here a moment later."""
+
+    message = "Event streams are unavailable on this instance right now, try again shortly"

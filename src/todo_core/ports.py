@@ -9,6 +9,8 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from todo_core.account_ports import (
+    EventTicket,
+    EventTicketRepository,
     FailureLimits,
     LimitingFailures,
     LoginFailureRepository,
@@ -173,6 +175,7 @@ class UnitOfWork(Protocol):
     password_resets: PasswordResetRepository
     login_failures: LoginFailureRepository
     changes: ChangeFeedRepository
+    event_tickets: EventTicketRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -219,6 +222,8 @@ class Principal:
 
     user_id: UUID
     session_id: UUID | None
+    # The token's `exp`: what an event stream opened with it (or its ticket) lives until.
+    expires_at: datetime | None = None
 
 
 class TokenIssuer(Protocol):
@@ -269,6 +274,8 @@ __all__ = [
     "AccessToken",
     "ChangeFeedRepository",
     "Clock",
+    "EventTicket",
+    "EventTicketRepository",
     "FailureLimits",
     "IdempotencyRepository",
     "LimitingFailures",

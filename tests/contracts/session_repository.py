@@ -243,3 +243,15 @@ class SessionRepositoryContract:
             assert await got(uow_factory, token) is None
         for token in kept:
             assert await got(uow_factory, token) == token
+
+    async def test_ended_among_names_the_ended_and_the_vanished_sessions(
+        self, uow_factory: UnitOfWorkFactory, owner: User
+    ) -> None:
+        alive, ended = make_session(owner), make_session(owner, minutes=1)
+        await store_sessions(uow_factory, alive, ended)
+        await end(uow_factory, owner, ended)
+        never_stored = uuid.uuid4()
+        async with uow_factory() as uow:
+            found = await uow.sessions.ended_among([alive.id, ended.id, never_stored])
+            assert await uow.sessions.ended_among([]) == set()
+        assert found == {ended.id, never_stored}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import MutableMapping
+from collections.abc import Collection, MutableMapping
 from datetime import datetime
 from uuid import UUID
 
@@ -74,6 +74,9 @@ class InMemorySessionRepository(SessionRepository):
         for token in [t for t in self._tokens.values() if t.family_id in doomed]:
             del self._tokens[token.token_hash]
         return len(doomed)
+
+    async def ended_among(self, session_ids: Collection[UUID]) -> set[UUID]:
+        return {i for i in session_ids if not await self.is_live(i)}
 
 
 def _live(session: LoginSession, now: datetime) -> bool:

@@ -11,6 +11,7 @@ from tests.fakes.idempotency import StoredKey
 from tests.fakes.login_failures import Failure
 from tests.fakes.password_resets import StoredReset
 from todo_core.domain import LoginSession, RefreshToken, Task, User
+from todo_core.ports import EventTicket
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -31,6 +32,7 @@ class InMemoryStore:
         # The change feed (tests/fakes/changes.py): entries by task id, numbers by user.
         self.changes: dict[UUID, Any] = {}
         self.change_seq: dict[UUID, int] = {}
+        self.event_tickets: dict[str, EventTicket] = {}
 
 
 class TableView(MutableMapping[K, V]):

@@ -13,6 +13,7 @@ from tests.fakes.changes import (
     forget_changes_of_gone_users,
     record_changes,
 )
+from tests.fakes.event_tickets import InMemoryEventTicketRepository
 from tests.fakes.idempotency import InMemoryIdempotencyRepository
 from tests.fakes.login_failures import InMemoryLoginFailureRepository
 from tests.fakes.password_resets import InMemoryPasswordResetRepository
@@ -37,6 +38,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     password_resets: InMemoryPasswordResetRepository
     login_failures: InMemoryLoginFailureRepository
     changes: InMemoryChangeFeedRepository
+    event_tickets: InMemoryEventTicketRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -54,10 +56,13 @@ class InMemoryUnitOfWork(UnitOfWork):
                 store.sessions,
                 store.password_resets,
                 store.login_failures,
+                store.event_tickets,
             )
         ]
-        users, tasks, tokens, keys, sessions, resets, failures = self._tables
-        self.users = InMemoryUserRepository(users, [tasks, tokens, keys, sessions], sessions)
+        users, tasks, tokens, keys, sessions, resets, failures, tickets = self._tables
+        self.users = InMemoryUserRepository(
+            users, [tasks, tokens, keys, sessions, tickets], sessions
+        )
         self.tasks = InMemoryTaskRepository(tasks, users, sessions)
         self.refresh_tokens = InMemoryRefreshTokenRepository(tokens)
         self.idempotency = InMemoryIdempotencyRepository(keys, users, store.claims_in_flight)
@@ -66,6 +71,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.login_failures = InMemoryLoginFailureRepository(failures)
         self.changes = InMemoryChangeFeedRepository(store, tasks)
         self._task_view = tasks
+        self.event_tickets = InMemoryEventTicketRepository(tickets, users)
         return self
 
     async def __aexit__(

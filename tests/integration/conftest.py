@@ -112,7 +112,13 @@ def database_url(direct_database_url: str) -> Iterator[str]:
     if not VIA_PGBOUNCER:
         yield direct_database_url
         return
-    with pgbouncer_in_front(direct_database_url) as url:
+    # LISTEN cannot go through transaction pooling: every app and served process of the
+    # run (they read the environment) listens on the database itself, as deployed.
+    with (
+        pgbouncer_in_front(direct_database_url) as url,
+        pytest.MonkeyPatch.context() as environment,
+    ):
+        environment.setenv("LISTEN_DATABASE_URL", direct_database_url)
         yield url
 
 

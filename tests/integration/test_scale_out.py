@@ -34,10 +34,11 @@ HAPROXY_CONFIG = [DEPLOY / "haproxy.cfg", DEPLOY / "haproxy-servers.cfg"]
 DRAIN_SECONDS = "2"
 
 
-def _environment(database_url: str, directory: Path) -> dict[str, str]:
+def _environment(database_url: str, directory: Path, direct_url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
         "DB_PGBOUNCER": "1",
+        "LISTEN_DATABASE_URL": direct_url,
         "JWT_SECRET": TEST_JWT_SECRET,
         "BCRYPT_ROUNDS": "4",
         "LOG_LEVEL": "INFO",
@@ -103,7 +104,7 @@ def pooled_url(empty_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def three(pooled_url: str, tmp_path: Path) -> Iterator[tuple[list[Service], list[Path]]]:
+def three(pooled_url: str, empty_database: str, tmp_path: Path) -> Iterator[tuple[list[Service], list[Path]]]:
     """Three instances started at the same moment on the empty database."""
     ports = [free_port() for _ in range(3)]
     logs = [tmp_path / f"api{n}.log" for n in range(3)]
@@ -111,7 +112,7 @@ def three(pooled_url: str, tmp_path: Path) -> Iterator[tuple[list[Service], list
         starting = [
             pool.submit(
                 stack.enter_context,
-                served(_environment(pooled_url, tmp_path), log, port=port),
+                served(_environment(pooled_url, tmp_path, empty_database), log, port=port),
             )
             for port, log in zip(ports, logs, strict=True)
         ]
@@ -188,7 +189,9 @@ class Writers:
                     self.failures.append(f"{answer.status_code} {answer.text[:200]}")
 
 
-def test_a_rolling_restart_under_write_load_loses_nothing(three, pooled_url, tmp_path):
+def test_a_rolling_restart_under_write_load_loses_nothing(
+    three, pooled_url, empty_database, tmp_path
+):
     instances, _ = three
     ports = [int(s.base.rsplit(":", 1)[1]) for s in instances]
     with haproxy(ports, tmp_path) as balancer, ExitStack() as restarts:
@@ -202,7 +205,7 @@ def test_a_rolling_restart_under_write_load_loses_nothing(three, pooled_url, tmp
             for n, (instance, port) in enumerate(zip(instances, ports, strict=True)):
                 instance.process.send_signal(signal.SIGTERM)  # drains, then stops
                 assert instance.process.wait(timeout=30) == 0
-                env = _environment(pooled_url, tmp_path)
+                env = _environment(pooled_url, tmp_path, empty_database)
                 restarts.enter_context(served(env, tmp_path / f"api{n}-again.log", port=port))
                 time.sleep(1.5)  # two passed checks put it back in rotation
             time.sleep(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.change_feed_repository import ChangeFeedRepositoryContract
+from tests.contracts.event_ticket_repository import EventTicketRepositoryContract
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
 from tests.contracts.login_failure_repository import LoginFailureRepositoryContract
 from tests.contracts.password_reset_repository import PasswordResetRepositoryContract
@@ -45,6 +46,10 @@ class TestSqlPasswordResetRepository(PasswordResetRepositoryContract):
 
 
 class TestSqlLoginFailureRepository(LoginFailureRepositoryContract):
+    pass
+
+
+class TestSqlEventTicketRepository(EventTicketRepositoryContract):
     pass
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import jwt
@@ -126,7 +126,8 @@ class JwtTokenIssuer(TokenIssuer):
             session_id = UUID(claims["sid"]) if "sid" in claims else None
         except (TypeError, ValueError, AttributeError):
             raise InvalidTokenError("invalid session") from None
-        return Principal(user_id, session_id), times
+        expires_at = datetime.fromtimestamp(times[0], UTC)
+        return Principal(user_id, session_id, expires_at), times
 
     def _check_times(self, times: _Times) -> None:
         now = self._clock.now().timestamp()

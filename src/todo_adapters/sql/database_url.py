@@ -111,3 +111,13 @@ def _parse_options(options: str) -> dict[str, str]:
             key, _, value = body.partition("=")
             settings[key.replace("-", "_")] = value
     return settings
+
+
+def direct_url(raw: str) -> str:
+    """The URL of a session of one's own on the same database: a Neon pooled endpoint's
+    direct host (its name without `-pooler`), any other URL as it is. LISTEN and session
+    locks cannot go through transaction pooling."""
+    parts = urlsplit(raw.strip())
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    direct = ",".join(h.replace("-pooler.", ".", 1) for h in hosts.split(","))
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{direct}"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection, ForeignKeyViolationError
-from sqlalchemy import ColumnElement, Uuid, any_, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, attributes, param, purge_expired, same_order
@@ -95,6 +96,14 @@ _REVOKE_TOKENS = Statement(
     .values(revoked_at=param(_token.revoked_at, "now"))
 )
 _PURGE_EXPIRED = purge_expired(sessions, [_session.id], _session.expires_at)
+# The ids given that name no live session: one primary-key probe each, in one statement.
+_ids = bindparam("ids", type_=ARRAY(Uuid()))
+_asked = func.unnest(_ids).table_valued("id").render_derived(name="asked")
+_ENDED_AMONG = Statement(
+    select(_asked.c.id).where(
+        ~select(_session.id).where(_session.id == _asked.c.id, _session.ended_at.is_(None)).exists()
+    )
+)
 
 
 class SqlSessionRepository(SessionRepository):
@@ -132,3 +141,6 @@ class SqlSessionRepository(SessionRepository):
 
     async def purge_expired(self, now: datetime, batch_size: int) -> int:
         return await _PURGE_EXPIRED.rowcount(self._db, now=now, batch_size=batch_size)
+
+    async def ended_among(self, session_ids: Collection[UUID]) -> set[UUID]:
+        return {row[0] for row in await _ENDED_AMONG.fetch(self._db, ids=list(session_ids))}

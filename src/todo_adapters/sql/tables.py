@@ -237,8 +237,24 @@ login_failures = Table(
     Index("ix_login_failures_failed_at", "failed_at"),
 )
 
+# One row per ticket for an event stream (POST /events/ticket): single use, short-lived,
+# kept in the database so that a ticket asked for at one instance opens a stream at any.
+event_tickets = Table(
+    "event_tickets",
+    metadata,
+    # SHA-256 of the ticket, hex: the ticket itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", Uuid, nullable=True),
+    Column("access_expires_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_event_tickets_expires_at", "expires_at"),
+    Index("ix_event_tickets_user_id", "user_id"),
+)
+
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 TASK_OWNER_FOREIGN_KEY = "fk_tasks_user_id_users"
 TASK_POSITION_UNIQUE = "uq_tasks_user_position"
 IDEMPOTENCY_KEY_USER_FOREIGN_KEY = "fk_idempotency_keys_user_id_users"
 SESSION_USER_FOREIGN_KEY = "fk_sessions_user_id_users"
+EVENT_TICKET_USER_FOREIGN_KEY = "fk_event_tickets_user_id_users"

@@ -21,6 +21,7 @@ from sqlalchemy.util import greenlet_spawn
 from todo_adapters.sql.change_feed import SqlChangeFeedRepository
 from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
+from todo_adapters.sql.event_tickets import SqlEventTicketRepository
 from todo_adapters.sql.gate import PoolGate
 from todo_adapters.sql.idempotency import SqlIdempotencyRepository
 from todo_adapters.sql.login_failures import SqlLoginFailureRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork(UnitOfWork):
     password_resets: SqlPasswordResetRepository
     login_failures: SqlLoginFailureRepository
     changes: SqlChangeFeedRepository
+    event_tickets: SqlEventTicketRepository
 
     def __init__(self, engine: AsyncEngine, gate: PoolGate, *, transaction: bool) -> None:
         self._engine = engine
@@ -73,6 +75,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.password_resets = SqlPasswordResetRepository(db)
         self.login_failures = SqlLoginFailureRepository(db)
         self.changes = SqlChangeFeedRepository(db)
+        self.event_tickets = SqlEventTicketRepository(db)
         return self
 
     async def _connect(self) -> None:

@@ -11,10 +11,14 @@ from todo_adapters.clock import SystemClock
 from todo_adapters.mail.outbox import OutboxHooks, RetryingOutbox
 from todo_adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
+from todo_adapters.sql.database_url import direct_url
 from todo_adapters.sql.engine import PoolSettings, behind_pooler, build_engine, pool_status
 from todo_adapters.sql.health import SqlReadinessProbe
+from todo_adapters.sql.listener import PgListener
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_api.composition.lifespan import configured_mailer
+from todo_api.events.hub import StreamHub
+from todo_api.events.stream import EventStreams, Feed
 from todo_api.http.cursors import CursorCodec
 from todo_api.http.sync_tokens import SyncTokens
 from todo_api.observability.metrics import Metrics
@@ -25,6 +29,7 @@ from todo_core.credentials import Credentials
 from todo_core.login_throttle import ThrottlePolicy
 from todo_core.password_reset import PasswordResetService, ResetPolicy
 from todo_core.ports import Mailer, MailOutbox
+from todo_core.stream_access import StreamAccess
 from todo_core.sync import SyncService
 from todo_core.task_service import TaskService
 
@@ -33,8 +38,16 @@ def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
+def _listen_url(settings: Settings, database_url: str) -> str:
+    return settings.LISTEN_DATABASE_URL or direct_url(database_url)
+
+
 def _cores_per_worker(settings: Settings) -> int:
     return max(1, (os.cpu_count() or 1) // settings.WORKERS)
+
+
+def _connect_timeout(pool: PoolSettings) -> float:
+    return pool.connect_timeout_s
 
 
 def _pool_settings(settings: Settings) -> PoolSettings:
@@ -146,4 +159,21 @@ class Container(containers.DeclarativeContainer):
     sync_retention = providers.Singleton(_seconds, settings.provided.SYNC_RETENTION)
     sync_service = providers.Singleton(
         SyncService, uow=uow_factory, clock=clock, retention=sync_retention
+    )
+    # Live updates: one listener connection and one hub per worker (events/hub.py).
+    stream_access = providers.Singleton(StreamAccess, uow=uow_factory, clock=clock)
+    listener = providers.Singleton(
+        PgListener,
+        database_url=providers.Callable(_listen_url, settings, database_url),
+        connect_timeout_s=providers.Callable(_connect_timeout, pool_settings),
+    )
+    stream_hub = providers.Singleton(
+        StreamHub, listener=listener, max_per_user=settings.provided.MAX_STREAMS_PER_USER
+    )
+    event_streams = providers.Singleton(
+        EventStreams,
+        hub=stream_hub,
+        access=stream_access,
+        feed=providers.Singleton(Feed, sync=sync_service, tokens=sync_tokens, clock=clock),
+        heartbeat_s=settings.provided.STREAM_HEARTBEAT,
     )

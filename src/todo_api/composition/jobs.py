@@ -1,6 +1,6 @@
 """Background upkeep that must never hold up a request: expired sessions, refresh tokens,
-failed logins, reset requests and idempotency keys are deleted in small batches, on a
-timer, off the request path."""
+failed logins, reset requests, idempotency keys, event stream tickets and the change
+feed's old deletions are deleted in small batches, on a timer, off the request path."""
 
 from __future__ import annotations
 
@@ -70,6 +70,11 @@ async def purge_jobs(container: Container, interval_s: float) -> AsyncIterator[N
             interval_s,
             lambda: container.sync_service().purge_deletions(),
             "maintenance.deletions_purged",
+        ),
+        periodic(
+            interval_s,
+            lambda: container.stream_access().purge_expired(),
+            "maintenance.event_tickets_purged",
         ),
     ):
         yield

@@ -19,6 +19,7 @@ from todo_adapters.sql.embedded import EmbeddedPostgres
 from todo_adapters.sql.migrate import upgrade_schema
 from todo_api.composition.jobs import purge_jobs
 from todo_api.composition.preflight import StartupError, check_urls, reason, wait_for_database
+from todo_api.composition.streaming import live_updates
 from todo_api.observability.logging import get_logger
 from todo_api.settings import Settings
 from todo_core.ports import Mailer
@@ -141,6 +142,7 @@ def app_lifespan(
                 async with (
                     _mail_delivery(container),
                     purge_jobs(container, settings.REFRESH_PURGE_INTERVAL),
+                    live_updates(container),
                 ):
                     yield
             finally:

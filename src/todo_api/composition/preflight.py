@@ -45,17 +45,35 @@ def reason(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def _check_database_url(setting: str, url: str) -> None:
+    try:
+        parse_database_url(url)
+    except (ValueError, sa_exc.ArgumentError) as exc:
+        # SQLAlchemy's message repeats the URL, password and all: never shown.
+        said = str(exc)
+        named = said.startswith("DATABASE_URL")
+        said = setting + said.removeprefix("DATABASE_URL") if named else ""
+        raise StartupError(
+            setting,
+            f"{said or 'not a URL'} (expected postgresql://user:password@host:5432/database)",
+        ) from None
+
+
 def check_urls(settings: Settings) -> None:
-    """DATABASE_URL, SMTP_URL and MAIL_FROM parse as the adapters will parse them."""
+    """DATABASE_URL, LISTEN_DATABASE_URL, SMTP_URL and MAIL_FROM parse as the adapters will
+    parse them; LISTEN_DATABASE_URL is set when DATABASE_URL goes through PgBouncer."""
     if settings.DATABASE_URL:
-        try:
-            parse_database_url(settings.DATABASE_URL)
-        except (ValueError, sa_exc.ArgumentError) as exc:
-            # SQLAlchemy's message repeats the URL, password and all: never shown.
-            said = str(exc) if str(exc).startswith("DATABASE_URL") else "not a URL"
-            raise StartupError(
-                "DATABASE_URL", f"{said} (expected postgresql://user:password@host:5432/database)"
-            ) from None
+        _check_database_url("DATABASE_URL", settings.DATABASE_URL)
+    if settings.LISTEN_DATABASE_URL:
+        _check_database_url("LISTEN_DATABASE_URL", settings.LISTEN_DATABASE_URL)
+    elif settings.DB_PGBOUNCER:
+        # LISTEN through transaction pooling would listen on whichever server connection
+        # ran it, and live updates would be lost without a word: refused instead.
+        raise StartupError(
+            "LISTEN_DATABASE_URL",
+            "must be set to a direct connection (not through PgBouncer) when DB_PGBOUNCER is "
+            "on: live updates (GET /events) LISTEN on it",
+        )
     smtp_url = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
     if smtp_url:
         try:

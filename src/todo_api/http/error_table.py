@@ -107,6 +107,16 @@ RULES: Final[dict[type[domain.DomainError], ErrorRule]] = {
     ),
     domain.IdempotencyKeyReusedError: ErrorRule(HTTPStatus.UNPROCESSABLE_ENTITY),
     domain.SyncTokenExpiredError: ErrorRule(HTTPStatus.GONE),
+    domain.TooManyStreamsError: ErrorRule(
+        HTTPStatus.TOO_MANY_REQUESTS,
+        retry_after=lambda _e: RETRY_AFTER_SECONDS,
+        event=Event("info", "events.too_many_streams", lambda e: {"limit": e.limit}),
+    ),
+    domain.StreamsClosedError: ErrorRule(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        retry_after=lambda _e: RETRY_AFTER_SECONDS,
+        event=Event("info", "events.streams_closed"),
+    ),
     domain.LoginThrottledError: ErrorRule(
         HTTPStatus.TOO_MANY_REQUESTS,
         retry_after=lambda e: str(e.retry_after_s),

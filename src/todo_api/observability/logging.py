@@ -65,13 +65,33 @@ def configure_logging(level: str, json_lines: bool) -> None:
         max(logging.getLevelName(level), logging.WARNING)
     )
     # The access log duplicates our own request line; keep it out unless debugging.
-    logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(max(logging.getLevelName(level), logging.WARNING))
+    for stale in [f for f in access.filters if f is _redact_secrets]:
+        access.removeFilter(stale)
+    access.addFilter(_redact_secrets)
 
 
 def _lifespan_trace(record: logging.LogRecord) -> bool:
     """Drops the traceback Starlette hands uvicorn when the app's start fails: the
     lifespan has logged the reason in one line (app.start_failed), the trace at DEBUG."""
     return not str(record.msg).startswith("Traceback (most recent call last)")
+
+
+# Query parameters that carry a credential (GET /events?ticket=…, for EventSource, which
+# cannot send headers): the access log, which shows the query string, never shows them.
+_SECRET_PARAMETER = re.compile(r"((?:^|[?&])ticket=)[^&\s]*", re.IGNORECASE)
+
+
+def _redact_secrets(record: logging.LogRecord) -> bool:
+    """uvicorn's access line is `%s - "%s %s HTTP/%s" %d` with the path and query third."""
+    if isinstance(record.args, tuple) and len(record.args) >= 3:
+        target = record.args[2]
+        if isinstance(target, str) and "=" in target:
+            args = list(record.args)
+            args[2] = _SECRET_PARAMETER.sub(r"\1[redacted]", target)
+            record.args = tuple(args)
+    return True
 
 
 # C0 and C1 controls and DEL: in a console line a raw NUL, escape sequence or newline (a

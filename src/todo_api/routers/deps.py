@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from todo_api.events.stream import EventStreams, StreamAuth
 from todo_api.http.cursors import CursorCodec
 from todo_api.http.sync_tokens import SyncTokens
 from todo_core.account_service import AccountService
@@ -23,6 +25,8 @@ from todo_core.auth_service import AuthService
 from todo_core.domain import Client
 from todo_core.errors import InvalidTokenError
 from todo_core.password_reset import PasswordResetService
+from todo_core.ports import Principal
+from todo_core.stream_access import StreamAccess
 from todo_core.sync import SyncService
 from todo_core.task_service import TaskService
 
@@ -83,6 +87,11 @@ class Caller(Generic[S]):
     user_id: UUID
     service: S
     session_id: UUID | None = None
+    expires_at: datetime | None = None  # the token's
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.user_id, self.session_id, self.expires_at)
 
 
 class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
@@ -102,7 +111,42 @@ class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
             raise InvalidTokenError("missing bearer token", token_sent=False)
         container = _container(request)
         principal = container.token_issuer().verify(token)
-        return Caller(principal.user_id, self._service(container), principal.session_id)
+        service = self._service(container)
+        return Caller(principal.user_id, service, principal.session_id, principal.expires_at)
+
+
+class _StreamCaller(OAuth2PasswordBearer):
+    """GET /events: the bearer token when one is sent (checked), else a ticket from the
+    query string (checked when the stream opens); documented as the other routes are."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
+        )
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        ticket: Annotated[
+            str | None,
+            Query(
+                max_length=128,
+                description="a ticket from POST /events/ticket, for clients that cannot "
+                "send an Authorization header (EventSource); single use",
+            ),
+        ] = None,
+    ) -> StreamAuth:
+        if ticket is not None:
+            return StreamAuth(ticket=ticket)
+        token = _bearer_token(request)
+        if not token:
+            raise InvalidTokenError("missing bearer token or ticket", token_sent=False)
+        return StreamAuth(principal=_container(request).token_issuer().verify(token))
+
+
+async def _event_streams(request: Request) -> EventStreams:
+    streams: EventStreams = _container(request).event_streams()
+    return streams
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +181,13 @@ def _account(container: Container) -> AccountService:
     return container.account_service()
 
 
+def _stream_access(container: Container) -> StreamAccess:
+    return container.stream_access()
+
+
+StreamCaller = Annotated[StreamAuth, Depends(_StreamCaller())]
+EventStreamsDep = Annotated[EventStreams, Depends(_event_streams)]
+TicketCaller = Annotated[Caller[StreamAccess], Depends(_BearerCaller(_stream_access))]
 TaskCaller = Annotated[Caller[TaskTools], Depends(_BearerCaller(_task_tools))]
 SyncCaller = Annotated[Caller[SyncTools], Depends(_BearerCaller(_sync_tools))]
 AuthCaller = Annotated[Caller[AuthService], Depends(_BearerCaller(_auth))]

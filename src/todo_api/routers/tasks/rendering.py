@@ -41,6 +41,11 @@ _TASK = TypeAdapter(Task)
 _TASK_LIST = TypeAdapter(_TaskList)
 
 
+def task_json(task: Task) -> bytes:
+    """A task as GET /tasks/{id} renders it (and an event stream sends it)."""
+    return _TASK.dump_json(task)
+
+
 def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """One task, with its ETag."""
     return Response(

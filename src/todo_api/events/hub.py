@@ -1,0 +1,173 @@
+"""A worker's open event streams, and the one listener connection that wakes them.
+
+The listener hears a user's id when that user's tasks change (from any worker of any
+instance); every stream of that user here is woken and reads the feed from where it
+stands. Each stream also holds one of the user's MAX_STREAMS_PER_USER slots, locked on the
+listener's connection, so the limit holds across workers and instances, and a slot frees
+itself when its worker dies. When the listener comes back after a drop, every stream is
+woken (notifications sent meanwhile were lost: the feed has them) and its slot is locked
+again; a stream whose slot another worker took meanwhile ends, its client reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from typing import Protocol
+from uuid import UUID
+
+from todo_api.observability.logging import get_logger
+from todo_core.errors import StreamsClosedError, TooManyStreamsError
+from todo_core.stream_access import StreamGrant
+
+log = get_logger("todo_api.events")
+
+Slot = tuple[UUID, int]
+
+
+class Listener(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    async def start(
+        self, on_notify: Callable[[str], None], on_connected: Callable[[], Awaitable[None]]
+    ) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def take_slot(self, user_id: UUID, limit: int, held: Collection[int]) -> int | None:
+        """The first free slot of the user's `limit`, now locked; None when all are taken.
+        StorageUnavailableError while the connection is down."""
+
+    async def release_slot(self, user_id: UUID, slot: int) -> None: ...
+
+    async def retake(self, slots: Collection[Slot]) -> set[Slot]:
+        """Lock the slots again on a new connection; those that could not be come back."""
+
+
+class LiveStream:
+    """One open stream's place in the hub: what wakes it and what ends it."""
+
+    __slots__ = ("_wake", "ended", "epoch", "grant", "slot")
+
+    def __init__(self, grant: StreamGrant, slot: int, epoch: int) -> None:
+        self.grant = grant
+        self.slot = slot
+        self.epoch = epoch  # the listener connection its slot is locked on
+        self.ended: str | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def end(self, reason: str) -> None:
+        if self.ended is None:
+            self.ended = reason
+        self._wake.set()
+
+    async def woken(self, within_s: float) -> bool:
+        """Wait until woken (or ended), for at most `within_s`; whether it was. The wake is
+        consumed: one that comes while the caller reads the feed wakes the next wait."""
+        if not self._wake.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), within_s)
+            except TimeoutError:
+                return False
+        self._wake.clear()
+        return True
+
+
+class StreamHub:
+    def __init__(self, listener: Listener, max_per_user: int) -> None:
+        self._listener = listener
+        self._max_per_user = max_per_user
+        self._streams: dict[UUID, dict[int, LiveStream]] = {}
+        # Slots are taken, given back and locked again one at a time, so that this
+        # worker never offers a slot it is about to hold (its locks are re-entrant).
+        self._slots = asyncio.Lock()
+        self._epoch = 0
+        self._releases: set[asyncio.Task[None]] = set()
+        self.accepting = True
+
+    async def start(self) -> None:
+        await self._listener.start(self._heard, self._reconnected)
+
+    async def stop(self) -> None:
+        self.end_all("shutdown")
+        if self._releases:
+            await asyncio.gather(*self._releases, return_exceptions=True)
+        await self._listener.stop()
+
+    def __iter__(self) -> Iterator[LiveStream]:
+        return (s for streams in list(self._streams.values()) for s in list(streams.values()))
+
+    async def join(self, grant: StreamGrant) -> LiveStream:
+        """A stream for the grant's user, in a slot of theirs. TooManyStreamsError when
+        all are taken; StreamsClosedError while this worker cannot listen or is stopping."""
+        if not self.accepting or not self._listener.connected:
+            raise StreamsClosedError()
+        user = grant.user_id
+        async with self._slots:
+            mine = self._streams.setdefault(user, {})
+            try:
+                slot = await self._listener.take_slot(user, self._max_per_user, mine.keys())
+            finally:
+                if not mine:
+                    del self._streams[user]
+            if slot is None:
+                raise TooManyStreamsError(self._max_per_user)
+            stream = LiveStream(grant, slot, self._epoch)
+            self._streams.setdefault(user, {})[slot] = stream
+        return stream
+
+    def leave(self, stream: LiveStream) -> None:
+        """Forget the stream and give its slot back. Synchronous, for a stream's `finally`
+        under cancellation (a client gone): the unlock goes on in the background."""
+        user = stream.grant.user_id
+        mine = self._streams.get(user, {})
+        if mine.get(stream.slot) is not stream:
+            return
+        del mine[stream.slot]
+        if not mine:
+            del self._streams[user]
+        release = asyncio.create_task(self._release(stream))
+        self._releases.add(release)
+        release.add_done_callback(self._releases.discard)
+
+    async def _release(self, stream: LiveStream) -> None:
+        async with self._slots:
+            # A lock of an earlier connection went with it; unlocking on the new one would
+            # free a slot that another stream here may hold by now.
+            if stream.epoch == self._epoch:
+                await self._listener.release_slot(stream.grant.user_id, stream.slot)
+
+    def end_all(self, reason: str) -> None:
+        """End every stream and take no more (shutdown: clients reconnect elsewhere)."""
+        self.accepting = False
+        for stream in self:
+            stream.end(reason)
+
+    def _heard(self, payload: str) -> None:
+        try:
+            user = UUID(payload)
+        except ValueError:
+            return
+        for stream in self._streams.get(user, {}).values():
+            stream.wake()
+
+    async def _reconnected(self) -> None:
+        async with self._slots:
+            self._epoch += 1
+            held = [(s.grant.user_id, s.slot) for s in self]
+            try:
+                lost = await self._listener.retake(held)
+            except Exception:
+                # The new connection went too: the next one tries again.
+                log.warning("events.slots_not_retaken", streams=len(held))
+                return
+            for stream in self:
+                stream.epoch = self._epoch
+                if (stream.grant.user_id, stream.slot) in lost:
+                    stream.end("slot taken")
+                stream.wake()
+        if held:
+            log.info("events.listener_reconnected", streams=len(held), ended=len(lost))
