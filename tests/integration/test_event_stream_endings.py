@@ -153,7 +153,7 @@ async def test_a_stream_ends_at_its_access_tokens_expiry(database_url: str, tmp_
             async with (
                 opened(http, _bearer(login)) as by_token,
                 opened(http, params=ticket) as by_ticket,
-            ):  # noqa: E501
+            ):
                 started = time.monotonic()
                 await by_token.ends(within=5)
                 await by_ticket.ends(within=1)

@@ -40,19 +40,19 @@ async def test_a_quiet_stream_outlives_the_idle_limits_but_counts_as_a_connectio
         async with (
             httpx.AsyncClient(base_url=service.base, timeout=30) as streaming,
             httpx.AsyncClient(base_url=service.base, timeout=30) as other,
+            opened(streaming, auth) as stream,
         ):
-            async with opened(streaming, auth) as stream:
-                # Two heartbeats 6 s apart: nothing closed the connection in between.
-                for _ in range(2):
-                    block = await stream.block(within=HEARTBEAT + 2)
-                    assert block is not None
-                    assert block.comments == ["ping"]
-                # The stream and this request make two connections: a third is refused.
-                assert (await other.get("/health/live")).status_code == 200
-                async with httpx.AsyncClient(base_url=service.base) as third:
-                    refused = await third.get("/health/live")
-                    assert refused.status_code == 503
-                    assert refused.json()["detail"] == "Too many connections"
+            # Two heartbeats 6 s apart: nothing closed the connection in between.
+            for _ in range(2):
+                block = await stream.block(within=HEARTBEAT + 2)
+                assert block is not None
+                assert block.comments == ["ping"]
+            # The stream and this request make two connections: a third is refused.
+            assert (await other.get("/health/live")).status_code == 200
+            async with httpx.AsyncClient(base_url=service.base) as third:
+                refused = await third.get("/health/live")
+                assert refused.status_code == 503
+                assert refused.json()["detail"] == "Too many connections"
 
 
 async def test_no_ticket_and_no_token_reaches_the_log(database_url: str, tmp_path):

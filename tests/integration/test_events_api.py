@@ -166,3 +166,16 @@ async def test_a_ticket_opens_one_stream_once(http: httpx.AsyncClient):
         assert spent.response.headers["www-authenticate"].startswith("Bearer")
     async with opened(http, params={"ticket": "never issued"}, status=401):
         pass
+
+
+async def test_head_answers_as_get_and_holds_no_slot(http: httpx.AsyncClient):
+    auth = await _signed_in(http)
+    for _ in range(MAX_STREAMS + 1):
+        head = await http.head("/events", headers=auth)
+        assert head.status_code == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert head.content == b""
+    assert (await http.head("/events")).status_code == 401
+    await asyncio.sleep(0.5)  # the slots' unlocks run in the background
+    async with opened(http, auth), opened(http, auth), opened(http, auth):
+        pass

@@ -6,10 +6,14 @@ behind HAProxy with deploy/haproxy.cfg checking /health/ready: the picture of th
 - A refresh token rotated on one instance and replayed on another revokes the family.
 - Optimistic concurrency (If-Match) holds across instances.
 - A rolling restart of each instance in turn, under write load through HAProxy, gives
-  the clients 0 errors and loses 0 acknowledged writes."""
+  the clients 0 errors and loses 0 acknowledged writes.
+- An event stream on one instance receives the writes made through another; a stream
+  through HAProxy whose instance stops is reopened with Last-Event-ID on another instance,
+  and nothing written meanwhile is lost."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -23,8 +27,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
+from tests.integration.event_client import opened
 from tests.integration.processes import TEST_JWT_SECRET, Service, served
 from tests.postgres import free_port, pgbouncer_in_front
 
@@ -104,7 +110,9 @@ def pooled_url(empty_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def three(pooled_url: str, empty_database: str, tmp_path: Path) -> Iterator[tuple[list[Service], list[Path]]]:
+def three(
+    pooled_url: str, empty_database: str, tmp_path: Path
+) -> Iterator[tuple[list[Service], list[Path]]]:
     """Three instances started at the same moment on the empty database."""
     ports = [free_port() for _ in range(3)]
     logs = [tmp_path / f"api{n}.log" for n in range(3)]
@@ -224,3 +232,56 @@ def _listed(base: str, auth: dict[str, str]) -> set[str]:
         found |= {t["id"] for t in page["tasks"]}
         if not (cursor := page["next_cursor"]):
             return found
+
+
+def _holder(instances: list[Service], ports: list[int]) -> int:
+    """Which instance holds the one connection HAProxy keeps open (the stream's; every
+    other request's server connection closes after it: http-server-close)."""
+    for _ in range(20):
+        holding = [
+            n
+            for n, (instance, port) in enumerate(zip(instances, ports, strict=True))
+            if any(
+                c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                for c in psutil.Process(instance.process.pid).net_connections("tcp")
+            )
+        ]
+        if len(holding) == 1:
+            return holding[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no single instance holds the stream: {holding}")
+
+
+async def test_a_stream_follows_every_instance_and_survives_its_own(three, tmp_path):
+    instances, _ = three
+    ports = [int(s.base.rsplit(":", 1)[1]) for s in instances]
+    first, second, _ = instances
+    auth = {"Authorization": f"Bearer {_register(first.base, 'live@example.com')['access_token']}"}
+    async with (
+        httpx.AsyncClient(base_url=first.base, timeout=10) as at_first,
+        httpx.AsyncClient(base_url=second.base, timeout=10) as at_second,
+        opened(at_first, auth) as stream,
+    ):
+        task = await at_second.post("/tasks", json={"title": "written elsewhere"}, headers=auth)
+        assert (await stream.event()).json["id"] == task.json()["id"]
+
+    with haproxy(ports, tmp_path) as balancer:
+        async with httpx.AsyncClient(base_url=balancer, timeout=10) as http:
+            async with opened(http, auth) as stream:
+                seen = await http.post("/tasks", json={"title": "seen"}, headers=auth)
+                assert (await stream.event()).json["id"] == seen.json()["id"]
+                stopped = instances[_holder(instances, ports)]
+                stopped.process.send_signal(signal.SIGTERM)
+                await stream.ends(within=1)
+                missed = [
+                    (await http.post("/tasks", json={"title": f"m{n}"}, headers=auth)).json()
+                    for n in range(3)
+                ]
+            resumed = {**auth, "Last-Event-ID": stream.last_id or ""}
+            async with opened(http, resumed) as again:
+                replayed = await again.events(3)
+                assert [e.json["id"] for e in replayed] == [t["id"] for t in missed]
+                await asyncio.to_thread(stopped.process.wait, 30)
+                assert stopped.process.returncode == 0
+                live = await http.post("/tasks", json={"title": "live"}, headers=auth)
+                assert (await again.event()).json["id"] == live.json()["id"]

@@ -185,3 +185,33 @@ def test_a_multi_host_url_keeps_the_other_libpq_parameters() -> None:
 def test_a_multi_host_url_it_cannot_use_is_refused_in_one_line(raw: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         parse_database_url(raw)
+
+
+def test_the_direct_url_of_a_neon_pooled_endpoint_drops_pooler_from_the_host():
+    from todo_adapters.sql.database_url import direct_url
+
+    pooled = (
+        "postgresql://u:p-pooler.x@ep-cool-1-pooler.us-east-2.aws.neon.tech/db"
+        "?sslmode=require&channel_binding=require"
+    )
+    assert direct_url(pooled) == (
+        "postgresql://u:p-pooler.x@ep-cool-1.us-east-2.aws.neon.tech/db"
+        "?sslmode=require&channel_binding=require"
+    ), "the host only, the password untouched"
+    plain = "postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write"
+    assert direct_url(plain) == plain
+
+
+def test_the_listener_connects_with_what_the_pool_accepts():
+    from todo_adapters.sql.listener import connect_arguments
+
+    arguments = connect_arguments(
+        "postgresql://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write"
+        "&sslmode=require&channel_binding=require"
+    )
+    assert arguments["host"] == ["h1", "h2"]
+    assert arguments["port"] == [5432, 5433]
+    assert arguments["target_session_attrs"] == "read-write"
+    assert arguments["ssl"] is not None
+    assert "channel_binding" not in arguments
+    assert arguments["server_settings"]["application_name"] == "todo-api-listen"

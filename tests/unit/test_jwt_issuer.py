@@ -28,6 +28,10 @@ def issuer_at(moment: datetime, secret: str = SECRET) -> JwtTokenIssuer:
     return JwtTokenIssuer(secret, TTL, "todo-api", "todo-api", FixedClock(moment))
 
 
+def who(principal: Principal) -> tuple[uuid.UUID, uuid.UUID | None]:
+    return principal.user_id, principal.session_id
+
+
 def claims(**overrides: Any) -> dict[str, Any]:
     now = wall_now()
     values: dict[str, Any] = {
@@ -53,10 +57,13 @@ def reason_for(token: str) -> str:
 
 
 def test_round_trip() -> None:
-    issuer = issuer_at(wall_now())
+    now = wall_now()
+    issuer = issuer_at(now)
     token = issuer.issue(USER, SESSION)
     assert token.expires_in == TTL
-    assert issuer.verify(token.token) == Principal(USER, SESSION)
+    # With its `exp`: what an event stream opened with the token lives until.
+    expires_at = now + timedelta(seconds=TTL)
+    assert issuer.verify(token.token) == Principal(USER, SESSION, expires_at)
 
 
 def test_issued_claims() -> None:
@@ -87,7 +94,7 @@ def test_expired_beyond_the_30_second_leeway() -> None:
 
 def test_expired_within_the_leeway_is_accepted() -> None:
     token = issuer_at(wall_now() - timedelta(seconds=TTL + 15)).issue(USER, SESSION).token
-    assert issuer_at(wall_now()).verify(token) == Principal(USER, SESSION)
+    assert who(issuer_at(wall_now()).verify(token)) == (USER, SESSION)
 
 
 def test_issued_in_the_future_beyond_the_leeway() -> None:
@@ -133,14 +140,14 @@ def test_subject_that_is_not_a_user_id() -> None:
 
 def test_verification_uses_the_same_clock_as_issuing() -> None:
     issuer = issuer_at(datetime(2026, 1, 1, tzinfo=UTC))
-    assert issuer.verify(issuer.issue(USER, SESSION).token) == Principal(USER, SESSION)
+    assert who(issuer.verify(issuer.issue(USER, SESSION).token)) == (USER, SESSION)
 
 
 def test_a_remembered_token_still_expires() -> None:
     clock = FixedClock(wall_now())
     issuer = JwtTokenIssuer(SECRET, TTL, "todo-api", "todo-api", clock)
     token = issuer.issue(USER, SESSION).token
-    assert issuer.verify(token) == Principal(USER, SESSION)
+    assert who(issuer.verify(token)) == (USER, SESSION)
     clock.advance(seconds=TTL + 31)
     with pytest.raises(InvalidTokenError) as exc:
         issuer.verify(token)

@@ -72,6 +72,9 @@ def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
 def test_each_operation_has_a_unique_readable_id():
     ids = {(method, path): op["operationId"] for method, path, op in _operations()}
     assert ids == {
+        ("GET", "/tasks/changes"): "taskChanges",
+        ("GET", "/events"): "streamEvents",
+        ("POST", "/events/ticket"): "eventTicket",
         ("POST", "/auth/register"): "register",
         ("POST", "/auth/login"): "login",
         ("POST", "/auth/token"): "loginForm",

@@ -213,3 +213,15 @@ def test_cors_origins_accepts_origins(origins: str) -> None:
 def test_cors_origins_refuses_what_is_not_an_origin(origins: str) -> None:
     with pytest.raises(pydantic.ValidationError, match="is not an origin"):
         Settings(CORS_ORIGINS=origins)
+
+
+def test_a_start_behind_pgbouncer_needs_a_direct_listen_url() -> None:
+    from todo_api.composition.preflight import StartupError, check_urls
+
+    pooled = Settings(DATABASE_URL="postgresql://u@pgbouncer:6432/db", DB_PGBOUNCER=True)
+    with pytest.raises(StartupError) as refused:
+        check_urls(pooled)
+    assert refused.value.setting == "LISTEN_DATABASE_URL"
+    check_urls(pooled.model_copy(update={"LISTEN_DATABASE_URL": "postgresql://u@db:5432/db"}))
+    with pytest.raises(StartupError, match=r"^LISTEN_DATABASE_URL: not a URL"):
+        check_urls(pooled.model_copy(update={"LISTEN_DATABASE_URL": "not a url at all"}))

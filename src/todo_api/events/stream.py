@@ -11,7 +11,7 @@ with its own point as its id: whatever a client last received, it resumes right 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
@@ -58,7 +58,7 @@ class EventStreams:
         self._feed = feed
         self._heartbeat_s = heartbeat_s
 
-    async def open(self, auth: StreamAuth, resume: str | None) -> AsyncIterator[bytes]:
+    async def open(self, auth: StreamAuth, resume: str | None) -> AsyncGenerator[bytes]:
         """The stream's bytes. Raises before the first one: InvalidTokenError (401),
         ValidationError for a token not of this user (400), SyncTokenExpiredError (410),
         TooManyStreamsError (429), StreamsClosedError (503)."""
@@ -84,7 +84,7 @@ class EventStreams:
 
     async def _events(
         self, live: LiveStream, first: ChangePage | None, point: SyncPoint
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes]:
         try:
             yield sse.RETRY
             if first is not None:

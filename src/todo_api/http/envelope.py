@@ -107,6 +107,9 @@ class RequestEnvelope:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
+        # Said in the state too: a response that never ends by itself (an event stream)
+        # must know to end after its headers.
+        scope.setdefault("state", {})["head"] = True
         await self._answer({**scope, "method": "GET"}, receive, without_body, "HEAD")
 
     async def _answer(

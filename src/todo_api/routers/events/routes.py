@@ -4,9 +4,10 @@ cannot send headers, open one."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from todo_api.events.sse import MEDIA_TYPE
@@ -46,6 +47,7 @@ _WHEN = {
     summary="Live updates of the caller's tasks",
 )
 async def stream_events(
+    request: Request,
     auth: StreamCaller,
     streams: EventStreamsDep,
     since: Annotated[
@@ -66,8 +68,23 @@ async def stream_events(
     streams. The stream ends when its login ends, when the access token that opened it (or
     got its ticket) expires, and when the instance shuts down: reconnect with the last id."""
     events = await streams.open(auth, last_event_id or since)
+    if request.scope["state"].get("head"):
+        events = await _headers_only(events)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def _headers_only(events: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
+    """HEAD: the same checks and status as GET, then the end (the stream is closed at
+    once, giving its slot back)."""
+    await anext(events)
+    await events.aclose()
+
+    async def nothing() -> AsyncGenerator[bytes]:
+        return
+        yield
+
+    return nothing()
 
 
 @router.post(
