@@ -176,15 +176,17 @@ def main() -> None:
             )
             for side, env in envs.items()
         }
+        users = {}
         for side in ("a", "b"):
             seed_side(bench, side, servers[side], urls[side])
+            users[side] = bench.users  # each side's own ids (the delete pool is per side)
             run_scenario_once(bench, Scenario("warmup", "warm-up", "mix.lua", 100))
         for round_ in range(args.rounds):
             order = ["a", "b"] if round_ % 2 == 0 else ["b", "a"]
             for scenario in scenarios:
                 for side in order:
                     bench.server, bench.db_url = servers[side], urls[side]
-                    bench.users_name = f"users-{side}.txt"
+                    bench.users, bench.users_name = users[side], f"users-{side}.txt"
                     print(f"round {round_ + 1}, {side.upper()}:", end="", flush=True)
                     row = run_scenario_once(bench, scenario)
                     results[scenario.name][side.upper()].append(row)
