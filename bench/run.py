@@ -81,14 +81,18 @@ def main_suite(n: int, auth_n: int) -> list[Scenario]:
 
 def sync_suite(n: int) -> list[Scenario]:
     """Issue 21's change feed, at both scales: a page after a token that many changes
-    follow (seed.mark_changes), and the first page of a full sync."""
+    follow (seed.mark_changes), and the first page of a full sync. At a tenth of the
+    connections (10 of 100): a page of 100 tasks costs the workers about 4 times a get, so
+    in wrk's closed loop 100 connections would measure the queue (mean latency =
+    connections / rate), not the page, against the issue's p95 < 50 ms."""
+    feed = max(1, n // 10)
     return [
-        Scenario("changes", "change feed, a page after a token (limit=100)", "changes.lua", n),
+        Scenario("changes", "change feed, a page after a token (limit=100)", "changes.lua", feed),
         Scenario(
             "changes-full",
             "change feed, full sync's first page (limit=100)",
             "changes.lua",
-            n,
+            feed,
             {"BENCH_FULL_SYNC": "1"},
         ),
     ]
@@ -712,6 +716,9 @@ def notes(scale: str) -> list[str]:
         *common,
         "The big user's cursor is the API's own next_cursor after its 90,000th task "
         "(asked with offset=89999&limit=1); the small users' after their 50th.",
+        "changes: 10,000 changes (100 statements of 100 tasks) follow the big user's sync "
+        "token; the small users' token, their 60 tasks in 10 statements. The feed's "
+        "scenarios run at a tenth of the connections (see run.sync_suite).",
     ]
 
 
