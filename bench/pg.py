@@ -90,6 +90,19 @@ def fresh_database(server_url: str, name: str) -> Iterator[str]:
         execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
 
 
+def postmaster_pid(url: str) -> int | None:
+    """The process id of the server's postmaster (the parent of its checkpointer, which
+    lives as long as the server, unlike our own backend), when the server runs on this
+    machine; None otherwise."""
+    import psutil
+
+    rows = execute(url, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+    try:
+        return int(psutil.Process(int(rows[0][0][0])).ppid()) if rows[0] else None
+    except psutil.NoSuchProcess:
+        return None
+
+
 def server_version(url: str) -> str:
     return str(execute(url, "SHOW server_version")[0][0][0])
 

@@ -122,6 +122,10 @@ class Watch:
     by each worker and by the whole machine (to see a saturated or a busy machine)."""
 
     server: Server
+    # The postmaster of the service's database server: only its processes count as
+    # PostgreSQL's CPU (other servers on the machine, such as other people's test runs,
+    # do not). None: every process named postgres.
+    database_pid: int | None = None
     interval: float = 0.2
     total: int = 0
     per_worker: dict[int, int] = field(default_factory=dict)
@@ -149,17 +153,11 @@ class Watch:
         while not self._done.wait(self.interval):
             self._sample()
 
-    @staticmethod
-    def _database_cpu() -> float:
+    def _database_cpu(self) -> float:
         """CPU seconds used so far by PostgreSQL: its live processes, and the backends that
         have ended (their time is the postmaster's children's), so that connections opened
         and closed during a run count too."""
-        used = 0.0
-        for process in psutil.process_iter(["name", "cpu_times"]):
-            cpu = process.info["cpu_times"]
-            if process.info["name"] == "postgres" and cpu is not None:
-                used += cpu.user + cpu.system + cpu.children_user + cpu.children_system
-        return used
+        return database_cpu_seconds(self.database_pid)
 
     @contextmanager
     def watching(self) -> Iterator[Watch]:
@@ -187,6 +185,27 @@ class Watch:
         """Each worker's CPU use over the run, in % of one core, busiest first."""
         used = [self.cpu_end[pid] - self.cpu_start[pid] for pid in self.cpu_end]
         return sorted((100 * u / self.seconds for u in used), reverse=True)
+
+
+def database_cpu_seconds(postmaster: int | None = None) -> float:
+    """CPU seconds used so far by one PostgreSQL server (the postmaster and its children,
+    ended ones included), or by every process named postgres."""
+    if postmaster is None:
+        processes = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    else:
+        try:
+            root = psutil.Process(postmaster)
+            processes = [root, *root.children()]
+        except psutil.NoSuchProcess:
+            return 0.0
+    used = 0.0
+    for process in processes:
+        try:
+            cpu = process.cpu_times()
+        except psutil.Error:
+            continue  # a backend that ended meanwhile: its time is the postmaster's now
+        used += cpu.user + cpu.system + cpu.children_user + cpu.children_system
+    return used
 
 
 def wait_until_idle(server: Server, limit_s: float = 20.0, busy_percent: float = 5.0) -> float:

@@ -115,6 +115,61 @@ def _profile(profile: dict[str, Any]) -> str:
     )
 
 
+def _streams(streams: dict[str, Any]) -> str:
+    parts = ["## Live updates (GET /events)"]
+    if hold := streams.get("hold"):
+        connections = " + ".join(map(str, hold["connections_per_worker"]))
+        cpu = " + ".join(map(str, hold["workers_cpu_percent_holding"]))
+        parts.append(
+            f"### {hold['streams']:,} open streams on one instance ({hold['users']:,} users "
+            f"× {hold['per_user']})\n\n"
+            + _table(
+                ["", ""],
+                [
+                    ["opened", f"{hold['opened']:,} in {hold['open_seconds']} s "
+                     f"(statuses {_statuses(hold['statuses'])})"],
+                    ["connections per worker (streams and pool)", connections],
+                    ["workers' RSS before (after a warm-up of 100 streams, closed)",
+                     f"{hold['rss_before_mb']} MB"],
+                    ["with every stream open and idle",
+                     f"{hold['rss_idle_mb']} MB: **{hold['kb_per_stream_idle']} KB per stream**"],
+                    ["after one write per user (every stream woken, one event each)",
+                     f"{hold['rss_woken_mb']} MB: **{hold['kb_per_stream_woken']} KB per stream** "
+                     f"(per worker {' + '.join(map(str, hold['rss_per_worker_mb']))} MB)"],
+                    ["streams that received their event", f"{hold['streams_with_event']:,}"],
+                    [f"held {hold['hold_seconds']} s more", f"{hold['still_open_after_hold']:,} "
+                     f"still open; workers' CPU {cpu}%"],
+                ],
+            )
+        )  # fmt: skip
+    if lat := streams.get("latency"):
+        delay, write = lat["delay_ms"], lat["write_ms"]
+        parts.append(
+            f"### From a write's response to its event: {lat['streams']:,} streams (one per "
+            f"user) on {lat['instances']} instances, {lat['rate_wanted']:g} writes/s over them"
+            "\n\n"
+            + _table(
+                ["", ""],
+                [
+                    ["streams opened", f"{lat['opened']:,} in {lat['open_seconds']} s; "
+                     f"{lat['still_open_at_end']:,} open at the end"],
+                    ["writes (PATCH, open loop)", f"{lat['writes']:,} at {lat['write_rate']}/s, "
+                     f"{lat['writes_failed']} failed; response p50 {write['p50']} ms, "
+                     f"p99 {write['p99']} ms"],
+                    ["**response to event**", f"**p50 {delay['p50']} ms, p99 {delay['p99']} ms**"
+                     f" (p90 {delay['p90']}, p95 {delay['p95']}, p99.9 {delay['p99.9']}, "
+                     f"max {delay['max']})"],
+                    ["events before the write's response", f"{lat['events_before_response']:,}"
+                     " (counted as negative delays)"],
+                    ["events missed", f"{lat['events_missed']:,}"],
+                    ["PostgreSQL / machine CPU", f"{lat['database_cpu_percent']}% / "
+                     f"{lat['machine_cpu_percent']}%"],
+                ],
+            )
+        )  # fmt: skip
+    return "\n\n".join(parts)
+
+
 def render_small(results: dict[str, Any]) -> str:
     parts = [
         f"# Benchmark, scale {results['scale']} ({results['meta']['date']})",
@@ -125,6 +180,8 @@ def render_small(results: dict[str, Any]) -> str:
     ]
     if "burst" in results:
         parts.append(_burst(results["burst"]))
+    if results.get("streams"):
+        parts.append(_streams(results["streams"]))
     parts.extend(_profile(profile) for profile in results.get("profiles", []))
     parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]))
     return "\n\n".join(parts) + "\n"
@@ -155,6 +212,7 @@ def render_large(results: dict[str, Any]) -> str:
         _comparison(results["small"], results["large"]),
         "## Small scale (users in turn)\n\n" + _scenarios(results["small"], None),
         "## Large scale (the big user)\n\n" + _scenarios(results["large"], None),
+        _targets(results.get("targets", [])),
         "## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]),
     ]
     return "\n\n".join(parts) + "\n"

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ import profile_summary
 import report
 import report_md
 import seed
+import streams
 from loadgen import Load, require_wrk, run_wrk, wrk_version
 from procs import Server, Watch, ceiling_command, service_command, serving, wait_until_idle
 
@@ -73,6 +75,26 @@ def main_suite(n: int, auth_n: int) -> list[Scenario]:
             "login+get", "login, and get one beside it", "login.lua", auth_n, beside="get.lua"
         ),
         *planning_suite(n),
+        *sync_suite(n),
+    ]
+
+
+def sync_suite(n: int) -> list[Scenario]:
+    """Issue 21's change feed, at both scales: a page after a token that many changes
+    follow (seed.mark_changes), and the first page of a full sync. At a tenth of the
+    connections (10 of 100): a page of 100 tasks costs the workers about 4 times a get, so
+    in wrk's closed loop 100 connections would measure the queue (mean latency =
+    connections / rate), not the page, against the issue's p95 < 50 ms."""
+    feed = max(1, n // 10)
+    return [
+        Scenario("changes", "change feed, a page after a token (limit=100)", "changes.lua", feed),
+        Scenario(
+            "changes-full",
+            "change feed, full sync's first page (limit=100)",
+            "changes.lua",
+            feed,
+            {"BENCH_FULL_SYNC": "1"},
+        ),
     ]
 
 
@@ -113,6 +135,7 @@ def scale_suite(n: int) -> list[Scenario]:
         Scenario("update", "partial update (PATCH)", "update.lua", n),
         Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True),
         *planning_suite(n),
+        *sync_suite(n),
     ]
 
 
@@ -125,12 +148,14 @@ class Bench:
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
     db_url: str = ""
     server: Server | None = None
+    database_pid: int | None = None  # the postmaster, whose processes are PostgreSQL's CPU
     users: list[seed.BenchUser] = field(default_factory=list)
     pool_rate: float = 3000.0  # tasks to seed for delete, per second of the run
+    users_name: str = "users.txt"
 
     @property
     def users_file(self) -> Path:
-        return self.work / "users.txt"
+        return self.work / self.users_name
 
 
 def parse_args() -> argparse.Namespace:
@@ -156,6 +181,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--burst-duration", type=int, default=10)
     p.add_argument("--burst-timeout", type=int, default=10, help="wrk's per-request timeout")
     p.add_argument("--only", help="comma-separated scenario names (default: all)")
+    p.add_argument("--streams", type=int, default=5000, help="open streams on one instance")
+    p.add_argument("--stream-users", type=int, default=1000, help="users of the stream runs")
+    p.add_argument("--stream-instances", type=int, default=3)
+    p.add_argument("--stream-write-rate", type=float, default=200.0, help="writes/s")
     p.add_argument("--py-spy", help="py-spy binary: profile one worker during one scenario")
     p.add_argument(
         "--profile", default="get,list", help="the scenarios --py-spy profiles (comma-separated)"
@@ -200,15 +229,21 @@ def seed_small(bench: Bench) -> None:
     seed.insert_tasks(db, "bench-user", args.tasks_per_user)
     seed.vacuum_analyze(db)
     users = seed.load_users(db, "bench-user", args.tasks_per_user)
-    use_users(bench, users, cursor_depth=min(50, args.tasks_per_user))
+    # Every task of each user changed after their token, in 10 statements.
+    changes = (args.tasks_per_user, 10)
+    use_users(bench, users, cursor_depth=min(50, args.tasks_per_user), changes=changes)
     print(f"seeded {args.users} users × {args.tasks_per_user} tasks", flush=True)
 
 
-def use_users(bench: Bench, users: list[seed.BenchUser], cursor_depth: int) -> None:
-    """These users (tokens minted, deep-page cursors asked of the API) drive the load."""
+def use_users(
+    bench: Bench, users: list[seed.BenchUser], cursor_depth: int, changes: tuple[int, int]
+) -> None:
+    """These users (tokens minted, deep-page cursors asked of the API, a sync token that
+    `changes` = (changes, statements) follow) drive the load."""
     assert bench.server is not None
     seed.mint_tokens(bench.db_url, users, bench.secret)
     seed.fetch_cursors(bench.server.base, users, cursor_depth)
+    seed.mark_changes(bench.db_url, users, *changes, bench.secret)
     seed.write_users_file(bench.users_file, users)
     bench.users = users
 
@@ -224,7 +259,9 @@ def seed_large(bench: Bench) -> None:
     seed.insert_users(db, "bench-more", 10_000 - users_now[0][0], hashed)
     seed.deal_tasks(db, "bench-more", 1_000_000 - tasks_now[0][0])
     seed.vacuum_analyze(db)
-    use_users(bench, seed.load_users(db, "bench-big", 20_000), cursor_depth=90_000)
+    # Issue 21: 10,000 changes follow the big user's token, 100 statements of 100 tasks.
+    big = seed.load_users(db, "bench-big", 20_000)
+    use_users(bench, big, cursor_depth=90_000, changes=(10_000, 100))
     counts = pg.execute(db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks")
     print(f"seeded the large scale: {counts[0][0][0]:,} users, {counts[1][0][0]:,} tasks")
 
@@ -288,7 +325,8 @@ def run_scenario_once(bench: Bench, scenario: Scenario, profile: bool = False) -
     if scenario.beside:
         reads = Scenario("beside", "beside", scenario.beside, scenario.connections)
         beside = load(bench, reads, bench.args.duration)
-    with Watch(bench.server).watching() as watch, ThreadPoolExecutor(2) as threads:
+    watch = Watch(bench.server, bench.database_pid)
+    with watch.watching(), ThreadPoolExecutor(2) as threads:
         out = bench.work / f"{scenario.name}.wrk.json"
         running = [threads.submit(run_wrk, bench.server.base, spec, out)]
         if beside is not None:
@@ -390,12 +428,92 @@ def run_burst(bench: Bench) -> dict[str, Any]:
     spec = load(bench, get, args.burst_duration)
     spec = Load(**{**spec.__dict__, "timeout": args.burst_timeout})
     wait_until_idle(bench.server)
-    with Watch(bench.server).watching() as watch:
+    with Watch(bench.server, bench.database_pid).watching() as watch:
         result = run_wrk(bench.server.base, spec, bench.work / "burst.wrk.json")
     row = {"name": "burst", "title": get.title, "connections": get.connections}
     row |= result | watched(watch) | {"timeout_s": args.burst_timeout}
     print(progress_line(row), flush=True)
     return row
+
+
+STREAM_SCENARIOS = ("streams", "stream-latency")
+
+
+def stream_users(bench: Bench) -> list[streams.StreamUser]:
+    """Users of their own for the stream runs, two tasks each (what the writes edit)."""
+    db, count = bench.db_url, bench.args.stream_users
+    seed.insert_users(db, "bench-stream", count, seed.password_hash(bench.args.bcrypt_rounds))
+    seed.insert_tasks(db, "bench-stream", 2)
+    users = seed.load_users(db, "bench-stream", 2)
+    seed.mint_tokens(db, users, bench.secret)
+    return [streams.StreamUser(u.token, u.ids) for u in users]
+
+
+def stream_env(bench: Bench, name: str, **extra: str) -> dict[str, str]:
+    return service_env(bench) | {"DATA_DIR": str(bench.work / f"data-{name}"), **extra}
+
+
+def run_streams(bench: Bench, results: dict[str, Any]) -> None:
+    """Issue 21's live updates: an instance holding many streams (memory per stream), and
+    the delay from a write's response to its event across instances."""
+    wanted = set(bench.args.only.split(",")) if bench.args.only else set(STREAM_SCENARIOS)
+    if not wanted & set(STREAM_SCENARIOS):
+        return
+    args, users = bench.args, stream_users(bench)
+    out: dict[str, Any] = {}
+    if "streams" in wanted:
+        per_user = -(-args.streams // len(users))
+        print(f"{len(users) * per_user:,} open streams on one instance:", flush=True)
+        # Every stream is a connection of its worker: room for all of them in either one,
+        # since nothing makes the kernel share them out evenly.
+        env = stream_env(bench, "streams", MAX_CONNECTIONS=str(len(users) * per_user + 1000))
+        with serving(service_command(), env, "/health/ready", bench.work / "streams.log") as one:
+            out["hold"] = streams.hold(one, users, per_user, hold_s=args.duration)
+        print(f"  {stream_line(out['hold'])}", flush=True)
+    if "stream-latency" in wanted:
+        n = args.stream_instances
+        print(f"{len(users):,} streams on {n} instances, {args.stream_write_rate:g} writes/s:")
+        with ExitStack() as stack:
+            servers = [
+                stack.enter_context(
+                    serving(
+                        service_command(),
+                        stream_env(bench, f"instance-{i}"),
+                        "/health/ready",
+                        bench.work / f"instance-{i}.log",
+                    )
+                )
+                for i in range(n)
+            ]
+            watch = Watch(servers[0], bench.database_pid)
+            with watch.watching():
+                out["latency"] = streams.latency(
+                    servers, users, args.stream_write_rate, args.duration
+                )
+            out["latency"]["database_cpu_percent"] = round(watch.database_cpu_percent())
+            out["latency"]["machine_cpu_percent"] = round(watch.machine_cpu_percent)
+        print(f"  {latency_line(out['latency'])}", flush=True)
+    results["streams"] = out
+
+
+def stream_line(hold: dict[str, Any]) -> str:
+    return (
+        f"{hold['opened']:,} of {hold['streams']:,} opened in {hold['open_seconds']} s, "
+        f"{hold['streams_with_event']:,} got their event, {hold['still_open_after_hold']:,} "
+        f"open after {hold['hold_seconds']} s; RSS {hold['rss_before_mb']} -> "
+        f"{hold['rss_idle_mb']} (idle) -> {hold['rss_woken_mb']} MB (woken): "
+        f"{hold['kb_per_stream_idle']} / {hold['kb_per_stream_woken']} KB per stream"
+    )
+
+
+def latency_line(lat: dict[str, Any]) -> str:
+    delay = lat["delay_ms"]
+    return (
+        f"{lat['opened']:,} of {lat['streams']:,} streams; {lat['writes']:,} writes "
+        f"({lat['write_rate']}/s, {lat['writes_failed']} failed); write to event p50 "
+        f"{delay['p50']} ms, p99 {delay['p99']} ms, max {delay['max']} ms; "
+        f"{lat['events_missed']} missed"
+    )
 
 
 def bcrypt_ceiling(bench: Bench) -> dict[str, Any]:
@@ -487,6 +605,7 @@ def run_small(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
     if not args.only or "burst" in args.only.split(","):
         print(f"{args.burst_connections:,} connections:", flush=True)
         results["burst"] = run_burst(bench)
+    run_streams(bench, results)
     results["targets"] = report.evaluate(results)
     if args.py_spy:
         profiles = [profile_section(results, name) for name in args.profile.split(",")]
@@ -500,6 +619,7 @@ def run_large(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
     seed_large(bench)
     print(f"large scale (the big user), {bench.args.duration} s each:", flush=True)
     results["large"] = run_suite(bench, scale_suite(bench.args.connections))
+    results["targets"] = report.large_targets(results)
 
 
 def package_versions() -> str:
@@ -596,6 +716,9 @@ def notes(scale: str) -> list[str]:
         *common,
         "The big user's cursor is the API's own next_cursor after its 90,000th task "
         "(asked with offset=89999&limit=1); the small users' after their 50th.",
+        "changes: 10,000 changes (100 statements of 100 tasks) follow the big user's sync "
+        "token; the small users' token, their 60 tasks in 10 statements. The feed's "
+        "scenarios run at a tenth of the connections (see run.sync_suite).",
     ]
 
 
@@ -621,6 +744,7 @@ def main() -> None:
         results["meta"], results["config"] = describe(bench, server_url)
         results["notes"] = notes(args.scale)
         with pg.fresh_database(server_url, SERVICE_DB) as bench.db_url:
+            bench.database_pid = pg.postmaster_pid(bench.db_url)
             env, log = service_env(bench), bench.work / "service.log"
             with serving(service_command(), env, "/health/ready", log) as bench.server:
                 runner = run_small if args.scale == "small" else run_large

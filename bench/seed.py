@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,6 +15,8 @@ from uuid import UUID, uuid4
 import bcrypt
 from todo_adapters.clock import SystemClock
 from todo_adapters.security.jwt_issuer import JwtTokenIssuer
+from todo_api.http.sync_tokens import SyncTokens
+from todo_core.feed import LAST_ID, SyncPoint
 
 from pg import execute
 
@@ -31,6 +34,7 @@ FROM generate_series(1, {count}) AS g
 # Tasks of each matching user, n per user, one a minute apart; every second one has a
 # description, every fourth one is completed.
 _INSERT_TASKS = """
+WITH added AS (
 INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version,
                    due_at, priority, labels, position)
 SELECT gen_random_uuid(), u.id, 'Task number ' || g,
@@ -39,6 +43,8 @@ SELECT gen_random_uuid(), u.id, 'Task number ' || g,
 FROM users u CROSS JOIN generate_series(1, {per_user}) AS g,
      LATERAL (SELECT u.created_at + g * interval '1 minute' AS t) AS times
 WHERE u.email LIKE '{prefix}-%'
+RETURNING id, user_id
+){feed_entries}
 """
 
 # Issue 20's fields: two tasks in three due (days after creation), priorities 0-3, a third
@@ -52,7 +58,7 @@ _DEAL_TASKS = """
 WITH owners AS (
     SELECT id, created_at, row_number() OVER (ORDER BY email) - 1 AS n
     FROM users WHERE email LIKE '{prefix}-%'
-)
+), added AS (
 INSERT INTO tasks (id, user_id, title, description, is_completed, created_at, updated_at, version,
                    due_at, priority, labels, position)
 SELECT gen_random_uuid(), o.id, 'Task number ' || g,
@@ -61,18 +67,46 @@ SELECT gen_random_uuid(), o.id, 'Task number ' || g,
 FROM generate_series(0, {count} - 1) AS g
 JOIN owners o ON o.n = g % (SELECT count(*) FROM owners),
      LATERAL (SELECT o.created_at + g * interval '1 second' AS t) AS times
+RETURNING id, user_id
+){feed_entries}
 """
+
+# With the triggers off, the change feed (task_changes) learns nothing of a bulk insert:
+# each statement gives its tasks their entries itself, at number 0 as migration 0008's
+# backfill does, so that a full sync (GET /tasks/changes without since) sees them. A
+# revision from before the feed (an A/B's base) has no such table: nothing to add there.
+_FEED_ENTRIES = """
+INSERT INTO task_changes (task_id, user_id, seq, deleted_at)
+SELECT id, user_id, 0, NULL FROM added"""
+_NO_FEED_ENTRIES = "\nSELECT count(*) FROM added"
+
+
+@cache
+def has_feed(db_url: str) -> bool:
+    """Whether the schema has the change feed (migration 0008 on)."""
+    found = execute(db_url, "SELECT to_regclass('task_changes') IS NOT NULL")[0][0][0]
+    return bool(found)
+
+
+def _feed_entries(db_url: str) -> str:
+    return _FEED_ENTRIES if has_feed(db_url) else _NO_FEED_ENTRIES
 
 
 # Triggers count each task as it is written (task_counters, one row per user); a bulk
 # insert would update one user's row once per task within one transaction, every update
 # slower than the last (100,000 tasks for one user: 48 s instead of under 1 s). So bulk
 # inserts run with the triggers off and the users are recounted in the same transaction,
-# under the table lock that ALTER TABLE holds to the commit.
-_RECOUNT = """
-INSERT INTO task_counters (user_id, total, completed)
-SELECT user_id, count(*), count(*) FILTER (WHERE is_completed) FROM tasks GROUP BY user_id
-"""
+# under the table lock that ALTER TABLE holds to the commit. The recount keeps each user's
+# change number (change_seq): starting it again at 0 would number new changes below
+# entries the feed holds already, and a client's token would skip them.
+_RECOUNT = (
+    "UPDATE task_counters SET total = 0, completed = 0",  # users left with no task
+    """INSERT INTO task_counters (user_id, total, completed)
+       SELECT user_id, count(*), count(*) FILTER (WHERE is_completed) FROM tasks
+       GROUP BY user_id
+       ON CONFLICT (user_id) DO UPDATE SET total = excluded.total,
+                                           completed = excluded.completed""",
+)
 DELETE_POOL_TITLE = "Delete me "
 
 
@@ -82,8 +116,7 @@ def write_uncounted(db_url: str, sql: str) -> list[Any]:
         db_url,
         "ALTER TABLE tasks DISABLE TRIGGER USER",
         sql,
-        "DELETE FROM task_counters",  # users left with no task keep no stale count
-        _RECOUNT,
+        *_RECOUNT,
         "ALTER TABLE tasks ENABLE TRIGGER USER",
     )[1]
 
@@ -95,6 +128,7 @@ class BenchUser:
     ids: list[str]
     token: str = ""
     cursor: str = "-"
+    since: str = "-"  # a sync token that many changes follow (mark_changes)
 
 
 def password_hash(rounds: int) -> str:
@@ -107,17 +141,22 @@ def insert_users(db_url: str, prefix: str, count: int, hashed: str) -> None:
 
 
 def insert_tasks(db_url: str, prefix: str, per_user: int) -> None:
-    sql = _INSERT_TASKS.format(prefix=prefix, per_user=per_user, planning=_PLANNING)
+    sql = _INSERT_TASKS.format(
+        prefix=prefix, per_user=per_user, planning=_PLANNING, feed_entries=_feed_entries(db_url)
+    )
     write_uncounted(db_url, sql)
 
 
 def deal_tasks(db_url: str, prefix: str, count: int) -> None:
     if count > 0:
-        write_uncounted(db_url, _DEAL_TASKS.format(prefix=prefix, count=count, planning=_PLANNING))
+        sql = _DEAL_TASKS.format(
+            prefix=prefix, count=count, planning=_PLANNING, feed_entries=_feed_entries(db_url)
+        )
+        write_uncounted(db_url, sql)
 
 
 def vacuum_analyze(db_url: str) -> None:
-    tables = ("users", "tasks", "task_counters")
+    tables = ("users", "tasks", "task_counters", *(("task_changes",) if has_feed(db_url) else ()))
     execute(db_url, *(f"VACUUM (ANALYZE) {table}" for table in tables), autocommit=True)
 
 
@@ -156,19 +195,64 @@ def add_delete_pool(db_url: str, users: list[BenchUser], total: int) -> list[tup
     ids = ",".join(f"'{u.user_id}'" for u in users)
     rows = write_uncounted(
         db_url,
-        f"""INSERT INTO tasks (id, user_id, title, created_at, updated_at)
+        f"""WITH added AS (
+            INSERT INTO tasks (id, user_id, title, created_at, updated_at)
             SELECT gen_random_uuid(), u, '{DELETE_POOL_TITLE}' || g, now(), now()
             FROM unnest(ARRAY[{ids}]::uuid[]) AS u, generate_series(1, {per_user}) AS g
             ORDER BY g, u
-            RETURNING user_id, id""",
+            RETURNING id, user_id
+            ), entries AS ({_feed_entries(db_url)})
+            SELECT user_id, id FROM added""",
     )
     line_of = {u.user_id: i for i, u in enumerate(users)}
     return [(line_of[str(user_id)], str(task_id)) for user_id, task_id in rows]
 
 
 def remove_delete_pool(db_url: str) -> None:
-    """The delete pool's tasks that the run did not reach."""
-    write_uncounted(db_url, f"DELETE FROM tasks WHERE title LIKE '{DELETE_POOL_TITLE}%'")
+    """The delete pool's tasks that the run did not reach, and their feed entries (as if
+    they had never been: no client was told of them)."""
+    forget = (
+        "DELETE FROM task_changes WHERE task_id IN (SELECT id FROM gone)"
+        if has_feed(db_url)
+        else "SELECT count(*) FROM gone"
+    )
+    write_uncounted(
+        db_url,
+        f"""WITH gone AS (DELETE FROM tasks WHERE title LIKE '{DELETE_POOL_TITLE}%' RETURNING id)
+            {forget}""",
+    )
+
+
+def mark_changes(
+    db_url: str, users: list[BenchUser], per_user: int, statements: int, secret: str
+) -> None:
+    """Give each user a sync token (`since`) that `per_user` changes follow: the user's point
+    in the feed now, then that many of their tasks changed in `statements` statements with
+    the triggers on, so that the changes carry that many distinct numbers, as a day of
+    edits would, not one number for all. Nothing before the feed existed."""
+    if not has_feed(db_url):
+        return
+    ids = ",".join(f"'{u.user_id}'" for u in users)
+    rows = execute(
+        db_url,
+        f"""SELECT u::text, coalesce((SELECT change_seq FROM task_counters WHERE user_id = u), 0)
+            FROM unnest(ARRAY[{ids}]::uuid[]) AS u""",
+    )[0]
+    points = dict(rows)
+    step = -(-per_user // statements)
+    updates = [
+        f"""UPDATE tasks t SET title = 'Changed ' || p.n, version = t.version + 1,
+                                updated_at = now()
+            FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id) AS n
+                  FROM tasks WHERE user_id = ANY(ARRAY[{ids}]::uuid[])) AS p
+            WHERE t.id = p.id AND p.n > {i * step} AND p.n <= {min(per_user, (i + 1) * step)}"""
+        for i in range(statements)
+    ]
+    execute(db_url, *updates)
+    tokens, now = SyncTokens(secret), SystemClock().now()
+    for user in users:
+        point = SyncPoint(points[user.user_id], LAST_ID, now)
+        user.since = tokens.encode(UUID(user.user_id), point)
 
 
 def fetch_cursors(base: str, users: list[BenchUser], depth: int) -> None:
@@ -183,7 +267,7 @@ def fetch_cursors(base: str, users: list[BenchUser], depth: int) -> None:
 
 
 def write_users_file(path: Path, users: list[BenchUser]) -> None:
-    lines = [f"{u.email} {u.token} {u.cursor} {','.join(u.ids) or '-'}" for u in users]
+    lines = [f"{u.email} {u.token} {u.cursor} {','.join(u.ids) or '-'} {u.since}" for u in users]
     path.write_text("\n".join(lines) + "\n")
 
 

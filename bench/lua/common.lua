@@ -3,7 +3,7 @@
 -- carry tokens of different users, counts response statuses per thread, and at the end
 -- writes one JSON object (latency percentiles, errors, status counts) to BENCH_OUT.
 --
--- Environment: BENCH_USERS (users file: "email token cursor id,id,..." per line),
+-- Environment: BENCH_USERS (users file: "email token cursor id,id,... since" per line),
 -- BENCH_POOL (delete pool: "user_line task_id" per line), BENCH_THREADS, BENCH_OUT.
 
 local M = {}
@@ -44,11 +44,11 @@ end
 local function load_users(path)
    local users = {}
    for line in io.lines(path) do
-      local email, token, cursor, ids = line:match("^(%S+) (%S+) (%S+) (%S+)$")
+      local email, token, cursor, ids, since = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+)$")
       if email then
          users[#users + 1] = {
             email = email, token = token, cursor = cursor, ids = split_ids(ids),
-            auth = "Bearer " .. token,
+            since = since, auth = "Bearer " .. token,
          }
       end
    end
