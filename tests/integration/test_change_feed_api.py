@@ -171,3 +171,13 @@ async def test_deleting_the_account_forgets_its_feed(client, alice, bob, engine)
         )
     bob_task = (await listed(client, bob)).popitem()[1]
     assert [str(o) for o in owners] == [bob_task["user_id"]]
+
+
+async def test_other_methods_on_the_feed_are_405_not_a_task_named_changes(client, alice):
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = await client.request(method, "/tasks/changes", json={}, headers=alice)
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, HEAD"
+    # The task routes keep their own Allow.
+    response = await client.request("POST", f"/tasks/{uuid.uuid4()}", headers=alice)
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH, PUT"

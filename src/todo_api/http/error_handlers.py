@@ -105,13 +105,25 @@ _HTTP_DETAILS = {
 }
 
 
+# The name of a route that only refuses methods (405) at a path that a route with a path
+# parameter would otherwise take: PUT /tasks/changes is no update of the task "changes".
+REFUSING_ROUTE = "method_not_allowed"
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette names only the first route's);
-    HEAD wherever GET is (the request envelope answers it)."""
+    HEAD wherever GET is (the request envelope answers it). A path a route names literally
+    is that route's alone, whatever a route with a parameter would match."""
     methods: set[str] = set()
     plain_routes = [r for r in request.app.routes if hasattr(r, "path_regex")]  # docs, openapi
-    for route in [*getattr(request.app.state, "api_routes", ()), *plain_routes]:
-        if route.path_regex.fullmatch(request.url.path):
+    matching = [
+        route
+        for route in [*getattr(request.app.state, "api_routes", ()), *plain_routes]
+        if route.path_regex.fullmatch(request.url.path)
+    ]
+    literal = [r for r in matching if "{" not in r.path]
+    for route in literal or matching:
+        if getattr(route, "name", None) != REFUSING_ROUTE:
             methods.update(getattr(route, "methods", None) or ())
     if "GET" in methods:
         methods.add("HEAD")
