@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pg
+import profile_summary
 import report
 from procs import Server, service_command, serving
 from run import (
@@ -59,8 +60,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tasks-per-user", type=int, default=60)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--runs", type=int, default=1)
-    p.add_argument("--py-spy", default=None)
-    p.add_argument("--profile", default="")
+    p.add_argument("--py-spy", default=None, help="py-spy binary: profile each side once")
+    p.add_argument(
+        "--profile", default="", help="the scenarios --py-spy profiles (default: every one)"
+    )
     return p.parse_args()
 
 
@@ -149,6 +152,23 @@ def seed_side(bench: Bench, side: str, server: Server, url: str) -> None:
     seed_small(bench)
 
 
+def profile_side(bench: Any, scenario: Scenario, side: str) -> str:
+    """One extra, uncounted run of the scenario with py-spy on the side's first worker
+    (py-spy slows what it samples): the per-kind and per-function tables, priced with
+    that run's own CPU per request. The profile is kept as results/profile-NAME-SIDE.txt."""
+    row = run_scenario_once(bench, scenario, profile=True)
+    recorded = report.RESULTS_DIR / f"profile-{scenario.name}.txt"
+    kept = recorded.with_name(f"profile-{scenario.name}-{side}.txt")
+    recorded.replace(kept)
+    per_request_ms = cpu_us_per_request(row) / 1000
+    return (
+        f"### {scenario.name}, {side}: {per_request_ms * 1000:,.0f} µs of workers' CPU per "
+        f"request in the profiled run ({kept.name})\n\n"
+        f"{profile_summary.markdown(kept, per_request_ms)}\n\n"
+        f"{profile_summary.functions_markdown(kept, 30, per_request_ms)}\n"
+    )
+
+
 def main() -> None:
     args = parse_args()
     bench = prepare(args)
@@ -190,9 +210,20 @@ def main() -> None:
                     print(f"round {round_ + 1}, {side.upper()}:", end="", flush=True)
                     row = run_scenario_once(bench, scenario)
                     results[scenario.name][side.upper()].append(row)
-    table = render(args.base, results)
-    path = write_report(args, table, before)
-    print("\n" + table + f"\n\nwritten to {path.relative_to(BENCH_DIR.parent)}")
+        profiles = []
+        if args.py_spy:
+            profiled = set(args.profile.split(",")) if args.profile else set(names)
+            for scenario in (s for s in scenarios if s.name in profiled):
+                for side in ("a", "b"):
+                    bench.server, bench.db_url = servers[side], urls[side]
+                    bench.users, bench.users_name = users[side], f"users-{side}.txt"
+                    profiles.append(profile_side(bench, scenario, side.upper()))
+    if args.rounds:
+        table = render(args.base, results)
+        path = write_report(args, table, before)
+        print("\n" + table + f"\n\nwritten to {path.relative_to(BENCH_DIR.parent)}")
+    for text in profiles:
+        print("\n" + text)
 
 
 if __name__ == "__main__":

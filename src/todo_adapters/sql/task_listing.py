@@ -69,6 +69,12 @@ class Filters:
             found.q is not None,
         )
 
+    @property
+    def owner_keyed(self) -> bool:
+        """A label or search condition finds the caller's tasks only: its GIN keys begin
+        with the owner's id."""
+        return self.labels or self.q
+
     def conditions(self) -> list[ColumnElement[bool]]:
         c = tasks.c
         me = param(c.user_id)
@@ -114,11 +120,9 @@ def page_statement(
     shows to tell whether more follow. With filters beyond `completed`, a third InitPlan
     counts what they match."""
     column = _sort_key(sort)
-    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
-    if completed is not None:
-        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
-    conditions += filters.conditions()
-    matching = list(conditions)
+    mine = tasks.c.user_id == param(tasks.c.user_id)
+    matching = _matching(completed, filters)
+    conditions = [mine, *matching]
     if after:
         conditions.append(_after(sort))
     keys: list[ColumnElement[Any]] = [column] if sort.unique else [column, tasks.c.id]
@@ -128,7 +132,8 @@ def page_statement(
         _counter_of_user(_counter.completed),
     ]
     if filters != NO_FILTERS:
-        counts.append(select(func.count()).select_from(tasks).where(*matching).scalar_subquery())
+        counted = _counted(completed, filters)
+        counts.append(select(func.count()).select_from(tasks).where(*counted).scalar_subquery())
     else:
         counts.append(null())
     return Statement(
@@ -140,10 +145,25 @@ def page_statement(
     )
 
 
+def _matching(completed: bool | None, filters: Filters) -> list[ColumnElement[bool]]:
+    """A listing's conditions beside the owner's."""
+    found = [] if completed is None else [tasks.c.is_completed == param(tasks.c.is_completed)]
+    return found + filters.conditions()
+
+
+def _counted(completed: bool | None, filters: Filters) -> list[ColumnElement[bool]]:
+    """What a filtered count reads. With a label or search condition, not `user_id = $1`
+    too: the GIN keys already hold only the owner's tasks, and the condition made the
+    planner AND the GIN bitmap with one of the user's btree indexes, every entry of the
+    user's tasks read again (at 1M tasks, 100,000 entries and 6-12 ms for the big user;
+    a generic plan always did it, taking the user for an average one)."""
+    matching = _matching(completed, filters)
+    if filters.owner_keyed:
+        return matching
+    return [tasks.c.user_id == param(tasks.c.user_id), *matching]
+
+
 @functools.cache
 def total_statement(completed: bool | None, filters: Filters) -> Statement:
     """How many tasks a filtered listing matches, for a page past the last."""
-    conditions = [tasks.c.user_id == param(tasks.c.user_id)]
-    if completed is not None:
-        conditions.append(tasks.c.is_completed == param(tasks.c.is_completed))
-    return Statement(select(func.count()).where(*conditions, *filters.conditions()))
+    return Statement(select(func.count()).select_from(tasks).where(*_counted(completed, filters)))

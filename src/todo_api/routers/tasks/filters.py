@@ -1,13 +1,13 @@
-"""The listing's filters beyond `completed`, read from the query string (not declared as
-parameters: FastAPI would validate each on every list call, filtered or not); the route
-documents them through FILTER_PARAMETERS."""
+"""The listing's filters beyond `completed`, read from the query string by the route itself
+(not declared as parameters, nor as a dependency: FastAPI would validate each, or solve
+the dependency, on every list call, filtered or not); the route documents them through
+FILTER_PARAMETERS."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from starlette.datastructures import QueryParams
 
 from todo_core.domain import PRIORITY_MIN
@@ -70,13 +70,6 @@ def read_filter(params: QueryParams) -> TaskFilter:
     if errors:
         raise ValidationError(errors)
     return found
-
-
-async def _task_filter(request: Request) -> TaskFilter:
-    return read_filter(request.query_params)
-
-
-Filter = Annotated[TaskFilter, Depends(_task_filter)]
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from todo_api.http.etags import (
 from todo_api.observability.logging import get_logger
 from todo_api.routers.deps import TaskCaller
 from todo_api.routers.openapi import IDEMPOTENCY_KEY, REPLAYED, problems
-from todo_api.routers.tasks.filters import FILTER_PARAMETERS, Filter
+from todo_api.routers.tasks.filters import FILTER_PARAMETERS, read_filter
 from todo_api.routers.tasks.rendering import (
     created_reply,
     reply_response,
@@ -107,7 +107,7 @@ async def create_task(body: TaskCreateRequest, caller: TaskCaller, request: Requ
 )
 async def list_tasks(
     caller: TaskCaller,
-    found: Filter,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     completed: Completed | None = None,
@@ -127,6 +127,9 @@ async def list_tasks(
     Follow `next_cursor` (keyset paging, as fast at any depth, for every sort) or use
     `offset`. `q` finds tasks where every word of it begins a word of the title or
     description, ignoring case."""
+    # Read here rather than as a dependency: FastAPI's solving of one more dependency cost
+    # every list call some 15 µs, filtered or not.
+    found = read_filter(request.query_params)
     cursors = caller.service.cursors
     order = TaskSort(sort)
     done = _completed(completed)
