@@ -90,14 +90,15 @@ class Container(containers.DeclarativeContainer):
     pool_settings = providers.Callable(_pool_settings, settings)
     engine = providers.Singleton(build_engine, database_url=database_url, pool=pool_settings)
     pool_status = providers.Callable(pool_status, engine=engine)
-    change_notifier = providers.Singleton(ChangeNotifier, engine=engine)
+    behind_a_pooler = providers.Callable(behind_pooler, database_url, pool_settings)
+    change_notifier = providers.Singleton(
+        ChangeNotifier, engine=engine, in_transaction=behind_a_pooler
+    )
     uow_factory = providers.Singleton(
         SqlUnitOfWorkFactory,
         engine=engine,
         pool=pool_settings,
-        autocommit=providers.Callable(
-            lambda url, pool: not behind_pooler(url, pool), database_url, pool_settings
-        ),
+        autocommit=providers.Callable(lambda behind: not behind, behind_a_pooler),
         notifier=change_notifier,
     )
     readiness = providers.Singleton(SqlReadinessProbe, engine=engine)
