@@ -181,7 +181,11 @@ async def _write(http: httpx.AsyncClient, user: StreamUser, n: int) -> tuple[str
 
 
 def _http(base: str, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # The service closes a keep-alive connection idle for 5 s; a client keeping it longer
+    # may send on a connection the server is closing (a ReadError, not the server's fault).
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2
+    )
     return httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
 
 
