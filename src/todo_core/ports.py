@@ -103,11 +103,12 @@ class TaskRepository(Protocol):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
-        """Hold the task `moving` (if it is the user's), then the user's manual order,
-        until the unit of work ends: another unit of work calling this for the same user
-        waits (and then reads what this one wrote). The task first, as every write of a
-        task takes it before the user's change counter."""
+    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
+        """Hold the task `moving` (if it is the user's; with `every_task`, all of the
+        user's tasks, in id order), then the user's manual order, until the unit of work
+        ends: another unit of work calling this for the same user waits (and then reads
+        what this one wrote). Tasks first, as every write of a task takes them before the
+        user's change counter; all of them before renumbering them."""
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None

@@ -44,6 +44,10 @@ from todo_core.task_rules import (
 _MOVE_ATTEMPTS = 3
 
 
+class _RenumberFirst(Exception):
+    """The move must renumber the order: to be tried again holding every task first."""
+
+
 @dataclass(frozen=True, slots=True)
 class Created:
     """The reply to a create with an idempotency key, and the task it created; no task
@@ -221,12 +225,15 @@ class TaskService:
         same position; should a new task take it meanwhile, the move is tried again."""
         if after == task_id:
             raise ValidationError([FieldError("after", "must be another task than the one moved")])
+        renumber = False
         for _attempt in range(_MOVE_ATTEMPTS - 1):
             try:
-                return await self._move_once(user_id, task_id, after, if_version, session)
+                return await self._move_once(user_id, task_id, after, if_version, session, renumber)
             except PositionTakenError:
                 continue
-        return await self._move_once(user_id, task_id, after, if_version, session)
+            except _RenumberFirst:
+                renumber = True
+        return await self._move_once(user_id, task_id, after, if_version, session, True)
 
     async def _move_once(
         self,
@@ -235,12 +242,13 @@ class TaskService:
         after: UUID | None,
         if_version: Versions,
         session: UUID | None,
+        renumber: bool = False,
     ) -> Task:
         async with self._uow() as uow:
             # A move is several statements in a transaction already: the ended-login check
             # is one more, not folded into the write as for the hot writes.
             await _check_session(uow, session)
-            await uow.tasks.lock_order(user_id, task_id)
+            await uow.tasks.lock_order(user_id, task_id, every_task=renumber)
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
                 assert after is not None
@@ -248,6 +256,11 @@ class TaskService:
             now = self._clock.now()
             position = position_between(*bounds, now)
             if len(position) > POSITION_MAX_LENGTH:  # rare: renumber the order, once
+                if not renumber:
+                    # Renumbering writes every task of the user: this move holds only its
+                    # own, and taking the others now, after the order, could deadlock with
+                    # a move that holds one of them and waits for the order.
+                    raise _RenumberFirst()
                 await uow.tasks.renumber(user_id, now, task_id)
                 bounds = await uow.tasks.neighbours(user_id, task_id, after)
                 assert bounds is not None  # the anchor was found a moment ago, under the lock

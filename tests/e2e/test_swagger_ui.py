@@ -4,6 +4,8 @@ networks, cannot reach a CDN, and without them /docs is a blank page."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -45,10 +47,10 @@ def test_authorize_then_try_get_tasks(page: Page, service: Service):
     dialog.locator("button.modal-btn.btn-done", has_text="Close").click()
     expect(dialog).to_have_count(0)
 
-    operation = (
-        page.locator(".opblock-get")
-        .filter(has=page.locator(".opblock-summary-path", has_text="/tasks"))
-        .filter(has_not=page.locator(".opblock-summary-path", has_text="{task_id}"))
+    # GET /tasks itself: its path is exactly "/tasks" (not /tasks/{task_id}, /tasks/changes).
+    path = re.compile(r"^\s*/tasks\s*$")
+    operation = page.locator(".opblock-get").filter(
+        has=page.locator(".opblock-summary-path", has_text=path)
     )
     operation.locator(".opblock-summary").click()
     operation.locator("button.try-out__btn").click()

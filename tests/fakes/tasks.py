@@ -120,7 +120,7 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
         return None  # one event loop, no await between reading and writing: nothing races
 
     async def neighbours(

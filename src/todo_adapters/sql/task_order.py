@@ -21,6 +21,14 @@ _MOVING = bindparam("moving", type_=tasks.c.id.type)
 # Taken before LOCK_ORDER: every write of a task locks the task, then (its change-feed
 # trigger) the counter row; a move taking them the other way round would deadlock with an
 # update of the task it moves.
+# Before a renumbering, which writes every task of the user: all of them, in id order (the
+# order the bulk writes lock in), before the counter row.
+LOCK_EVERY_TASK = Statement(
+    select(tasks.c.id)
+    .where(tasks.c.user_id == param(tasks.c.user_id))
+    .order_by(tasks.c.id)
+    .with_for_update()
+)
 LOCK_MOVING = Statement(
     select(tasks.c.id)
     .where(tasks.c.id == _MOVING, tasks.c.user_id == param(tasks.c.user_id))

@@ -34,6 +34,7 @@ from todo_adapters.sql.task_listing import (
 from todo_adapters.sql.task_order import (
     FIRST_POSITION,
     LABELS,
+    LOCK_EVERY_TASK,
     LOCK_MOVING,
     LOCK_ORDER,
     NEIGHBOURS_AFTER,
@@ -255,8 +256,11 @@ class SqlTaskRepository(TaskRepository):
         self._wrote(user_id, task)
         return task
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
-        await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
+    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
+        if every_task:
+            await LOCK_EVERY_TASK.fetch(self._db, user_id=user_id)
+        else:
+            await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
         await LOCK_ORDER.fetch(self._db, user_id=user_id)
 
     async def neighbours(
