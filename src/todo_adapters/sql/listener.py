@@ -1,7 +1,7 @@
-"""One worker's connection for LISTEN: it hears which users' tasks changed (the trigger's
-NOTIFY, sent at commit, carries only the user's id) and holds the worker's event-stream
-slots as session-level advisory locks, which PostgreSQL releases by itself when the
-connection, the worker or the whole instance goes away.
+"""One worker's connection for LISTEN: it hears which users' tasks changed (the NOTIFY
+each instance sends after its commits, notifier.py, carries only the user's id) and holds
+the worker's event-stream slots as session-level advisory locks, which PostgreSQL releases
+by itself when the connection, the worker or the whole instance goes away.
 
 A dedicated connection, outside the pool and opened from LISTEN_DATABASE_URL: behind a
 transaction-mode pooler, LISTEN and session locks would stay on whichever server

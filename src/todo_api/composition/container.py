@@ -47,10 +47,6 @@ def _cores_per_worker(settings: Settings) -> int:
     return max(1, (os.cpu_count() or 1) // settings.WORKERS)
 
 
-def _connect_timeout(pool: PoolSettings) -> float:
-    return pool.connect_timeout_s
-
-
 def _pool_settings(settings: Settings) -> PoolSettings:
     return PoolSettings(
         size=settings.DB_POOL_SIZE,
@@ -169,7 +165,7 @@ class Container(containers.DeclarativeContainer):
     listener = providers.Singleton(
         PgListener,
         database_url=providers.Callable(_listen_url, settings, database_url),
-        connect_timeout_s=providers.Callable(_connect_timeout, pool_settings),
+        connect_timeout_s=pool_settings.provided.connect_timeout_s,
     )
     stream_hub = providers.Singleton(
         StreamHub, listener=listener, max_per_user=settings.provided.MAX_STREAMS_PER_USER
