@@ -19,7 +19,7 @@ from todo_api.composition.lifespan import app_lifespan
 from todo_api.http.cors import cors_policy
 from todo_api.http.drain import Drain
 from todo_api.http.envelope import REQUEST_ID_HEADER, RequestEnvelope
-from todo_api.http.error_handlers import install_error_handlers
+from todo_api.http.error_handlers import claim_literal_paths, install_error_handlers
 from todo_api.observability.logging import configure_logging, get_logger
 from todo_api.observability.metrics import Metrics
 from todo_api.observability.tracing import Tracing
@@ -146,7 +146,9 @@ def _include_routers(app: FastAPI) -> list[BaseRoute]:
     routers = (
         changes, tasks, labels, events, auth, account, password_reset, health, operations, home
     )  # fmt: skip
+    every_route = [r for m in routers for r in m.router.routes]
     for module in routers:
+        claim_literal_paths(module.router, every_route)
         app.include_router(module.router)
     return [r for m in routers for r in m.router.routes]
 

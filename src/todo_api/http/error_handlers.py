@@ -5,12 +5,14 @@ problem+json. Anything else is the request envelope's logged 500."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from todo_api.http.error_table import rule_for
 from todo_api.http.problems import FieldErrorResponse, problem
@@ -108,6 +110,38 @@ _HTTP_DETAILS = {
 # The name of a route that only refuses methods (405) at a path that a route with a path
 # parameter would otherwise take: PUT /tasks/changes is no update of the task "changes".
 REFUSING_ROUTE = "method_not_allowed"
+
+
+async def _method_not_allowed() -> NoReturn:
+    raise StarletteHTTPException(HTTPStatus.METHOD_NOT_ALLOWED)
+
+
+def claim_literal_paths(router: APIRouter, every_route: list[BaseRoute]) -> None:
+    """A path that one of the router's routes names literally is that route's own: a
+    method it does not take is a 405 there, never a match of a route with a parameter in
+    the same place (among `every_route`). Routing takes the first route whose path and
+    method both match, so a refusing route goes right after each literal one, which comes
+    before the routes with parameters. Called before the router is included; a router is
+    a module's, shared by every app made in the process: its refusing routes are made anew."""
+    router.routes[:] = [r for r in router.routes if getattr(r, "name", None) != REFUSING_ROUTE]
+    api = [r for r in every_route if isinstance(r, APIRoute)]
+    for literal in [r for r in router.routes if isinstance(r, APIRoute) and "{" not in r.path]:
+        shadowing = {
+            method
+            for route in api
+            if "{" in route.path and route.path_regex.fullmatch(literal.path)
+            for method in route.methods or ()
+        }
+        if refused := shadowing - (literal.methods or set()):
+            refusing = APIRoute(
+                literal.path,
+                _method_not_allowed,
+                methods=sorted(refused),
+                response_model=None,
+                include_in_schema=False,
+                name=REFUSING_ROUTE,
+            )
+            router.routes.insert(router.routes.index(literal) + 1, refusing)
 
 
 def _allowed_methods(request: Request) -> str:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
-from todo_api.http.error_handlers import REFUSING_ROUTE
 from todo_api.routers.deps import SyncCaller
 from todo_api.routers.openapi import problems
 from todo_api.routers.tasks.rendering import JSON
@@ -69,14 +68,3 @@ async def task_changes(
     page = await caller.service.sync.changes(user_id, point, limit)
     body = _Changes(page.changes, page.deleted, tokens.encode(user_id, page.next), page.has_more)
     return Response(_CHANGES.dump_json(body), media_type=JSON)
-
-
-@router.api_route(
-    "/changes",
-    methods=["POST", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-    name=REFUSING_ROUTE,
-)
-async def other_methods_on_changes() -> Response:
-    """405: without it, PUT /tasks/changes would go to the task routes as the id "changes"."""
-    raise HTTPException(status_code=405)
