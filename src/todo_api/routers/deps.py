@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -84,14 +83,16 @@ def _bearer_token(request: Request) -> str | None:
 class Caller(Generic[S]):
     """Who calls (checked from the bearer token), and the service that acts for them."""
 
-    user_id: UUID
+    principal: Principal
     service: S
-    session_id: UUID | None = None
-    expires_at: datetime | None = None  # the token's
 
     @property
-    def principal(self) -> Principal:
-        return Principal(self.user_id, self.session_id, self.expires_at)
+    def user_id(self) -> UUID:
+        return self.principal.user_id
+
+    @property
+    def session_id(self) -> UUID | None:
+        return self.principal.session_id
 
 
 class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
@@ -110,9 +111,7 @@ class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
         if not token:
             raise InvalidTokenError("missing bearer token", token_sent=False)
         container = _container(request)
-        principal = container.token_issuer().verify(token)
-        service = self._service(container)
-        return Caller(principal.user_id, service, principal.session_id, principal.expires_at)
+        return Caller(container.token_issuer().verify(token), self._service(container))
 
 
 class _StreamCaller(OAuth2PasswordBearer):
