@@ -16,16 +16,6 @@ from todo_core.stream_access import StreamAccess, StreamGrant
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def uow() -> InMemoryUnitOfWorkFactory:
-    return InMemoryUnitOfWorkFactory()
-
-
-@pytest.fixture
 def access(uow: InMemoryUnitOfWorkFactory, clock: FixedClock) -> StreamAccess:
     return StreamAccess(uow, clock)
 

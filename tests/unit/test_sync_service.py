@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 
 from tests.contracts.builders import make_user, store_user
-from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.errors import SyncTokenExpiredError, ValidationError
 from todo_core.feed import DELETION_MARGIN, LAST_ID, SyncPoint
 from todo_core.sync import SyncService
@@ -19,16 +18,6 @@ from todo_core.task_service import TaskService
 
 RETENTION = timedelta(days=30)
 USER = uuid.uuid4()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def uow() -> InMemoryUnitOfWorkFactory:
-    return InMemoryUnitOfWorkFactory()
 
 
 @pytest.fixture
