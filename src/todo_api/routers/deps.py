@@ -95,15 +95,22 @@ class Caller(Generic[S]):
         return self.principal.session_id
 
 
-class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
+class _DocumentedBearer(OAuth2PasswordBearer):
     """The OAuth2 scheme as the document shows it (so /docs' Authorize button logs in
-    through the form login), checking the token itself so that every failure is our 401
-    problem, and handing over the service too: one dependency where there were four."""
+    through the form login); subclasses check the token themselves, so that every failure
+    is our 401 problem."""
 
-    def __init__(self, service: Callable[[Container], S]) -> None:
+    def __init__(self) -> None:
         super().__init__(
             tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
         )
+
+
+class _BearerCaller(_DocumentedBearer, Generic[S]):
+    """The caller, and the service too: one dependency where there were four."""
+
+    def __init__(self, service: Callable[[Container], S]) -> None:
+        super().__init__()
         self._service = service
 
     async def __call__(self, request: Request) -> Caller[S]:  # type: ignore[override]
@@ -114,14 +121,9 @@ class _BearerCaller(OAuth2PasswordBearer, Generic[S]):
         return Caller(container.token_issuer().verify(token), self._service(container))
 
 
-class _StreamCaller(OAuth2PasswordBearer):
+class _StreamCaller(_DocumentedBearer):
     """GET /events: the bearer token when one is sent (checked), else a ticket from the
-    query string (checked when the stream opens); documented as the other routes are."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
-        )
+    query string (checked when the stream opens)."""
 
     async def __call__(  # type: ignore[override]
         self,
