@@ -71,10 +71,11 @@ RETURNING id, user_id
 ){feed_entries}
 """
 
-# With the triggers off, the change feed (task_changes) learns nothing of a bulk insert:
-# each statement gives its tasks their entries itself, at number 0 as migration 0008's
-# backfill does, so that a full sync (GET /tasks/changes without since) sees them. A
-# revision from before the feed (an A/B's base) has no such table: nothing to add there.
+# With the triggers off, the change feed learns nothing of a bulk insert. From migration
+# 0010 a task carries its number itself (0 by default: a full sync sees it). Under 0008's
+# schema (task_changes, an entry per task) each statement gives its tasks their entries,
+# at number 0 as that migration's backfill does. A revision from before the feed (an A/B's
+# base) has neither: nothing to add there.
 _FEED_ENTRIES = """
 INSERT INTO task_changes (task_id, user_id, seq, deleted_at)
 SELECT id, user_id, 0, NULL FROM added"""
@@ -82,14 +83,22 @@ _NO_FEED_ENTRIES = "\nSELECT count(*) FROM added"
 
 
 @cache
+def feed_table(db_url: str) -> str | None:
+    """The change feed's own table: task_deletions (migration 0010 on), task_changes
+    (0008, 0009), or None before the feed."""
+    found = execute(
+        db_url,
+        "SELECT coalesce(to_regclass('task_deletions'), to_regclass('task_changes'))::text",
+    )[0][0][0]
+    return str(found) if found else None
+
+
 def has_feed(db_url: str) -> bool:
-    """Whether the schema has the change feed (migration 0008 on)."""
-    found = execute(db_url, "SELECT to_regclass('task_changes') IS NOT NULL")[0][0][0]
-    return bool(found)
+    return feed_table(db_url) is not None
 
 
 def _feed_entries(db_url: str) -> str:
-    return _FEED_ENTRIES if has_feed(db_url) else _NO_FEED_ENTRIES
+    return _FEED_ENTRIES if feed_table(db_url) == "task_changes" else _NO_FEED_ENTRIES
 
 
 # Triggers count each task as it is written (task_counters, one row per user); a bulk
@@ -156,7 +165,8 @@ def deal_tasks(db_url: str, prefix: str, count: int) -> None:
 
 
 def vacuum_analyze(db_url: str) -> None:
-    tables = ("users", "tasks", "task_counters", *(("task_changes",) if has_feed(db_url) else ()))
+    feed = feed_table(db_url)
+    tables = ("users", "tasks", "task_counters", *((feed,) if feed else ()))
     execute(db_url, *(f"VACUUM (ANALYZE) {table}" for table in tables), autocommit=True)
 
 
@@ -213,7 +223,7 @@ def remove_delete_pool(db_url: str) -> None:
     they had never been: no client was told of them)."""
     forget = (
         "DELETE FROM task_changes WHERE task_id IN (SELECT id FROM gone)"
-        if has_feed(db_url)
+        if feed_table(db_url) == "task_changes"
         else "SELECT count(*) FROM gone"
     )
     write_uncounted(

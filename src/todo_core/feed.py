@@ -2,7 +2,7 @@
 the order the changes committed, so that a client applying it ends with the server's state.
 
 Each write of a user's tasks takes the next number of that user's change counter, under a
-lock it holds until it commits (see the SQL adapter's migration 0008): the numbers of one
+lock it holds until it commits (see the SQL adapter's migration 0010): the numbers of one
 user's changes are in commit order, and a reader sees them as a prefix. A point in the feed
 is the last (number, task id) a client has, so "everything after it" never skips a change
 that committed late."""

@@ -136,7 +136,7 @@ async def _empty_tables(engine: AsyncEngine) -> None:
         # TRUNCATE fires no row triggers: the counters must go with the tasks.
         await connection.execute(
             text(
-                "TRUNCATE users, tasks, task_counters, task_changes, login_failures,"
+                "TRUNCATE users, tasks, task_counters, task_deletions, login_failures,"
                 " password_resets CASCADE"
             )
         )

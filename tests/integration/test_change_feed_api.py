@@ -143,7 +143,7 @@ async def test_old_deletions_are_purged_and_recent_ones_kept(app, client, alice,
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "UPDATE task_changes SET deleted_at = now() - interval '31 days 2 hours'"
+                "UPDATE task_deletions SET deleted_at = now() - interval '31 days 2 hours'"
                 " WHERE task_id = :id"
             ),
             {"id": old["id"]},
@@ -151,13 +151,18 @@ async def test_old_deletions_are_purged_and_recent_ones_kept(app, client, alice,
     purged = await app.state.container.sync_service().purge_deletions()
     assert purged == 1
     async with engine.connect() as connection:
-        left = (await connection.execute(text("SELECT task_id FROM task_changes"))).scalars().all()
+        left = (
+            (await connection.execute(text("SELECT task_id FROM task_deletions"))).scalars().all()
+        )
     assert [str(t) for t in left] == [recent["id"]]
 
 
 async def test_deleting_the_account_forgets_its_feed(client, alice, bob, engine):
     for i in range(3):
         await _create(client, alice, f"a{i}")
+    for who in (alice, bob):
+        gone = await _create(client, who, "deleted")
+        assert (await client.delete(f"/tasks/{gone['id']}", headers=who)).status_code == 204
     await _create(client, bob, "b")
     response = await client.request(
         "DELETE", "/auth/me", json={"password": "correct horse"}, headers=alice
@@ -165,7 +170,7 @@ async def test_deleting_the_account_forgets_its_feed(client, alice, bob, engine)
     assert response.status_code == 204, response.text
     async with engine.connect() as connection:
         owners = (
-            (await connection.execute(text("SELECT DISTINCT user_id FROM task_changes")))
+            (await connection.execute(text("SELECT DISTINCT user_id FROM task_deletions")))
             .scalars()
             .all()
         )

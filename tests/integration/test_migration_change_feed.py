@@ -21,16 +21,23 @@ def _consistent(rows: list[tuple]) -> bool:
     )
 
 
-async def test_existing_tasks_enter_the_feed_and_the_downgrade_keeps_counting(empty_database):
-    url = {"DATABASE_URL": empty_database}
-    assert "revision 0007" in _run("migrate", "upgrade", "0007", **url).stdout
+async def migrated_with_a_user(url: str, revision: str) -> uuid.UUID:
+    """The database at this revision, with one user; the user's id."""
+    done = _run("migrate", "upgrade", revision, DATABASE_URL=url)
+    assert f"revision {revision}" in done.stdout
     user = uuid.uuid4()
     await _execute(
-        empty_database,
+        url,
         "INSERT INTO users (id, email, password_hash, created_at)"
         " VALUES (:id, 'ada@example.com', 'h', now())",
         {"id": user},
     )
+    return user
+
+
+async def test_existing_tasks_enter_the_feed_and_the_downgrade_keeps_counting(empty_database):
+    url = {"DATABASE_URL": empty_database}
+    user = await migrated_with_a_user(empty_database, "0007")
     ids = [uuid.uuid4() for _ in range(3)]
     await _execute(
         empty_database,

@@ -35,9 +35,9 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def big_tables(direct_database_url: str) -> uuid.UUID:
-    """2,000 users with 20 tasks (counted and entered in the change feed by the triggers),
-    10 sessions with a refresh token each, a reset token and 10 failed logins each; one
-    user's id."""
+    """2,000 users with 20 tasks, one of them deleted (counted and numbered in the change feed
+    by the triggers), 10 sessions with a refresh token each, a reset token and 10 failed
+    logins each; one user's id."""
     # Tens of thousands of rows with their GIN keys and feed entries: more than the pool's
     # statement timeouts (server and client side) allow on a busy machine.
     loader = build_engine(direct_database_url, PoolSettings(size=1, statement_timeout_ms=300_000))
@@ -63,6 +63,8 @@ async def big_tables(direct_database_url: str) -> uuid.UUID:
             "INSERT INTO login_failures (email_key, address, failed_at)"
             " SELECT md5(u.email) || md5(u.email), '10.0.' || (g % 200) || '.1',"
             " now() - g * interval '1 minute' FROM users u CROSS JOIN generate_series(1, 10) g",
+            # A deleted task per user: the feed's deletions, 2,000 of them.
+            "DELETE FROM tasks WHERE title = 'task 20 buy milk'",
             "ANALYZE users",
             "ANALYZE tasks",
             "ANALYZE sessions",
@@ -70,7 +72,7 @@ async def big_tables(direct_database_url: str) -> uuid.UUID:
             "ANALYZE password_resets",
             "ANALYZE login_failures",
             "ANALYZE task_counters",
-            "ANALYZE task_changes",
+            "ANALYZE task_deletions",
         ):
             await connection.execute(text(statement))
         user_id = (await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar_one()

@@ -38,6 +38,7 @@ COLUMNS = {
         "priority": ("smallint", "NO"),
         "labels": ("ARRAY", "NO"),
         "position": ("text", "NO"),
+        "change_seq": ("bigint", "NO"),
     },
     "task_counters": {
         "user_id": ("uuid", "NO"),
@@ -45,11 +46,11 @@ COLUMNS = {
         "completed": ("bigint", "NO"),
         "change_seq": ("bigint", "NO"),
     },
-    "task_changes": {
+    "task_deletions": {
         "task_id": ("uuid", "NO"),
         "user_id": ("uuid", "NO"),
         "seq": ("bigint", "NO"),
-        "deleted_at": ("timestamp with time zone", "YES"),
+        "deleted_at": ("timestamp with time zone", "NO"),
     },
 }
 

@@ -1,22 +1,24 @@
-"""The PostgreSQL change feed (migration 0008 keeps its entries and says why reading them
-in number order never skips a change)."""
+"""The PostgreSQL change feed (migration 0010 says how its numbers are kept, and why
+reading them in number order never skips a change)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection
-from sqlalchemy import Integer, bindparam, func, select, true
+from sqlalchemy import ColumnElement, Integer, bindparam, func, null, select, true, union_all
 from sqlalchemy import tuple_ as row
 
 from todo_adapters.sql.statements import Statement, param, purge_expired
-from todo_adapters.sql.tables import task_changes, task_counters, tasks
+from todo_adapters.sql.tables import TASK_COLUMNS, task_counters, task_deletions, tasks
 from todo_core.domain import Task
 from todo_core.feed import ChangeFeedRepository, FeedEntry, FeedSlice
 
-_entry = task_changes.c
-
+_deleted = task_deletions.c
+_LIMIT = bindparam("limit", type_=Integer())
+_AFTER_SEQ, _AFTER_ID = param(_deleted.seq), param(_deleted.task_id)
 
 _NEWEST_SEQ = func.coalesce(
     select(task_counters.c.change_seq)
@@ -26,35 +28,47 @@ _NEWEST_SEQ = func.coalesce(
 )
 
 
+def _in_order(seq: ColumnElement[Any], task_id: ColumnElement[Any]) -> list[Any]:
+    return [row(seq, task_id) > row(_AFTER_SEQ, _AFTER_ID), seq, task_id]
+
+
 def _after(deletions: bool) -> Statement:
-    """The user's newest number, then the entries after (seq, task_id), each with its
-    task if it still exists: one statement, so one snapshot, in which they all agree. At
-    least one row: the newest number with NULLs when no entry follows."""
-    conditions = [
-        _entry.user_id == param(_entry.user_id),
-        row(_entry.seq, _entry.task_id) > row(param(_entry.seq), param(_entry.task_id)),
-    ]
-    if not deletions:
-        conditions.append(_entry.deleted_at.is_(None))
-    newest = select(_NEWEST_SEQ.label("newest")).subquery("newest")
-    entries = (
-        select(_entry.seq, _entry.task_id, *tasks.columns)
-        .select_from(task_changes.outerjoin(tasks, tasks.c.id == _entry.task_id))
-        .where(*conditions)
-        .order_by(_entry.seq, _entry.task_id)
-        .limit(bindparam("limit", type_=Integer()))
-        .lateral("entries")
+    """The user's newest number, then the changes after (seq, task_id): the tasks changed
+    since, and (`deletions`) the tasks deleted since, each read in its index's order and
+    merged. One statement, so one snapshot, in which they all agree. At least one row: the
+    newest number with NULLs when nothing follows."""
+    after, seq, task_id = _in_order(tasks.c.change_seq, tasks.c.id)
+    changed = (
+        select(seq.label("seq"), task_id.label("task_id"), *TASK_COLUMNS)
+        .where(tasks.c.user_id == param(tasks.c.user_id), after)
+        .order_by(seq, task_id)
+        .limit(_LIMIT)
     )
+    entries = changed
+    if deletions:
+        after, seq, task_id = _in_order(_deleted.seq, _deleted.task_id)
+        deleted = (
+            select(seq, task_id, *(null().cast(c.type).label(c.name) for c in TASK_COLUMNS))
+            .where(_deleted.user_id == param(tasks.c.user_id), after)
+            .order_by(seq, task_id)
+            .limit(_LIMIT)
+        )
+        merged = union_all(changed.subquery().select(), deleted.subquery().select()).subquery()
+        entries = select(merged).order_by(merged.c.seq, merged.c.task_id).limit(_LIMIT)
+    page = entries.lateral("entries")
+    newest = select(_NEWEST_SEQ.label("newest")).subquery("newest")
     return Statement(
-        select(newest.c.newest, entries)
-        .select_from(newest.outerjoin(entries, true()))
-        .order_by(entries.c.seq, entries.c.task_id)
+        select(newest.c.newest, page)
+        .select_from(newest.outerjoin(page, true()))
+        .order_by(page.c.seq, page.c.task_id)
     )
 
 
 _AFTER = {deletions: _after(deletions) for deletions in (False, True)}
 _NEWEST = Statement(select(_NEWEST_SEQ))
-_PURGE_DELETIONS = purge_expired(task_changes, [_entry.task_id], _entry.deleted_at)
+_PURGE_DELETIONS = purge_expired(
+    task_deletions, [_deleted.user_id, _deleted.seq, _deleted.task_id], _deleted.deleted_at
+)
 
 
 class SqlChangeFeedRepository(ChangeFeedRepository):

@@ -9,7 +9,7 @@ statement in its own cache (or, behind a transaction pooler, prepares it unnamed
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -70,11 +70,12 @@ class Statement:
         return int(tag.rpartition(" ")[2])
 
 
-def same_order(table: Table, entity: type) -> Table:
-    """Rows are built positionally: the table's columns must be the entity's fields."""
-    columns, names = [c.name for c in table.columns], [f.name for f in fields(entity)]
-    if columns != names:
-        raise TypeError(f"{table.name} columns {columns} differ from {entity.__name__} {names}")
+def same_order(table: Table, entity: type, columns: Iterable[Column[Any]] | None = None) -> Table:
+    """Rows are built positionally: the table's columns (or those of them given) must be
+    the entity's fields."""
+    names = [c.name for c in (table.columns if columns is None else columns)]
+    if names != [f.name for f in fields(entity)]:
+        raise TypeError(f"{table.name} columns {names} differ from {entity.__name__}'s fields")
     return table
 
 
@@ -82,8 +83,9 @@ def param(column: ColumnElement[Any], name: str | None = None) -> ColumnElement[
     return bindparam(name or column.key, type_=column.type)
 
 
-def attributes(entity: object, table: Table) -> dict[str, object]:
-    return {c.name: getattr(entity, c.name) for c in table.columns}
+def attributes(entity: object, table: Table | Iterable[Column[Any]]) -> dict[str, object]:
+    columns = table.columns if isinstance(table, Table) else table
+    return {c.name: getattr(entity, c.name) for c in columns}
 
 
 def purge_expired(table: Table, key: list[Column[Any]], expires_at: Column[Any]) -> Statement:

@@ -100,6 +100,9 @@ tasks = Table(
         nullable=False,
         server_default=text("task_time_position(clock_timestamp(), gen_random_uuid())"),
     ),
+    # The number of the task's latest change, from its user's counter (migration 0010 says
+    # how it orders the change feed). Not a field of the Task: see TASK_COLUMNS.
+    Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint(
         f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"
     ),
@@ -119,8 +122,11 @@ tasks = Table(
         initially="IMMEDIATE",
     ),
     Index("ix_tasks_user_priority", "user_id", "priority", "id"),
+    Index("ix_tasks_user_change", "user_id", "change_seq", "id"),
 )
 _task = tasks.c
+# The columns a Task is built from, in its fields' order.
+TASK_COLUMNS = tuple(c for c in tasks.columns if c.name != "change_seq")
 # The sort keys of due_at (no date last either way) and the search and label keys.
 DUE_ASC = func.coalesce(_task.due_at, DUE_ASC_KEY)
 DUE_DESC = func.coalesce(_task.due_at, DUE_DESC_KEY)
@@ -139,22 +145,22 @@ task_counters = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("total", BigInteger, nullable=False, server_default=text("0")),
     Column("completed", BigInteger, nullable=False, server_default=text("0")),
-    # The number of the user's latest change (migration 0008 says how it orders the feed).
+    # The number of the user's latest change (migration 0010 says how it orders the feed).
     Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
     postgresql_with={"fillfactor": 50},
 )
 
-# The change feed: each task's latest change, numbered from task_counters.change_seq, or
-# its deletion (deleted_at set) until SYNC_RETENTION has passed. Kept by triggers.
-task_changes = Table(
-    "task_changes",
+# The change feed's deletions, numbered as the tasks' changes are, until SYNC_RETENTION
+# has passed. Kept by triggers (migration 0010).
+task_deletions = Table(
+    "task_deletions",
     metadata,
-    Column("task_id", Uuid, primary_key=True),
+    Column("task_id", Uuid, nullable=False),
     Column("user_id", Uuid, nullable=False),
     Column("seq", BigInteger, nullable=False),
-    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
     Index(None, "user_id", "seq", "task_id"),
-    Index(None, "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
+    Index(None, "deleted_at"),
 )
 
 # One row per login (register, login or reset); its refresh tokens are its family.

@@ -17,6 +17,7 @@ from todo_adapters.sql.tables import (
     LABEL_KEYS,
     SEARCH_KEYS,
     SEARCH_QUERY,
+    TASK_COLUMNS,
     TASK_LABEL_KEYS,
     task_counters,
     tasks,
@@ -137,7 +138,7 @@ def page_statement(
     else:
         counts.append(null())
     return Statement(
-        select(*tasks.columns, *counts)
+        select(*TASK_COLUMNS, *counts)
         .where(*conditions)
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer()))

@@ -11,9 +11,12 @@ from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     any_,
     bindparam,
+    cast,
     delete,
+    func,
     insert,
     select,
     update,
@@ -22,7 +25,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
-from todo_adapters.sql.tables import TASK_OWNER_FOREIGN_KEY, TASK_POSITION_UNIQUE, tasks
+from todo_adapters.sql.tables import (
+    TASK_COLUMNS,
+    TASK_OWNER_FOREIGN_KEY,
+    TASK_POSITION_UNIQUE,
+    tasks,
+)
 from todo_adapters.sql.task_listing import (
     COUNTERS,
     COUNTS,
@@ -52,7 +60,7 @@ from todo_core.task_rules import (
     TaskPatch,
 )
 
-same_order(tasks, Task)
+same_order(tasks, Task, TASK_COLUMNS)
 
 
 def _mine(versioned: bool, checked: bool) -> list[ColumnElement[bool]]:
@@ -72,18 +80,18 @@ def _users_tasks(checked: bool) -> list[ColumnElement[bool]]:
 
 
 _ADD_TASK = {
-    False: Statement(insert(tasks)),
+    False: Statement(insert(tasks).values({c.name: param(c) for c in TASK_COLUMNS})),
     # INSERT … SELECT: the row is written only while the login lives.
     True: Statement(
         insert(tasks).from_select(
-            list(tasks.columns),
-            select(*(param(column) for column in tasks.columns)).where(
+            list(TASK_COLUMNS),
+            select(*(param(column) for column in TASK_COLUMNS)).where(
                 session_live(param(tasks.c.user_id))
             ),
         )
     ),
 }
-_TASK_BY_ID = Statement(select(tasks).where(tasks.c.id == param(tasks.c.id)))
+_TASK_BY_ID = Statement(select(*TASK_COLUMNS).where(tasks.c.id == param(tasks.c.id)))
 _OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == param(tasks.c.id)))
 _DELETE_TASK = {
     (versioned, checked): Statement(delete(tasks).where(*_mine(versioned, checked)))
@@ -92,27 +100,35 @@ _DELETE_TASK = {
 }
 
 
-def _in_id_order(checked: bool, state: str) -> ColumnElement[bool]:
-    """The user's tasks in this state, locked in id order. Two bulk writes of one user lock
-    their rows in the same order, so they cannot deadlock (locked in scan order, a "mark
-    all complete" and a "mark all active" meeting rows that a third write had just
-    toggled could each hold a row the other waits for)."""
-    matching = (
+def _in_id_order(checked: bool, state: str) -> Select[tuple[UUID]]:
+    """The ids of the user's tasks in this state, locked in id order. Two bulk writes of
+    one user lock their rows in the same order, so they cannot deadlock (locked in scan
+    order, a "mark all complete" and a "mark all active" meeting rows that a third write
+    had just toggled could each hold a row the other waits for)."""
+    return (
         select(tasks.c.id)
         .where(*_users_tasks(checked), tasks.c.is_completed == param(tasks.c.is_completed, state))
         .order_by(tasks.c.id)
         .with_for_update()
     )
-    return tasks.c.id.in_(matching)
 
 
 # Only the tasks that change: the others keep their version and updated_at. Matched by
-# the (user_id, is_completed, ...) index.
+# the (user_id, is_completed, ...) index. An update numbers its first row in the change
+# feed holding the counter row until it commits (migration 0010), and must not wait for a
+# task after that: the ids come as one array, an InitPlan that PostgreSQL runs to the end
+# (locking every row, in id order) before the update writes its first row.
 _SET_COMPLETED = {
     checked: Statement(
         update(tasks)
         .where(
-            _in_id_order(checked, "was"),
+            tasks.c.id
+            == any_(
+                cast(
+                    select(func.array_agg(locked.c.id)).scalar_subquery(),
+                    ARRAY(tasks.c.id.type),
+                )
+            ),
             tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed, "was"),
         )
@@ -123,11 +139,12 @@ _SET_COMPLETED = {
         )
     )
     for checked in (False, True)
+    for locked in [_in_id_order(checked, "was").subquery("locked")]
 }
 _DELETE_ALL = {
     checked: Statement(
         delete(tasks).where(
-            _in_id_order(checked, "is_completed"),
+            tasks.c.id.in_(_in_id_order(checked, "is_completed")),
             tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed),
         )
@@ -145,7 +162,7 @@ def _update_statement(changed: tuple[str, ...], versioned: bool, checked: bool) 
         update(tasks)
         .where(*_mine(versioned, checked))
         .values(**values, version=tasks.c.version + 1)
-        .returning(*tasks.columns)
+        .returning(*TASK_COLUMNS)
     )
 
 
@@ -163,7 +180,7 @@ class SqlTaskRepository(TaskRepository):
         statement = _ADD_TASK[session_id is not None]
         try:
             added = await statement.rowcount(
-                self._db, **attributes(task, tasks), session_id=session_id
+                self._db, **attributes(task, TASK_COLUMNS), session_id=session_id
             )
         except ForeignKeyViolationError as exc:
             if exc.constraint_name == TASK_OWNER_FOREIGN_KEY:
