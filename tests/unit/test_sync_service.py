@@ -21,18 +21,18 @@ USER = uuid.uuid4()
 
 
 @pytest.fixture
-def tasks(uow, clock) -> TaskService:
-    return TaskService(uow, clock)
+def tasks(memory_uow, clock) -> TaskService:
+    return TaskService(memory_uow, clock)
 
 
 @pytest.fixture
-def sync(uow, clock) -> SyncService:
-    return SyncService(uow, clock, RETENTION)
+def sync(memory_uow, clock) -> SyncService:
+    return SyncService(memory_uow, clock, RETENTION)
 
 
 @pytest.fixture(autouse=True)
-async def _user(uow) -> None:
-    await store_user(uow, dataclasses.replace(make_user(), id=USER))
+async def _user(memory_uow) -> None:
+    await store_user(memory_uow, dataclasses.replace(make_user(), id=USER))
 
 
 async def test_a_full_sync_then_only_the_changes(sync, tasks, clock):
@@ -86,11 +86,13 @@ async def test_now_is_after_every_change(sync, tasks, clock):
     assert (await sync.changes(USER, point)).entries == []
 
 
-async def test_deletions_are_purged_past_the_retention_and_its_margin(sync, tasks, clock, uow):
+async def test_deletions_are_purged_past_the_retention_and_its_margin(
+    sync, tasks, clock, memory_uow
+):
     gone = await tasks.create(USER, "gone")
     await tasks.delete(USER, gone.id)
     # The fake stamps deletions with the real time; the service purges by its clock.
-    store = uow.store
+    store = memory_uow.store
     (entry,) = store.changes.values()
     clock._now = entry.deleted_at + RETENTION + DELETION_MARGIN - timedelta(seconds=1)
     assert await sync.purge_deletions() == 0

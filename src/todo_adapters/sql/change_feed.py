@@ -8,7 +8,17 @@ from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection
-from sqlalchemy import ColumnElement, Integer, bindparam, func, null, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy import tuple_ as row
 
 from todo_adapters.sql.statements import Statement, param, purge_expired
@@ -18,7 +28,6 @@ from todo_core.feed import ChangeFeedRepository, FeedEntry, FeedSlice
 
 _deleted = task_deletions.c
 _LIMIT = bindparam("limit", type_=Integer())
-_AFTER_SEQ, _AFTER_ID = param(_deleted.seq), param(_deleted.task_id)
 
 _NEWEST_SEQ = func.coalesce(
     select(task_counters.c.change_seq)
@@ -28,34 +37,34 @@ _NEWEST_SEQ = func.coalesce(
 )
 
 
-def _in_order(seq: ColumnElement[Any], task_id: ColumnElement[Any]) -> list[Any]:
-    return [row(seq, task_id) > row(_AFTER_SEQ, _AFTER_ID), seq, task_id]
+def _after_point(seq: ColumnElement[Any], task_id: ColumnElement[Any]) -> Select[Any]:
+    """The rows after the point (seq, task_id) in that order: a range of the index that
+    leads with the user, then these two columns."""
+    point = row(param(_deleted.seq), param(_deleted.task_id))
+    return select(seq.label("seq"), task_id.label("task_id")).where(row(seq, task_id) > point)
 
 
 def _after(deletions: bool) -> Statement:
-    """The user's newest number, then the changes after (seq, task_id): the tasks changed
-    since, and (`deletions`) the tasks deleted since, each read in its index's order and
-    merged. One statement, so one snapshot, in which they all agree. At least one row: the
-    newest number with NULLs when nothing follows."""
-    after, seq, task_id = _in_order(tasks.c.change_seq, tasks.c.id)
-    changed = (
-        select(seq.label("seq"), task_id.label("task_id"), *TASK_COLUMNS)
-        .where(tasks.c.user_id == param(tasks.c.user_id), after)
-        .order_by(seq, task_id)
-        .limit(_LIMIT)
+    """The user's newest number, then the changes after the point: the tasks changed since,
+    and (`deletions`) the tasks deleted since, merged in (seq, task_id) order. One statement,
+    so one snapshot, in which they all agree. At least one row: the newest number with
+    NULLs when nothing follows."""
+    entries = (
+        _after_point(tasks.c.change_seq, tasks.c.id)
+        .add_columns(*TASK_COLUMNS)
+        .where(tasks.c.user_id == param(tasks.c.user_id))
     )
-    entries = changed
     if deletions:
-        after, seq, task_id = _in_order(_deleted.seq, _deleted.task_id)
         deleted = (
-            select(seq, task_id, *(null().cast(c.type).label(c.name) for c in TASK_COLUMNS))
-            .where(_deleted.user_id == param(tasks.c.user_id), after)
-            .order_by(seq, task_id)
-            .limit(_LIMIT)
+            _after_point(_deleted.seq, _deleted.task_id)
+            .add_columns(*(null().cast(c.type).label(c.name) for c in TASK_COLUMNS))
+            .where(_deleted.user_id == param(tasks.c.user_id))
         )
-        merged = union_all(changed.subquery().select(), deleted.subquery().select()).subquery()
-        entries = select(merged).order_by(merged.c.seq, merged.c.task_id).limit(_LIMIT)
-    page = entries.lateral("entries")
+        both = union_all(
+            *(part.order_by("seq", "task_id").limit(_LIMIT) for part in (entries, deleted))
+        ).subquery()
+        entries = select(both)
+    page = entries.order_by("seq", "task_id").limit(_LIMIT).subquery("entries")
     newest = select(_NEWEST_SEQ.label("newest")).subquery("newest")
     return Statement(
         select(newest.c.newest, page)

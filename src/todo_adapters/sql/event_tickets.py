@@ -12,7 +12,7 @@ from todo_adapters.sql.tables import EVENT_TICKET_USER_FOREIGN_KEY, event_ticket
 from todo_core.errors import UnknownUserError
 from todo_core.ports import EventTicket, EventTicketRepository
 
-same_order(event_tickets, EventTicket)
+same_order(event_tickets.columns, EventTicket)
 _ticket = event_tickets.c
 _ADD = Statement(insert(event_tickets))
 # One DELETE … RETURNING: of two concurrent takes of one ticket, exactly one gets the row.
@@ -31,7 +31,7 @@ class SqlEventTicketRepository(EventTicketRepository):
 
     async def add(self, ticket: EventTicket) -> None:
         try:
-            await _ADD.rowcount(self._db, **attributes(ticket, event_tickets))
+            await _ADD.rowcount(self._db, **attributes(ticket, event_tickets.columns))
         except ForeignKeyViolationError as exc:
             if exc.constraint_name == EVENT_TICKET_USER_FOREIGN_KEY:
                 raise UnknownUserError() from exc

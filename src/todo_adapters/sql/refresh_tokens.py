@@ -19,7 +19,7 @@ from todo_adapters.sql.tables import refresh_tokens
 from todo_core.domain import RefreshToken
 from todo_core.ports import RefreshTokenRepository
 
-same_order(refresh_tokens, RefreshToken)
+same_order(refresh_tokens.columns, RefreshToken)
 _token = refresh_tokens.c
 _ADD_TOKEN = Statement(insert(refresh_tokens))
 _TOKEN_BY_HASH = Statement(
@@ -45,7 +45,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
         self._db = db
 
     async def add(self, token: RefreshToken) -> None:
-        await _ADD_TOKEN.rowcount(self._db, **attributes(token, refresh_tokens))
+        await _ADD_TOKEN.rowcount(self._db, **attributes(token, refresh_tokens.columns))
 
     async def get(self, token_hash: str) -> RefreshToken | None:
         return await _TOKEN_BY_HASH.first(self._db, RefreshToken, token_hash=token_hash)

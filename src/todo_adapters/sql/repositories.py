@@ -17,7 +17,7 @@ from todo_core.domain import User
 from todo_core.errors import EmailTakenError, SessionEndedError
 from todo_core.ports import UserRepository
 
-same_order(users, User)
+same_order(users.columns, User)
 
 
 _ADD_USER = Statement(insert(users))
@@ -49,7 +49,7 @@ class SqlUserRepository(UserRepository):
 
     async def add(self, user: User) -> None:
         try:
-            await _ADD_USER.rowcount(self._db, **attributes(user, users))
+            await _ADD_USER.rowcount(self._db, **attributes(user, users.columns))
         except UniqueViolationError as exc:
             if exc.constraint_name == EMAIL_UNIQUE_CONSTRAINT:
                 raise EmailTakenError() from exc

@@ -21,7 +21,7 @@ from todo_core.domain import LoginSession
 from todo_core.errors import UnknownUserError
 from todo_core.ports import SessionRepository
 
-same_order(sessions, LoginSession)
+same_order(sessions.columns, LoginSession)
 _session = sessions.c
 
 
@@ -112,7 +112,7 @@ class SqlSessionRepository(SessionRepository):
 
     async def add(self, session: LoginSession) -> None:
         try:
-            await _ADD.rowcount(self._db, **attributes(session, sessions))
+            await _ADD.rowcount(self._db, **attributes(session, sessions.columns))
         except ForeignKeyViolationError as exc:
             if exc.constraint_name == SESSION_USER_FOREIGN_KEY:
                 raise UnknownUserError() from exc

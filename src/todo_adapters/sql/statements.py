@@ -70,21 +70,18 @@ class Statement:
         return int(tag.rpartition(" ")[2])
 
 
-def same_order(table: Table, entity: type, columns: Iterable[Column[Any]] | None = None) -> Table:
-    """Rows are built positionally: the table's columns (or those of them given) must be
-    the entity's fields."""
-    names = [c.name for c in (table.columns if columns is None else columns)]
+def same_order(columns: Iterable[Column[Any]], entity: type) -> None:
+    """Rows are built positionally: these columns must be the entity's fields."""
+    names = [c.name for c in columns]
     if names != [f.name for f in fields(entity)]:
-        raise TypeError(f"{table.name} columns {names} differ from {entity.__name__}'s fields")
-    return table
+        raise TypeError(f"columns {names} differ from {entity.__name__}'s fields")
 
 
 def param(column: ColumnElement[Any], name: str | None = None) -> ColumnElement[Any]:
     return bindparam(name or column.key, type_=column.type)
 
 
-def attributes(entity: object, table: Table | Iterable[Column[Any]]) -> dict[str, object]:
-    columns = table.columns if isinstance(table, Table) else table
+def attributes(entity: object, columns: Iterable[Column[Any]]) -> dict[str, object]:
     return {c.name: getattr(entity, c.name) for c in columns}
 
 

@@ -11,7 +11,6 @@ from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     any_,
     bindparam,
     cast,
@@ -60,7 +59,7 @@ from todo_core.task_rules import (
     TaskPatch,
 )
 
-same_order(tasks, Task, TASK_COLUMNS)
+same_order(TASK_COLUMNS, Task)
 
 
 def _mine(versioned: bool, checked: bool) -> list[ColumnElement[bool]]:
@@ -100,35 +99,32 @@ _DELETE_TASK = {
 }
 
 
-def _in_id_order(checked: bool, state: str) -> Select[tuple[UUID]]:
-    """The ids of the user's tasks in this state, locked in id order. Two bulk writes of
-    one user lock their rows in the same order, so they cannot deadlock (locked in scan
-    order, a "mark all complete" and a "mark all active" meeting rows that a third write
-    had just toggled could each hold a row the other waits for)."""
-    return (
+def _in_id_order(checked: bool, state: str) -> ColumnElement[bool]:
+    """The user's tasks in this state, every one locked, in id order, before the statement
+    writes any. In id order: two bulk writes of one user then cannot deadlock (locked in
+    scan order, a "mark all complete" and a "mark all active" meeting rows that a third
+    write had just toggled could each hold a row the other waits for). All first: a write
+    holds the user's counter row from its first task to its commit (migration 0010), and
+    must not wait for a task meanwhile. The ids come as one array, an InitPlan PostgreSQL
+    runs to its end before the statement's first row."""
+    locked = (
         select(tasks.c.id)
         .where(*_users_tasks(checked), tasks.c.is_completed == param(tasks.c.is_completed, state))
         .order_by(tasks.c.id)
         .with_for_update()
+        .subquery("locked")
     )
+    ids = select(func.array_agg(locked.c.id)).scalar_subquery()
+    return tasks.c.id == any_(cast(ids, ARRAY(tasks.c.id.type)))
 
 
 # Only the tasks that change: the others keep their version and updated_at. Matched by
-# the (user_id, is_completed, ...) index. An update numbers its first row in the change
-# feed holding the counter row until it commits (migration 0010), and must not wait for a
-# task after that: the ids come as one array, an InitPlan that PostgreSQL runs to the end
-# (locking every row, in id order) before the update writes its first row.
+# the (user_id, is_completed, ...) index.
 _SET_COMPLETED = {
     checked: Statement(
         update(tasks)
         .where(
-            tasks.c.id
-            == any_(
-                cast(
-                    select(func.array_agg(locked.c.id)).scalar_subquery(),
-                    ARRAY(tasks.c.id.type),
-                )
-            ),
+            _in_id_order(checked, "was"),
             tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed, "was"),
         )
@@ -139,12 +135,11 @@ _SET_COMPLETED = {
         )
     )
     for checked in (False, True)
-    for locked in [_in_id_order(checked, "was").subquery("locked")]
 }
 _DELETE_ALL = {
     checked: Statement(
         delete(tasks).where(
-            tasks.c.id.in_(_in_id_order(checked, "is_completed")),
+            _in_id_order(checked, "is_completed"),
             tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed),
         )
