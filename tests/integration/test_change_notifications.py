@@ -1,32 +1,51 @@
 """After each committed write of a user's tasks the service sends NOTIFY task_changes with
-that user's id (only the id), from outside the writing transaction: what wakes the event
-streams of every instance. Heard here on a direct connection, as a listener would."""
+that user's id (only the id), from outside the writing transaction, when some listener
+watches the user (holds their watch lock shared, as a listener with a stream of theirs
+open does): what wakes the event streams of every instance. Heard and watched here on a
+direct connection, as a listener would."""
 
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import asyncpg
 import pytest
 
 from todo_adapters.sql.notifier import CHANNEL
+from todo_adapters.sql.stream_locks import watch_key
 
 
 @pytest.fixture
-async def heard(direct_database_url):
+async def listener(direct_database_url):
     connection = await asyncpg.connect(direct_database_url)
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    await connection.add_listener(CHANNEL, lambda *args: queue.put_nowait(args[3]))
-    yield queue
+    yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def heard(listener):
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(CHANNEL, lambda *args: queue.put_nowait(args[3]))
+    return queue
+
+
+async def _watch(listener: asyncpg.Connection, user_id: str) -> None:
+    await listener.execute("SELECT pg_advisory_lock_shared($1)", watch_key(UUID(user_id)))
+
+
+async def _my_id(client, headers) -> str:
+    return str((await client.get("/auth/me", headers=headers)).json()["id"])
 
 
 async def _next(queue: asyncio.Queue[str]) -> str:
     return await asyncio.wait_for(queue.get(), timeout=5)
 
 
-async def test_every_kind_of_write_notifies_its_user_only(client, alice, bob, heard):
-    me = (await client.get("/auth/me", headers=alice)).json()["id"]
+async def test_every_kind_of_write_notifies_its_user_only(client, alice, bob, heard, listener):
+    me = await _my_id(client, alice)
+    await _watch(listener, me)
+    await _watch(listener, await _my_id(client, bob))
     task = (await client.post("/tasks", json={"title": "a"}, headers=alice)).json()
     other = (await client.post("/tasks", json={"title": "b"}, headers=alice)).json()
     assert [await _next(heard), await _next(heard)] == [me, me]
@@ -45,3 +64,35 @@ async def test_every_kind_of_write_notifies_its_user_only(client, alice, bob, he
     await client.get("/tasks", headers=bob)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(heard.get(), timeout=0.5)
+
+
+async def test_a_user_no_listener_watches_is_not_notified(client, alice, heard, listener):
+    me = await _my_id(client, alice)
+    assert (await client.post("/tasks", json={"title": "a"}, headers=alice)).status_code == 201
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(heard.get(), timeout=0.5)
+
+    await _watch(listener, me)
+    assert (await client.post("/tasks", json={"title": "b"}, headers=alice)).status_code == 201
+    assert await _next(heard) == me
+
+    await listener.execute("SELECT pg_advisory_unlock_shared($1)", watch_key(UUID(me)))
+    assert (await client.post("/tasks", json={"title": "c"}, headers=alice)).status_code == 201
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(heard.get(), timeout=0.5)
+
+
+async def test_a_notification_outlives_its_dropped_connection(client, alice, heard, listener):
+    me = await _my_id(client, alice)
+    await _watch(listener, me)
+    assert (await client.post("/tasks", json={"title": "a"}, headers=alice)).status_code == 201
+    assert await _next(heard) == me
+    # Every connection of the service goes, the notifier's kept one with them (as in a
+    # server restart); the write after it is still announced.
+    killed = await listener.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'todo-api' AND datname = current_database()"
+    )
+    assert killed >= 1
+    assert (await client.post("/tasks", json={"title": "b"}, headers=alice)).status_code == 201
+    assert await _next(heard) == me

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import httpx
 import pytest
 
 from tests.integration.event_client import opened
 from tests.integration.processes import Service, served_for_tests
+from todo_adapters.sql.notifier import CHANNEL
 
 HEARTBEAT = 1.0
 MAX_STREAMS = 3
@@ -87,6 +89,38 @@ async def test_every_stream_of_the_user_gets_the_event_and_no_one_else(
                 assert (await stream.event()).json["id"] == task["id"]
         mine = (await http.post("/tasks", json={"title": "bob's"}, headers=bob)).json()
         assert (await theirs.event()).json["id"] == mine["id"], "bob saw only his own"
+
+
+async def test_writes_notify_a_user_only_while_a_stream_of_theirs_is_open(
+    http: httpx.AsyncClient, direct_database_url: str
+):
+    auth = await _signed_in(http)
+    me = (await http.get("/auth/me", headers=auth)).json()["id"]
+    listening = await asyncpg.connect(direct_database_url)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listening.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[3]))
+
+    async def notified() -> bool:
+        assert (await http.post("/tasks", json={"title": "t"}, headers=auth)).status_code == 201
+        try:
+            return await asyncio.wait_for(heard.get(), 0.5) == me
+        except TimeoutError:
+            return False
+
+    try:
+        assert not await notified(), "no stream open: nobody to wake"
+        async with opened(http, auth) as stream:
+            assert await notified()
+            await stream.event()
+        # The stream's worker sees its client gone at the latest at the next heartbeat,
+        # then gives the user's slot and watch back.
+        for _ in range(10):
+            if not await notified():
+                break
+        else:
+            pytest.fail("still notified after the stream closed")
+    finally:
+        await listening.close()
 
 
 async def test_resuming_with_last_event_id_loses_nothing(http: httpx.AsyncClient):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 from uuid import UUID
@@ -26,6 +25,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from todo_adapters.sql.database_url import parse_database_url
 from todo_adapters.sql.errors import is_unavailable
 from todo_adapters.sql.notifier import CHANNEL
+from todo_adapters.sql.stream_locks import slot_key, watch_key
 from todo_core.errors import StorageUnavailableError
 
 Slot = tuple[UUID, int]  # a user, and one of their stream slots (0 .. limit-1)
@@ -42,17 +42,13 @@ _RELEASE = "SELECT pg_advisory_unlock($1)"
 _RETAKE = (
     "SELECT n FROM unnest($1::bigint[], $2::int[]) AS s(key, n) WHERE NOT pg_try_advisory_lock(key)"
 )
+# A user's watch, shared: waits only while a notifier holds it for an instant (notifier.py).
+_WATCH = "SELECT pg_advisory_lock_shared(key) FROM unnest($1::bigint[]) AS key"
+_UNWATCH = "SELECT pg_advisory_unlock_shared($1)"
 
 MAX_BACKOFF_S = 5.0
 
 log = structlog.get_logger("todo_adapters.sql.listener")
-
-
-def slot_key(user_id: UUID, slot: int) -> int:
-    """The advisory lock of a user's stream slot: a 64-bit hash of both, so that users
-    never share slots (a 32-bit key per user would, among a few tens of thousands)."""
-    digest = hashlib.blake2b(user_id.bytes + slot.to_bytes(4, "big"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def connect_arguments(database_url: str) -> dict[str, Any]:
@@ -181,26 +177,50 @@ class PgListener:
 
     async def take_slot(self, user_id: UUID, limit: int, held: Collection[int]) -> int | None:
         """Lock the first of the user's `limit` slots that no worker holds (`held`: those
-        this worker holds); None when all are taken. StorageUnavailableError when the
-        connection is down."""
+        this worker holds); None when all are taken. The user's first stream here also
+        watches the user, before its slot, so that writes from then on notify: release
+        it with the last one. StorageUnavailableError when the connection is down."""
         free = [n for n in range(limit) if n not in held]
         if not free:
             return None
         keys = [slot_key(user_id, n) for n in free]
-        taken = await self._query(lambda db: db.fetchval(_TAKE, keys, free), 5.0)
+        watch = [] if held else [watch_key(user_id)]
+
+        async def take(db: asyncpg.Connection) -> Any:
+            if watch:
+                await db.execute(_WATCH, watch)
+            taken = await db.fetchval(_TAKE, keys, free)
+            if taken is None and watch:
+                await db.fetchval(_UNWATCH, watch[0])
+            return taken
+
+        taken = await self._query(take, 5.0)
         return None if taken is None else int(taken)
 
-    async def release_slot(self, user_id: UUID, slot: int) -> None:
-        """Unlock a slot; nothing to do when the connection went (it took the lock along)."""
+    async def release_slot(self, user_id: UUID, slot: int, *, last: bool) -> None:
+        """Unlock a slot, and the user's watch with their `last` stream here; nothing to do
+        when the connection went (it took the locks along)."""
+
+        async def release(db: asyncpg.Connection) -> None:
+            await db.fetchval(_RELEASE, slot_key(user_id, slot))
+            if last:
+                await db.fetchval(_UNWATCH, watch_key(user_id))
+
         with contextlib.suppress(StorageUnavailableError):
-            await self._query(lambda db: db.fetchval(_RELEASE, slot_key(user_id, slot)), 5.0)
+            await self._query(release, 5.0)
 
     async def retake(self, slots: Collection[Slot]) -> set[Slot]:
-        """Lock these slots again on a new connection; those taken by another worker
-        meanwhile (their streams must end) come back."""
+        """Lock these slots again on a new connection, each user watched again first;
+        those taken by another worker meanwhile (their streams must end) come back."""
         if not slots:
             return set()
         listed = list(slots)
         keys = [slot_key(user, n) for user, n in listed]
-        lost = await self._query(lambda db: db.fetch(_RETAKE, keys, list(range(len(listed)))), 10.0)
+        watches = [watch_key(user) for user in {user for user, _ in listed}]
+
+        async def retake(db: asyncpg.Connection) -> Any:
+            await db.execute(_WATCH, watches)
+            return await db.fetch(_RETAKE, keys, list(range(len(listed))))
+
+        lost = await self._query(retake, 10.0)
         return {listed[row[0]] for row in lost}

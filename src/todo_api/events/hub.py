@@ -36,9 +36,11 @@ class Listener(Protocol):
 
     async def take_slot(self, user_id: UUID, limit: int, held: Collection[int]) -> int | None:
         """The first free slot of the user's `limit`, now locked; None when all are taken.
+        With none `held` here, the user is watched from now on (writes notify).
         StorageUnavailableError while the connection is down."""
 
-    async def release_slot(self, user_id: UUID, slot: int) -> None: ...
+    async def release_slot(self, user_id: UUID, slot: int, *, last: bool) -> None:
+        """Give the slot back; with the user's `last` stream here, stop watching them."""
 
     async def retake(self, slots: Collection[Slot]) -> set[Slot]:
         """Lock the slots again on a new connection; those that could not be come back."""
@@ -129,16 +131,16 @@ class StreamHub:
         del mine[stream.slot]
         if not mine:
             del self._streams[user]
-        release = asyncio.create_task(self._release(stream))
+        release = asyncio.create_task(self._release(stream, last=not mine))
         self._releases.add(release)
         release.add_done_callback(self._releases.discard)
 
-    async def _release(self, stream: LiveStream) -> None:
+    async def _release(self, stream: LiveStream, *, last: bool) -> None:
         async with self._slots:
             # A lock of an earlier connection went with it; unlocking on the new one would
             # free a slot that another stream here may hold by now.
             if stream.epoch == self._epoch:
-                await self._listener.release_slot(stream.grant.user_id, stream.slot)
+                await self._listener.release_slot(stream.grant.user_id, stream.slot, last=last)
 
     def end_all(self, reason: str) -> None:
         """End every stream and take no more (shutdown: clients reconnect elsewhere)."""
