@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from tests.integration.conftest import VIA_PGBOUNCER
 from todo_adapters.sql.notifier import CHANNEL
 from todo_adapters.sql.stream_locks import watch_key
 
@@ -82,6 +83,11 @@ async def test_a_user_no_listener_watches_is_not_notified(client, alice, heard, 
         await asyncio.wait_for(heard.get(), timeout=0.5)
 
 
+@pytest.mark.skipif(
+    VIA_PGBOUNCER,
+    reason="through a transaction pooler the notifier's connection ends at PgBouncer, which"
+    " replaces a dropped server connection unseen, and the server side shows only COMMIT",
+)
 async def test_a_notification_outlives_its_dropped_connection(client, alice, heard, listener):
     me = await _my_id(client, alice)
     await _watch(listener, me)
