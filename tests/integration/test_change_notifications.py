@@ -13,22 +13,24 @@ import asyncpg
 import pytest
 
 from tests.integration.conftest import VIA_PGBOUNCER
-from todo_adapters.sql.notifier import CHANNEL
+from tests.integration.notifications import hearing
 from todo_adapters.sql.stream_locks import watch_key
 
 
 @pytest.fixture
-async def listener(direct_database_url):
-    connection = await asyncpg.connect(direct_database_url)
-    yield connection
-    await connection.close()
+async def hearing_here(direct_database_url):
+    async with hearing(direct_database_url) as both:
+        yield both
 
 
 @pytest.fixture
-async def heard(listener):
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(CHANNEL, lambda *args: queue.put_nowait(args[3]))
-    return queue
+def listener(hearing_here) -> asyncpg.Connection:
+    return hearing_here[0]
+
+
+@pytest.fixture
+def heard(hearing_here) -> asyncio.Queue[str]:
+    return hearing_here[1]
 
 
 async def _watch(listener: asyncpg.Connection, user_id: str) -> None:

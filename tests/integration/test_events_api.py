@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.integration.event_client import opened
+from tests.integration.notifications import hearing
 from tests.integration.processes import Service, served_for_tests
-from todo_adapters.sql.notifier import CHANNEL
 
 HEARTBEAT = 1.0
 MAX_STREAMS = 3
@@ -96,18 +95,15 @@ async def test_writes_notify_a_user_only_while_a_stream_of_theirs_is_open(
 ):
     auth = await _signed_in(http)
     me = (await http.get("/auth/me", headers=auth)).json()["id"]
-    listening = await asyncpg.connect(direct_database_url)
-    heard: asyncio.Queue[str] = asyncio.Queue()
-    await listening.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[3]))
+    async with hearing(direct_database_url) as (_, heard):
 
-    async def notified() -> bool:
-        assert (await http.post("/tasks", json={"title": "t"}, headers=auth)).status_code == 201
-        try:
-            return await asyncio.wait_for(heard.get(), 0.5) == me
-        except TimeoutError:
-            return False
+        async def notified() -> bool:
+            assert (await http.post("/tasks", json={"title": "t"}, headers=auth)).status_code == 201
+            try:
+                return await asyncio.wait_for(heard.get(), 0.5) == me
+            except TimeoutError:
+                return False
 
-    try:
         assert not await notified(), "no stream open: nobody to wake"
         async with opened(http, auth) as stream:
             assert await notified()
@@ -119,8 +115,6 @@ async def test_writes_notify_a_user_only_while_a_stream_of_theirs_is_open(
                 break
         else:
             pytest.fail("still notified after the stream closed")
-    finally:
-        await listening.close()
 
 
 async def test_resuming_with_last_event_id_loses_nothing(http: httpx.AsyncClient):
