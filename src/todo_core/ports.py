@@ -130,9 +130,11 @@ class TaskRepository(Protocol):
         this position (no two ever share one)."""
 
     async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        """Give each of the user's tasks but `keep` a new short position, in the same order,
-        in one atomic write, each renumbered task's version +1 and `updated_at` now. The new
-        positions sort before any a task created from `now` on gets. How many changed."""
+        """Give each of the user's tasks a new short position in one atomic write: the
+        others in the same order, each with version +1 and `updated_at` now, then `keep`
+        last, its version and `updated_at` unchanged (its move writes it next; its old
+        position may be one the others take). The new positions sort before any a task
+        created from `now` on gets. How many tasks other than `keep` changed."""
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         """Each label the user's tasks carry, compared ignoring case and shown as the

@@ -228,6 +228,28 @@ class TaskPlanningContract:
         with pytest.raises(PositionTakenError):
             await store_tasks(uow_factory, make_task(planner, position=b.position))
 
+    async def test_renumber_twice_when_the_kept_task_holds_a_renumbered_position(
+        self, uow_factory: UnitOfWorkFactory, planner: User
+    ) -> None:
+        # After one renumbering, the next one's kept task (the one being moved) may still
+        # hold the position of its old rank, which the task after it now takes.
+        tasks = [
+            make_task(planner, minutes=i, title=f"t{i}", position=renumbered_position(i + 1))
+            for i in range(4)
+        ]
+        await store_tasks(uow_factory, *tasks)
+        kept = tasks[1]
+        async with uow_factory() as uow:
+            changed = await uow.tasks.renumber(planner.id, T0 + DAY, kept.id)
+            await uow.commit()
+        assert changed == 3
+        seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION))
+        assert [t.title for t in seen] == ["t0", "t2", "t3", "t1"]
+        assert len({t.position for t in seen}) == 4
+        assert [(t.version, t.updated_at) for t in seen] == [(2, T0 + DAY)] * 3 + [
+            (kept.version, kept.updated_at)
+        ]
+
     async def test_labels_are_counted_ignoring_case_as_first_written(
         self, uow_factory: UnitOfWorkFactory, planner: User, planned: None
     ) -> None:
@@ -259,10 +281,12 @@ class TaskPlanningContract:
         seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION))
         assert [t.title for t in seen] == ["t0", "t1", "t2", "t3", "t4"]
         by_id = {t.id: t for t in seen}
-        assert by_id[kept.id] == kept
-        for task in tasks[:4]:
+        # The kept task (last here) only changes place: its move writes the rest.
+        assert dataclasses.replace(by_id[kept.id], position=kept.position) == kept
+        for task in tasks:
             renumbered = by_id[task.id]
-            assert (renumbered.version, renumbered.updated_at) == (2, T0 + DAY)
+            if task != kept:
+                assert (renumbered.version, renumbered.updated_at) == (2, T0 + DAY)
             assert len(renumbered.position) < 10
             assert renumbered.position < end_position(T0 + DAY, kept.id)
         async with uow_factory() as uow:

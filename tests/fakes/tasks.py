@@ -154,15 +154,16 @@ class InMemoryTaskRepository(TaskRepository):
         return updated
 
     async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        ordered = sorted((t for t in self._of(user_id) if t.id != keep), key=lambda t: t.position)
+        ordered = sorted(self._of(user_id), key=lambda t: (t.id == keep, t.position))
         for rank, task in enumerate(ordered, start=1):
+            kept = task.id == keep
             self._tasks[task.id] = dataclasses.replace(
                 task,
                 position=renumbered_position(rank),
-                updated_at=now,
-                version=task.version + 1,
+                updated_at=task.updated_at if kept else now,
+                version=task.version + (0 if kept else 1),
             )
-        return len(ordered)
+        return sum(1 for task in ordered if task.id != keep)
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         first: dict[str, str] = {}

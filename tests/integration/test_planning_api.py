@@ -4,10 +4,12 @@ the listing's filters, sorts and search, and GET /labels."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.integration.http import assert_problem
+from todo_core.ordering import POSITION_MAX_LENGTH, position_between
 
 
 async def create(client, headers, title: str = "Buy milk", **fields) -> dict:
@@ -266,6 +268,44 @@ async def test_many_moves_into_one_gap_renumber_the_order_once_in_a_while(client
     assert listed[0]["version"] > 1, "a, never moved, was renumbered"
     await create(client, alice, "d")
     assert titles(await listed_all(client, alice)) == ["a", "b", "c", "d"]
+
+
+async def test_a_task_renumbered_once_moves_into_a_worn_gap_again(client, alice):
+    # d keeps the position of its rank from the first renumbering; e comes after it. When
+    # the gap wears again and d is the task moved into it, the second renumbering gives e
+    # that rank: it must not collide with d's position (it answered 500).
+    a, b, c, d = [await create(client, alice, t) for t in "abcd"]
+    await create(client, alice, "e")
+
+    async def wear_the_gap_after_a(until) -> list[dict]:
+        for turn in range(400):
+            moving = (c if turn % 2 == 0 else b)["id"]
+            moved = await client.post(
+                f"/tasks/{moving}/move", json={"after": a["id"]}, headers=alice
+            )
+            assert moved.status_code == 200, moved.text
+            tasks = (await listed_all(client, alice))["tasks"]
+            if until(tasks):
+                return tasks
+        raise AssertionError("the gap did not wear")
+
+    def renumbered(tasks) -> bool:
+        return tasks[0]["version"] > 1
+
+    def worn_for_d(tasks) -> bool:
+        low, high = tasks[0]["position"], tasks[1]["position"]
+        return len(position_between(low, high, datetime.now(UTC))) > POSITION_MAX_LENGTH
+
+    await wear_the_gap_after_a(renumbered)
+    before = await wear_the_gap_after_a(worn_for_d)
+    assert [t["title"] for t in before[-2:]] == ["d", "e"]
+    assert before[-2]["version"] == 2, "d holds its rank's position from the renumbering"
+    moved = await client.post(f"/tasks/{d['id']}/move", json={"after": a["id"]}, headers=alice)
+    assert moved.status_code == 200, moved.text
+    listed = (await listed_all(client, alice))["tasks"]
+    assert titles({"tasks": listed}) == ["a", "d", *titles({"tasks": before[1:3]}), "e"]
+    assert max(len(t["position"]) for t in listed) <= POSITION_MAX_LENGTH
+    assert listed[-1]["version"] == 3, "e renumbered twice"
 
 
 async def listed_all(client, headers) -> dict:

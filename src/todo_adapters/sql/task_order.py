@@ -55,18 +55,24 @@ FIRST_POSITION = Statement(
 )
 
 # todo_core.ordering.renumbered_position of each task's rank in the user's order, in one
-# statement (the unique constraint on positions is checked at its end).
+# statement (the unique constraint on positions is checked at its end). The kept task (the
+# one being moved) ranks last and keeps its version: its move writes it next. It is
+# renumbered all the same, as its old position may be one of the new ranks (that of a
+# task after it, when an earlier renumbering gave it that rank). Whether each row is
+# another than the kept one: the count returned.
 RENUMBER = Statement(
     text(
-        "UPDATE tasks AS t SET position = r.position, version = t.version + 1,"
-        " updated_at = :updated_at"
+        "UPDATE tasks AS t SET position = r.position,"
+        " version = t.version + CASE WHEN t.id = :keep THEN 0 ELSE 1 END,"
+        " updated_at = CASE WHEN t.id = :keep THEN t.updated_at ELSE :updated_at END"
         " FROM (SELECT ranked.id, '0' || (SELECT string_agg(substr("
         "'0123456789abcdefghijklmnopqrstuvwxyz',"
         " (div(ranked.n, 36::numeric ^ (:width - 1 - i)) % 36)::int + 1, 1), '' ORDER BY i)"
         " FROM generate_series(0, :width - 1) AS i) || 'i' AS position"
-        " FROM (SELECT id, row_number() OVER (ORDER BY position) AS n FROM tasks"
-        " WHERE user_id = :user_id AND id <> :keep) AS ranked) AS r"
+        " FROM (SELECT id, row_number() OVER (ORDER BY id = :keep, position) AS n FROM tasks"
+        " WHERE user_id = :user_id) AS ranked) AS r"
         " WHERE t.id = r.id AND t.user_id = :user_id"
+        " RETURNING t.id <> :keep"
     ).bindparams(
         bindparam("updated_at", type_=tasks.c.updated_at.type),
         bindparam("user_id", type_=tasks.c.user_id.type),

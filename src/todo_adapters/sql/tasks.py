@@ -300,11 +300,11 @@ class SqlTaskRepository(TaskRepository):
             raise
 
     async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        renumbered = await RENUMBER.rowcount(
+        rows = await RENUMBER.fetch(
             self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
         )
-        self._wrote(user_id, renumbered)
-        return renumbered
+        self._wrote(user_id, len(rows))
+        return sum(1 for (other,) in rows if other)
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         rows = await LABELS.fetch(self._db, user_id=user_id)
