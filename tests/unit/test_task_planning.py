@@ -112,6 +112,17 @@ def test_a_position_between_always_exists_and_stays_short() -> None:
     assert max(len(p) for p in order) < 80
 
 
+def test_moving_a_task_to_the_top_again_and_again_wears_the_order_slowly() -> None:
+    first = end_position(NOW, uuid.uuid4())
+    for _ in range(2000):
+        made = position_between(None, first, NOW)
+        assert made < first
+        assert made
+        assert not made.endswith("0")
+        first = made
+    assert len(first) <= POSITION_MAX_LENGTH  # the midpoint with "" passed it in 378 moves
+
+
 def test_moved_last_a_task_stays_before_tasks_created_later() -> None:
     last = end_position(NOW, uuid.uuid4())
     moved = position_between(last, None, NOW + timedelta(seconds=1))
