@@ -33,6 +33,17 @@ async def page_ids(
     return [t.title for t in page.tasks], page.total
 
 
+async def renumber_keeping(
+    uow_factory: UnitOfWorkFactory, user: User, kept: Task
+) -> tuple[int, list[Task]]:
+    """Renumber the user's order a day after T0, keeping `kept` for a move: how many of the
+    others changed, and the whole order after."""
+    async with uow_factory() as uow:
+        changed = await uow.tasks.renumber(user.id, T0 + DAY, kept.id)
+        await uow.commit()
+    return changed, await every_page(uow_factory, user, TaskQuery(sort=TaskSort.POSITION))
+
+
 async def every_page(uow_factory: UnitOfWorkFactory, user: User, query: TaskQuery) -> list[Task]:
     seen: list[Task] = []
     async with uow_factory() as uow:
@@ -239,11 +250,8 @@ class TaskPlanningContract:
         ]
         await store_tasks(uow_factory, *tasks)
         kept = tasks[1]
-        async with uow_factory() as uow:
-            changed = await uow.tasks.renumber(planner.id, T0 + DAY, kept.id)
-            await uow.commit()
+        changed, seen = await renumber_keeping(uow_factory, planner, kept)
         assert changed == 3
-        seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION))
         assert [t.title for t in seen] == ["t0", "t2", "t3", "t1"]
         assert len({t.position for t in seen}) == 4
         assert [(t.version, t.updated_at) for t in seen] == [(2, T0 + DAY)] * 3 + [
@@ -274,11 +282,8 @@ class TaskPlanningContract:
         theirs = make_task(other)
         await store_tasks(uow_factory, *tasks, theirs)
         kept = tasks[4]
-        async with uow_factory() as uow:
-            changed = await uow.tasks.renumber(planner.id, T0 + DAY, kept.id)
-            await uow.commit()
+        changed, seen = await renumber_keeping(uow_factory, planner, kept)
         assert changed == 4
-        seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION))
         assert [t.title for t in seen] == ["t0", "t1", "t2", "t3", "t4"]
         by_id = {t.id: t for t in seen}
         # The kept task (last here) only changes place: its move writes the rest.
