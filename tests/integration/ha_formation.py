@@ -200,6 +200,7 @@ class Formation:
             except subprocess.TimeoutExpired:
                 _signal_tree(keeper.pid, signal.SIGKILL)
                 keeper.wait()
+        _kill_strays(self.directory)
         for pgdata in [self.directory / "monitor", *(n.pgdata for n in self.nodes.values())]:
             subprocess.run(
                 _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(pgdata), "-m", "immediate",
@@ -225,10 +226,29 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in done.stdout.split()]
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants, each parent before its children."""
+    return [pid, *(p for child in _children(pid) for p in _tree(child))]
+
+
 def _signal_tree(pid: int, sig: signal.Signals) -> None:
     """`runuser` runs the keeper as a child, and the keeper runs its services as children:
-    signal all of them (PostgreSQL's own processes are not in that tree)."""
-    for child in _children(pid):
-        _signal_tree(child, sig)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
+    signal all of them (PostgreSQL's own processes are not in that tree). Parents first:
+    the keeper restarts a service it sees die, and a service started after the tree was
+    read would outlive it (seen once: a "start/stop postgres" left running under init,
+    which kept restarting its PostgreSQL while the teardown waited for it to stop)."""
+    for process in _tree(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process, sig)
+
+
+def _kill_strays(directory: Path) -> None:
+    """Kill what still runs with this formation's configuration (pg_autoctl's services
+    whatever their parent now is): only then can its PostgreSQL servers stay stopped."""
+    marker = f"XDG_CONFIG_HOME={directory / 'config'}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
