@@ -19,6 +19,10 @@ import pytest
 from tests.integration.processes import Service, served_for_tests
 
 HEADER_TIMEOUT = 2.0
+# Unguarded, a 64 MiB head held the slowest of 20 requests beside it for 1.3 s on an idle
+# 2-core machine; guarded, the slowest took 0.4 s at worst under the full suite. A bound
+# between the two tells them apart without flaking on a loaded machine.
+SERVED_PROMPTLY = 0.8
 
 
 @pytest.fixture
@@ -99,7 +103,7 @@ def test_a_64_mib_header_neither_grows_the_worker_nor_delays_others(service):
     slowest = max(_fast_get(service) for _ in range(20))
     attacker.join(timeout=30)
     assert sent.is_set()
-    assert slowest < 0.25, f"a request took {slowest:.3f} s beside the attack"
+    assert slowest < SERVED_PROMPTLY, f"a request took {slowest:.3f} s beside the attack"
     grown = (worker.memory_info().rss - before) / 2**20
     assert grown < 50, f"the worker grew by {grown:.0f} MB"
 
@@ -112,7 +116,7 @@ def test_silent_and_slowloris_connections_are_closed_while_others_are_served(ser
         for _ in range(3):  # one header byte a second: never a whole head
             for sock in slow:
                 sock.sendall(b"G" if _ == 0 else b"X")
-            assert _fast_get(service) < 0.25
+            assert _fast_get(service) < SERVED_PROMPTLY
             time.sleep(1)
         deadline = began + HEADER_TIMEOUT + 5
         for sock in [*silent, *slow]:
