@@ -10,6 +10,7 @@ another; no position made here ends in it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 from uuid import UUID
@@ -19,10 +20,14 @@ _BASE: Final = len(DIGITS)
 _TIME_WIDTH: Final = 11  # 36**11 microseconds: beyond year 6000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MIDDLE: Final = DIGITS[_BASE // 2]
-# A move whose position would be longer than this renumbers the user's order first (rare:
-# keys grow by about one digit per five moves into one same gap).
+# A move whose position would be longer than this respaces the tasks around the gap first
+# (rare: keys grow by about one digit per five moves into one same gap).
 POSITION_MAX_LENGTH: Final = 64
-RENUMBER_WIDTH: Final = 6  # renumbered positions: "0", 6 digits of the rank, "i"
+# The tasks respaced on each side of a worn gap, at first: a window grows fourfold while
+# its new positions would be longer than RESPACED_MAX_LENGTH (the tasks at its edges lie
+# in the worn part of the order too), up to the user's whole order.
+RESPACE_EACH_SIDE: Final = 32
+RESPACED_MAX_LENGTH: Final = POSITION_MAX_LENGTH // 2
 
 
 def _base36(number: int, width: int) -> str:
@@ -66,8 +71,8 @@ def _before(high: str) -> str:
     """A short string before `high`: its first digit other than the smallest, one lower
     (or, when that is the second smallest, the smallest and then the largest). Moving a
     task to the top again and again then lengthens positions by one digit every 35 moves,
-    where the midpoint with "" did every five, and so wore the gap (and renumbered the
-    whole order) seven times as often."""
+    where the midpoint with "" did every five, and so wore the gap (and respaced the
+    tasks around it) seven times as often."""
     first = len(high) - len(high.lstrip(DIGITS[0]))
     digit = DIGITS.index(high[first])
     if digit > 1:
@@ -75,23 +80,63 @@ def _before(high: str) -> str:
     return high[:first] + DIGITS[0] + DIGITS[-1]
 
 
+def _ceiling(low: str, now: datetime) -> str | None:
+    """What positions after the last task (at `low`; "" for none) stay below: those of
+    tasks created from `now` on, so that a new task still goes to the end (None: the clock
+    is behind the last task's, and then anything after it will do)."""
+    ceiling = time_key(now)
+    return ceiling if low < ceiling else None
+
+
 def position_between(low: str | None, high: str | None, now: datetime) -> str:
     """The position of a task moved between neighbours at `low` and `high` (None: no task
-    on that side). After the last task it stays below the positions of tasks created from
-    `now` on, so that a new task still goes to the end."""
-    if low is not None and high is None:
-        ceiling = time_key(now)
-        if not low < ceiling:  # a clock behind the last task's: just after it
-            return low + _MIDDLE
-        high = ceiling
+    on that side)."""
+    if high is None:
+        high = _ceiling(low or "", now)
+        if high is None:
+            return (low or "") + _MIDDLE
+    if low is None:
+        return _before(high)
+    if not low < high:
+        raise ValueError(f"positions out of order: {low!r} !< {high!r}")
+    return _midpoint(low, high)
+
+
+def spread_between(low: str | None, high: str | None, count: int, now: datetime) -> list[str]:
+    """`count` ascending positions strictly between `low` and `high` (None: no task on that
+    side; after the last task, below the positions of tasks created from `now` on), as
+    short as the gap allows: each is the midpoint of the part of the gap left to it, so
+    n positions take about log36(n) digits more than one would."""
+    if high is None:
+        high = _ceiling(low or "", now)
     if low is not None and high is not None and not low < high:
         raise ValueError(f"positions out of order: {low!r} !< {high!r}")
-    if low is None and high is not None:
-        return _before(high)
-    return _midpoint(low or "", high)
+    found: list[str] = []
+    _halve(low or "", high, count, found)
+    return found
 
 
-def renumbered_position(rank: int) -> str:
-    """The position of the `rank`-th task (from 1) of a renumbered order: short, in rank
-    order, and before any time position (which begins "0" and a non-zero digit)."""
-    return f"0{_base36(rank, RENUMBER_WIDTH)}{_MIDDLE}"
+def _halve(low: str, high: str | None, count: int, found: list[str]) -> None:
+    if count == 0:
+        return
+    middle = _midpoint(low, high)
+    before = (count - 1) // 2
+    _halve(low, middle, before, found)
+    found.append(middle)
+    _halve(middle, high, count - 1 - before, found)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderWindow:
+    """Some of a user's tasks on both sides of a gap in their order, in order: `before` of
+    them before the gap; `low` and `high` are the positions of the nearest tasks outside the
+    window (None: the window reaches that end of the order)."""
+
+    low: str | None
+    tasks: tuple[UUID, ...]
+    before: int
+    high: str | None
+
+    @property
+    def whole(self) -> bool:
+        return self.low is None and self.high is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -31,6 +32,7 @@ from todo_core.listing import (
     TaskPage,
     TaskQuery,
 )
+from todo_core.ordering import OrderWindow
 from todo_core.task_rules import (
     TaskPatch,
 )
@@ -103,12 +105,11 @@ class TaskRepository(Protocol):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
-    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
-        """Hold the task `moving` (if it is the user's; with `every_task`, all of the
-        user's tasks, in id order), then the user's manual order, until the unit of work
-        ends: another unit of work calling this for the same user waits (and then reads
-        what this one wrote). Tasks first, as every write of a task takes them before the
-        user's change counter; all of them before renumbering them."""
+    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+        """Hold the task `moving` (if it is the user's), then the user's manual order, until
+        the unit of work ends: another unit of work calling this for the same user waits
+        (and then reads what this one wrote). The task first, as every write of a task
+        takes it before the user's change counter."""
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
@@ -129,12 +130,30 @@ class TaskRepository(Protocol):
         when nothing matched. Raises PositionTakenError when another task of the user has
         this position (no two ever share one)."""
 
-    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        """Give each of the user's tasks a new short position in one atomic write: the
-        others in the same order, each with version +1 and `updated_at` now, then `keep`
-        last, its version and `updated_at` unchanged (its move writes it next; its old
-        position may be one the others take). The new positions sort before any a task
-        created from `now` on gets. How many tasks other than `keep` changed."""
+    async def order_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> OrderWindow:
+        """Up to `each_side` of the user's tasks before the position `gap` (None: the end
+        of the order) and up to `each_side` from it on, leaving out `moving`, in order,
+        with the positions of the nearest tasks outside them; all held until the unit of
+        work ends. Called holding the order (lock_order), so none of them moves meanwhile.
+        Raises PositionTakenError at once when another unit of work holds one of them:
+        waiting for it while holding the order could deadlock with a write of that task,
+        which takes the task before the user's change counter."""
+
+    async def respace(
+        self,
+        user_id: UUID,
+        positions: Mapping[UUID, str],
+        now: datetime,
+        moving: UUID,
+        position: str,
+    ) -> int:
+        """In one atomic write, give each of these tasks of the user its position, with
+        version +1 and `updated_at` now, and the task `moving` the position `position`,
+        its version and `updated_at` unchanged (its move writes it next). Positions are
+        unique at the end of the write, whichever the tasks held before. How many tasks
+        other than `moving` changed."""
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         """Each label the user's tasks carry, compared ignoring case and shown as the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 from uuid import UUID
 
@@ -31,7 +31,14 @@ from todo_core.listing import (
     TaskQuery,
     check_page,
 )
-from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
+from todo_core.ordering import (
+    POSITION_MAX_LENGTH,
+    RESPACE_EACH_SIDE,
+    RESPACED_MAX_LENGTH,
+    end_position,
+    position_between,
+    spread_between,
+)
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.purge import PURGE_BATCH, purge_in_batches
 from todo_core.task_rules import (
@@ -42,10 +49,6 @@ from todo_core.task_rules import (
 )
 
 _MOVE_ATTEMPTS = 3
-
-
-class _RenumberFirst(Exception):
-    """The move must renumber the order: to be tried again holding every task first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +228,12 @@ class TaskService:
         same position; should a new task take it meanwhile, the move is tried again."""
         if after == task_id:
             raise ValidationError([FieldError("after", "must be another task than the one moved")])
-        renumber = False
         for _attempt in range(_MOVE_ATTEMPTS - 1):
             try:
-                return await self._move_once(user_id, task_id, after, if_version, session, renumber)
+                return await self._move_once(user_id, task_id, after, if_version, session)
             except PositionTakenError:
                 continue
-            except _RenumberFirst:
-                renumber = True
-        return await self._move_once(user_id, task_id, after, if_version, session, True)
+        return await self._move_once(user_id, task_id, after, if_version, session)
 
     async def _move_once(
         self,
@@ -242,29 +242,20 @@ class TaskService:
         after: UUID | None,
         if_version: Versions,
         session: UUID | None,
-        renumber: bool = False,
     ) -> Task:
         async with self._uow() as uow:
             # A move is several statements in a transaction already: the ended-login check
             # is one more, not folded into the write as for the hot writes.
             await _check_session(uow, session)
-            await uow.tasks.lock_order(user_id, task_id, every_task=renumber)
+            await uow.tasks.lock_order(user_id, task_id)
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
                 assert after is not None
                 await _raise_why_unmatched(uow, after, user_id, None)
             now = self._clock.now()
             position = position_between(*bounds, now)
-            if len(position) > POSITION_MAX_LENGTH:  # rare: renumber the order, once
-                if not renumber:
-                    # Renumbering writes every task of the user: this move holds only its
-                    # own, and taking the others now, after the order, could deadlock with
-                    # a move that holds one of them and waits for the order.
-                    raise _RenumberFirst()
-                await uow.tasks.renumber(user_id, now, task_id)
-                bounds = await uow.tasks.neighbours(user_id, task_id, after)
-                assert bounds is not None  # the anchor was found a moment ago, under the lock
-                position = position_between(*bounds, now)
+            if len(position) > POSITION_MAX_LENGTH:  # rare: the gap is worn
+                position = await _respace(uow, user_id, task_id, bounds[1], now)
             task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
             if task is None:
                 await _raise_why_unmatched(uow, task_id, user_id, None)
@@ -286,6 +277,28 @@ class TaskService:
             if not await uow.tasks.delete(task_id, user_id, if_version, session):
                 await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
+
+
+async def _respace(
+    uow: UnitOfWork, user_id: UUID, moving: UUID, gap: str | None, now: datetime
+) -> str:
+    """Give the tasks on both sides of the worn gap before position `gap` (None: the end)
+    short positions spread evenly between their outer neighbours', and `moving` the one in
+    the gap, which it returns. As few tasks as keep the new positions short: a window
+    around the gap, widened while the order is worn up to its edges; the whole order only
+    when it is worn throughout (a user's 100,000 tasks are one long statement)."""
+    each_side = RESPACE_EACH_SIDE
+    while True:
+        window = await uow.tasks.order_window(user_id, moving, gap, each_side)
+        spread = spread_between(window.low, window.high, len(window.tasks) + 1, now)
+        if window.whole or max(map(len, spread)) <= RESPACED_MAX_LENGTH:
+            break
+        each_side *= 4
+    position = spread.pop(window.before)
+    await uow.tasks.respace(
+        user_id, dict(zip(window.tasks, spread, strict=True)), now, moving, position
+    )
+    return position
 
 
 async def _check_session(uow: UnitOfWork, session: UUID | None) -> None:

@@ -16,7 +16,7 @@ from todo_core.domain import (
 )
 from todo_core.errors import PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
-from todo_core.ordering import end_position, position_between, renumbered_position
+from todo_core.ordering import OrderWindow, position_between
 from todo_core.ports import UnitOfWorkFactory
 from todo_core.task_rules import (
     TaskPatch,
@@ -33,13 +33,19 @@ async def page_ids(
     return [t.title for t in page.tasks], page.total
 
 
-async def renumber_keeping(
-    uow_factory: UnitOfWorkFactory, user: User, kept: Task
+async def respace_moving(
+    uow_factory: UnitOfWorkFactory,
+    user: User,
+    positions: list[tuple[Task, str]],
+    moving: Task,
+    to: str,
 ) -> tuple[int, list[Task]]:
-    """Renumber the user's order a day after T0, keeping `kept` for a move: how many of the
+    """Respace the user's tasks a day after T0, moving `moving` to `to`: how many of the
     others changed, and the whole order after."""
     async with uow_factory() as uow:
-        changed = await uow.tasks.renumber(user.id, T0 + DAY, kept.id)
+        changed = await uow.tasks.respace(
+            user.id, {t.id: p for t, p in positions}, T0 + DAY, moving.id, to
+        )
         await uow.commit()
     return changed, await every_page(uow_factory, user, TaskQuery(sort=TaskSort.POSITION))
 
@@ -239,24 +245,43 @@ class TaskPlanningContract:
         with pytest.raises(PositionTakenError):
             await store_tasks(uow_factory, make_task(planner, position=b.position))
 
-    async def test_renumber_twice_when_the_kept_task_holds_a_renumbered_position(
-        self, uow_factory: UnitOfWorkFactory, planner: User
+    async def test_respace_passes_positions_through_each_other_and_the_moving_one(
+        self, uow_factory: UnitOfWorkFactory, planner: User, other: User
     ) -> None:
-        # After one renumbering, the next one's kept task (the one being moved) may still
-        # hold the position of its old rank, which the task after it now takes.
-        tasks = [
-            make_task(planner, minutes=i, title=f"t{i}", position=renumbered_position(i + 1))
-            for i in range(4)
+        tasks = [make_task(planner, title=f"t{i}", position=f"m{i}i") for i in range(4)]
+        theirs = make_task(other, position="m0i")
+        await store_tasks(uow_factory, *tasks, theirs)
+        t0, t1, t2, t3 = tasks
+        # t1 takes t0's position and t2 t1's; the moving t0 takes t2's; t3 stays.
+        positions = [(t1, "m0i"), (t2, "m1i"), (theirs, "a")]
+        changed, seen = await respace_moving(uow_factory, planner, positions, t0, "m2i")
+        assert changed == 2
+        assert [t.title for t in seen] == ["t1", "t2", "t0", "t3"]
+        assert [(t.version, t.updated_at) for t in seen] == [(2, T0 + DAY)] * 2 + [
+            (t0.version, t0.updated_at),
+            (t3.version, t3.updated_at),
         ]
-        await store_tasks(uow_factory, *tasks)
-        kept = tasks[1]
-        changed, seen = await renumber_keeping(uow_factory, planner, kept)
-        assert changed == 3
-        assert [t.title for t in seen] == ["t0", "t2", "t3", "t1"]
-        assert len({t.position for t in seen}) == 4
-        assert [(t.version, t.updated_at) for t in seen] == [(2, T0 + DAY)] * 3 + [
-            (kept.version, kept.updated_at)
-        ]
+        async with uow_factory() as uow:
+            assert await uow.tasks.get(theirs.id) == theirs, "another user's task is not respaced"
+
+    async def test_an_order_window_holds_tasks_on_both_sides_of_a_gap(
+        self, uow_factory: UnitOfWorkFactory, planner: User, other: User
+    ) -> None:
+        tasks = [make_task(planner, title=f"t{i}", position=f"m{i}i") for i in range(8)]
+        await store_tasks(uow_factory, *tasks, make_task(other, position="m45"))
+        ids = [t.id for t in tasks]
+        moving = tasks[4]
+        async with uow_factory() as uow:
+            # The gap before t5 (t4, moving, left out): t2, t3 before it, t5, t6 from it on.
+            around = await uow.tasks.order_window(planner.id, moving.id, "m5i", 2)
+            assert around == OrderWindow("m1i", (ids[2], ids[3], ids[5], ids[6]), 2, "m7i")
+            top = await uow.tasks.order_window(planner.id, moving.id, "m0i", 2)
+            assert top == OrderWindow(None, (ids[0], ids[1]), 0, "m2i")
+            end = await uow.tasks.order_window(planner.id, moving.id, None, 3)
+            assert end == OrderWindow("m3i", (ids[5], ids[6], ids[7]), 3, None)
+            whole = await uow.tasks.order_window(planner.id, moving.id, "m3i", 10)
+            assert whole == OrderWindow(None, tuple(ids[:4] + ids[5:]), 3, None)
+            assert whole.whole
 
     async def test_labels_are_counted_ignoring_case_as_first_written(
         self, uow_factory: UnitOfWorkFactory, planner: User, planned: None
@@ -268,31 +293,3 @@ class TaskPlanningContract:
             LabelCount("urgent", 2),
             LabelCount("Work", 3),
         ]
-
-    async def test_renumber_keeps_the_order_in_short_positions(
-        self, uow_factory: UnitOfWorkFactory, planner: User, other: User
-    ) -> None:
-        tasks = [make_task(planner, minutes=i, title=f"t{i}") for i in range(5)]
-        # Long positions, as many moves into one gap make them; and one of a previous
-        # renumbering, which the new ones pass through.
-        long = ["0" + "5" * 70 + d for d in "abc"]
-        tasks[0] = dataclasses.replace(tasks[0], position=renumbered_position(2))
-        for i, position in enumerate(long, start=1):
-            tasks[i] = dataclasses.replace(tasks[i], position=position)
-        theirs = make_task(other)
-        await store_tasks(uow_factory, *tasks, theirs)
-        kept = tasks[4]
-        changed, seen = await renumber_keeping(uow_factory, planner, kept)
-        assert changed == 4
-        assert [t.title for t in seen] == ["t0", "t1", "t2", "t3", "t4"]
-        by_id = {t.id: t for t in seen}
-        # The kept task (last here) only changes place: its move writes the rest.
-        assert dataclasses.replace(by_id[kept.id], position=kept.position) == kept
-        for task in tasks:
-            renumbered = by_id[task.id]
-            if task != kept:
-                assert (renumbered.version, renumbered.updated_at) == (2, T0 + DAY)
-            assert len(renumbered.position) < 10
-            assert renumbered.position < end_position(T0 + DAY, kept.id)
-        async with uow_factory() as uow:
-            assert await uow.tasks.get(theirs.id) == theirs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,7 @@ from todo_core.listing import (
     TaskPage,
     TaskQuery,
 )
-from todo_core.ordering import renumbered_position
+from todo_core.ordering import OrderWindow
 from todo_core.ports import TaskRepository
 from todo_core.task_rules import (
     TaskPatch,
@@ -120,7 +120,7 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
-    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
+    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
         return None  # one event loop, no await between reading and writing: nothing races
 
     async def neighbours(
@@ -153,17 +153,42 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
-    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        ordered = sorted(self._of(user_id), key=lambda t: (t.id == keep, t.position))
-        for rank, task in enumerate(ordered, start=1):
-            kept = task.id == keep
-            self._tasks[task.id] = dataclasses.replace(
-                task,
-                position=renumbered_position(rank),
-                updated_at=task.updated_at if kept else now,
-                version=task.version + (0 if kept else 1),
+    async def order_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> OrderWindow:
+        others = sorted((t.position, t.id) for t in self._of(user_id) if t.id != moving)
+        split = sum(1 for position, _ in others if gap is None or position < gap)
+        first, end = max(split - each_side, 0), min(split + each_side, len(others))
+        return OrderWindow(
+            low=others[first - 1][0] if first else None,
+            tasks=tuple(task_id for _, task_id in others[first:end]),
+            before=split - first,
+            high=others[end][0] if end < len(others) else None,
+        )
+
+    async def respace(
+        self,
+        user_id: UUID,
+        positions: Mapping[UUID, str],
+        now: datetime,
+        moving: UUID,
+        position: str,
+    ) -> int:
+        mine = {t.id: t for t in self._of(user_id)}
+        changed = 0
+        for task_id, new in [*positions.items(), (moving, position)]:
+            if (task := mine.get(task_id)) is None:
+                continue
+            if task_id == moving:
+                self._tasks[task_id] = dataclasses.replace(task, position=new)
+                continue
+            self._tasks[task_id] = dataclasses.replace(
+                task, position=new, updated_at=now, version=task.version + 1
             )
-        return sum(1 for task in ordered if task.id != keep)
+            changed += 1
+        if len({t.position for t in self._of(user_id)}) < len(mine):
+            raise AssertionError("two tasks of the user share a position")
+        return changed
 
     async def labels(self, user_id: UUID) -> LabelCounts:
         first: dict[str, str] = {}

@@ -62,7 +62,7 @@ async def test_20_clients_moving_at_random_never_lose_or_duplicate_a_position(se
     assert sorted(t["id"] for t in listed) == sorted(ids)  # every task, exactly once
     positions = [t["position"] for t in listed]
     assert all(a < b for a, b in itertools.pairwise(positions)), "a total order"
-    # Each move bumped its task's version; renumbering (many moves to the top wear that
-    # gap) bumps those of the tasks it renumbers too.
+    # Each move bumped its task's version; respacing (many moves to the top wear that
+    # gap) bumps those of the tasks it respaces too.
     assert sum(t["version"] - 1 for t in listed) >= statuses[200]
     assert max(len(p) for p in positions) <= 64

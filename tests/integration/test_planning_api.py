@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.integration.http import assert_problem
-from todo_core.ordering import POSITION_MAX_LENGTH, position_between
+from todo_core.ordering import POSITION_MAX_LENGTH, RESPACE_EACH_SIDE, position_between
 
 
 async def create(client, headers, title: str = "Buy milk", **fields) -> dict:
@@ -256,7 +256,7 @@ async def test_labels_with_counts_sorted_by_name(client, alice, bob, planned):
     assert (await client.get("/labels")).status_code == 401
 
 
-async def test_many_moves_into_one_gap_renumber_the_order_once_in_a_while(client, alice):
+async def test_many_moves_into_one_gap_respace_the_order_once_in_a_while(client, alice):
     a, b, c = [await create(client, alice, t) for t in "abc"]
     for turn in range(400):  # b and c take turns right after a: each move halves one gap
         moving = (c if turn % 2 == 0 else b)["id"]
@@ -265,15 +265,15 @@ async def test_many_moves_into_one_gap_renumber_the_order_once_in_a_while(client
     listed = (await listed_all(client, alice))["tasks"]
     assert [t["title"] for t in listed] == ["a", "b", "c"]
     assert max(len(t["position"]) for t in listed) <= 64
-    assert listed[0]["version"] > 1, "a, never moved, was renumbered"
+    assert listed[0]["version"] > 1, "a, never moved, was respaced"
     await create(client, alice, "d")
     assert titles(await listed_all(client, alice)) == ["a", "b", "c", "d"]
 
 
-async def test_a_task_renumbered_once_moves_into_a_worn_gap_again(client, alice):
-    # d keeps the position of its rank from the first renumbering; e comes after it. When
-    # the gap wears again and d is the task moved into it, the second renumbering gives e
-    # that rank: it must not collide with d's position (it answered 500).
+async def test_a_task_respaced_once_moves_into_a_worn_gap_again(client, alice):
+    # d keeps its position from the first respacing; e comes after it. When the gap wears
+    # again and d is the task moved into it, the second respacing may give e d's old
+    # position: it must not collide with it (it answered 500).
     a, b, c, d = [await create(client, alice, t) for t in "abcd"]
     await create(client, alice, "e")
 
@@ -289,23 +289,42 @@ async def test_a_task_renumbered_once_moves_into_a_worn_gap_again(client, alice)
                 return tasks
         raise AssertionError("the gap did not wear")
 
-    def renumbered(tasks) -> bool:
+    def respaced(tasks) -> bool:
         return tasks[0]["version"] > 1
 
     def worn_for_d(tasks) -> bool:
         low, high = tasks[0]["position"], tasks[1]["position"]
         return len(position_between(low, high, datetime.now(UTC))) > POSITION_MAX_LENGTH
 
-    await wear_the_gap_after_a(renumbered)
+    await wear_the_gap_after_a(respaced)
     before = await wear_the_gap_after_a(worn_for_d)
     assert [t["title"] for t in before[-2:]] == ["d", "e"]
-    assert before[-2]["version"] == 2, "d holds its rank's position from the renumbering"
+    assert before[-2]["version"] == 2, "d holds its position from the respacing"
     moved = await client.post(f"/tasks/{d['id']}/move", json={"after": a["id"]}, headers=alice)
     assert moved.status_code == 200, moved.text
     listed = (await listed_all(client, alice))["tasks"]
     assert titles({"tasks": listed}) == ["a", "d", *titles({"tasks": before[1:3]}), "e"]
     assert max(len(t["position"]) for t in listed) <= POSITION_MAX_LENGTH
-    assert listed[-1]["version"] == 3, "e renumbered twice"
+    assert listed[-1]["version"] == 3, "e respaced twice"
+
+
+async def test_a_worn_gap_in_a_long_order_respaces_only_the_tasks_around_it(client, alice):
+    made = [await create(client, alice, f"{i:03}") for i in range(100)]
+    anchor, b, c = made[50], made[98], made[99]
+    for turn in range(400):  # b and c take turns right after the 51st task
+        moving = (c if turn % 2 == 0 else b)["id"]
+        moved = await client.post(
+            f"/tasks/{moving}/move", json={"after": anchor["id"]}, headers=alice
+        )
+        assert moved.status_code == 200, moved.text
+    order = (await listed(client, alice, sort="position", limit=200))["tasks"]
+    expected = [f"{i:03}" for i in range(51)] + ["098", "099"] + [f"{i:03}" for i in range(51, 98)]
+    assert titles({"tasks": order}) == expected
+    respaced = [t["title"] for t in order if t["version"] > 1 and t["title"] not in ("098", "099")]
+    assert respaced, "the gap wore and was respaced"
+    assert len(respaced) <= 2 * RESPACE_EACH_SIDE, "more than the tasks around the gap"
+    assert (order[0]["version"], order[-1]["version"]) == (1, 1)
+    assert max(len(t["position"]) for t in order) <= POSITION_MAX_LENGTH
 
 
 async def listed_all(client, headers) -> dict:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from tests.contracts.builders import make_task, store_tasks, store_user
 from tests.contracts.change_feed_repository import ChangeFeedRepositoryContract
 from tests.contracts.event_ticket_repository import EventTicketRepositoryContract
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
@@ -14,6 +17,7 @@ from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_core.errors import PositionTakenError
 
 
 @pytest.fixture
@@ -26,7 +30,20 @@ class TestSqlUserRepository(UserRepositoryContract):
 
 
 class TestSqlTaskRepository(TaskRepositoryContract):
-    pass
+    async def test_an_order_window_another_holds_is_refused_at_once(
+        self, uow_factory: SqlUnitOfWorkFactory
+    ) -> None:
+        # A move respacing a worn gap holds the order; waiting then for a task another
+        # write holds (a move waiting for the order, say) would deadlock.
+        user = await store_user(uow_factory)
+        tasks = [make_task(user, title=f"t{i}", position=f"m{i}i") for i in range(3)]
+        await store_tasks(uow_factory, *tasks)
+        async with uow_factory() as holder, uow_factory() as mover:
+            await holder.tasks.lock_order(user.id, tasks[1].id)
+            with pytest.raises(PositionTakenError):
+                await asyncio.wait_for(
+                    mover.tasks.order_window(user.id, tasks[0].id, "m2i", 2), timeout=5
+                )
 
 
 class TestSqlIdempotencyRepository(IdempotencyRepositoryContract):

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tests.contracts.builders import make_user, store_user
+from tests.contracts.builders import make_task, make_user, store_tasks, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
 from todo_core.domain import (
+    Task,
     User,
 )
 from todo_core.errors import (
@@ -22,7 +23,13 @@ from todo_core.errors import (
     ValidationError,
 )
 from todo_core.listing import LabelCount, TaskFilter, TaskQuery, TaskSort, check_page
-from todo_core.ordering import POSITION_MAX_LENGTH, end_position, position_between
+from todo_core.ordering import (
+    POSITION_MAX_LENGTH,
+    RESPACE_EACH_SIDE,
+    end_position,
+    position_between,
+    spread_between,
+)
 from todo_core.task_rules import (
     NewTask,
     TaskPatch,
@@ -131,9 +138,41 @@ def test_moved_last_a_task_stays_before_tasks_created_later() -> None:
     assert last < position_between(last, None, NOW - timedelta(days=1))
 
 
+def test_the_only_task_moved_first_stays_before_tasks_created_later() -> None:
+    alone = position_between(None, None, NOW)
+    assert alone < end_position(NOW, uuid.uuid4())
+
+
 def test_positions_out_of_order_are_refused() -> None:
     with pytest.raises(ValueError, match="out of order"):
         position_between("b", "a", NOW)
+    with pytest.raises(ValueError, match="out of order"):
+        spread_between("b", "a", 3, NOW)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count", "longest"),
+    [
+        (None, None, 100_000, 6),  # a whole order: below new tasks' positions
+        ("m", "n", 129, 4),
+        ("0" + "5" * 40, "0" + "5" * 40 + "1", 129, 44),  # a narrow gap: a digit or two more
+        (end_position(NOW - timedelta(days=1), uuid.UUID(int=1)), None, 65, 9),  # to the end
+        (None, "01", 65, 5),  # from the top
+        ("a", "b", 0, 0),
+    ],
+)
+def test_spread_positions_are_in_order_between_their_bounds_and_short(
+    low: str | None, high: str | None, count: int, longest: int
+) -> None:
+    made = spread_between(low, high, count, NOW)
+    assert len(made) == count
+    assert made == sorted(made)
+    assert len(set(made)) == count
+    assert all(not p.endswith("0") for p in made)
+    if made:
+        assert low is None or low < made[0]
+        assert made[-1] < (high or end_position(NOW, uuid.uuid4()))
+        assert max(map(len, made)) <= longest
 
 
 # --- the service ------------------------------------------------------------------------
@@ -231,7 +270,7 @@ async def test_labels_of_the_user_only(
     assert await tasks.labels(ada.id) == [LabelCount("home", 1), LabelCount("Work", 2)]
 
 
-async def test_a_move_into_a_worn_gap_renumbers_the_order_first(
+async def test_a_move_into_a_worn_gap_respaces_the_order_first(
     tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
 ) -> None:
     a = await tasks.create(ada.id, "a")
@@ -244,4 +283,52 @@ async def test_a_move_into_a_worn_gap_renumbers_the_order_first(
     titles = [t.title for t in page.tasks]
     assert titles == ["a", "b", "c"]
     versions = {t.title: t.version for t in page.tasks}
-    assert versions["a"] > 1, "a was renumbered at least once"
+    assert versions["a"] > 1, "a was respaced at least once"
+
+
+async def _store(memory_uow: InMemoryUnitOfWorkFactory, user: User, positions: list[str]) -> None:
+    await store_tasks(
+        memory_uow,
+        *[make_task(user, minutes=i, title=f"{i:04}", position=p) for i, p in enumerate(positions)],
+    )
+
+
+async def _worn_move(tasks: TaskService, user: User, at: int) -> list[Task]:
+    """Move the last task right after the `at`-th (from 0), whose gap is worn: the new
+    position would be longer than allowed. The order after."""
+    page = await tasks.list(user.id, TaskQuery(sort=TaskSort.POSITION, limit=200))
+    order = page.tasks
+    assert len(position_between(order[at].position, order[at + 1].position, NOW)) > 64
+    await tasks.move(user.id, order[-1].id, order[at].id)
+    after = (await tasks.list(user.id, TaskQuery(sort=TaskSort.POSITION, limit=200))).tasks
+    expected = [t.title for t in order[: at + 1]] + [order[-1].title]
+    assert [t.title for t in after] == expected + [t.title for t in order[at + 1 : -1]]
+    assert max(len(t.position) for t in after) <= POSITION_MAX_LENGTH
+    return after
+
+
+async def test_a_worn_gap_respaces_only_the_tasks_around_it(
+    tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
+) -> None:
+    worn = "m" + "5" * 62  # two tasks whose positions differ in their 64th digit only
+    positions = [f"{i:03}i" for i in range(100)] + [worn + "1", worn + "2"]
+    await _store(memory_uow, ada, positions + [f"n{i:03}i" for i in range(50)])
+    after = await _worn_move(tasks, ada, 100)
+    respaced = [t.title for t in after if t.version > 1]
+    # The moved task and RESPACE_EACH_SIDE tasks on each side of the gap.
+    assert len(respaced) == 2 * RESPACE_EACH_SIDE + 1
+    assert respaced == [t.title for t in after[101 - RESPACE_EACH_SIDE : 102 + RESPACE_EACH_SIDE]]
+
+
+async def test_a_window_worn_to_its_edges_widens(
+    tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
+) -> None:
+    # 100 tasks in one worn stretch (a 59-digit common prefix), 100 short ones on each side.
+    worn = [f"m{'5' * 58}{i:03}i" for i in range(100)]
+    worn[50] = worn[49][:-1] + "11"
+    worn[51] = worn[49][:-1] + "12"
+    shorts = [f"{i:03}i" for i in range(100)], [f"n{i:03}i" for i in range(100)]
+    await _store(memory_uow, ada, [*shorts[0], *sorted(worn), *shorts[1]])
+    after = await _worn_move(tasks, ada, 149)
+    respaced = sum(1 for t in after if t.version > 1)
+    assert 100 < respaced < 300, "wider than the worn stretch, not the whole order"

@@ -113,7 +113,7 @@ tasks = Table(
     Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
     Index("ix_tasks_user_completed_created", "user_id", "is_completed", "created_at", "id"),
     # No two tasks of a user share a position; checked per statement (deferrable), so that
-    # renumbering a user's order is one statement.
+    # respacing the tasks around a worn gap is one statement.
     UniqueConstraint(
         "user_id",
         "position",

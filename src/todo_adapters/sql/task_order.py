@@ -1,9 +1,10 @@
-"""The statements of the manual order (the lock, the neighbours, renumbering) and of the
-labels."""
+"""The statements of the manual order (the lock, the neighbours, respacing a worn gap) and
+of the labels."""
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import Integer, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, param
 from todo_adapters.sql.tables import task_counters, tasks
@@ -21,14 +22,6 @@ _MOVING = bindparam("moving", type_=tasks.c.id.type)
 # Taken before LOCK_ORDER: every write of a task locks the task, then (its change-feed
 # trigger) the counter row; a move taking them the other way round would deadlock with an
 # update of the task it moves.
-# Before a renumbering, which writes every task of the user: all of them, in id order (the
-# order the bulk writes lock in), before the counter row.
-LOCK_EVERY_TASK = Statement(
-    select(tasks.c.id)
-    .where(tasks.c.user_id == param(tasks.c.user_id))
-    .order_by(tasks.c.id)
-    .with_for_update()
-)
 LOCK_MOVING = Statement(
     select(tasks.c.id)
     .where(tasks.c.id == _MOVING, tasks.c.user_id == param(tasks.c.user_id))
@@ -54,30 +47,55 @@ FIRST_POSITION = Statement(
     )
 )
 
-# todo_core.ordering.renumbered_position of each task's rank in the user's order, in one
-# statement (the unique constraint on positions is checked at its end). The kept task (the
-# one being moved) ranks last and keeps its version: its move writes it next. It is
-# renumbered all the same, as its old position may be one of the new ranks (that of a
-# task after it, when an earlier renumbering gave it that rank). Whether each row is
-# another than the kept one: the count returned.
-RENUMBER = Statement(
+_ORDER_SIDE = (
+    "(SELECT {before} AS before, id, position FROM tasks"
+    " WHERE user_id = :user_id AND id <> :moving{condition}"
+    " ORDER BY position{descending} LIMIT :each_side + 1)"
+)
+_BEFORE = _ORDER_SIDE.format(before="true", condition=" AND position < :gap", descending=" DESC")
+_FROM = _ORDER_SIDE.format(before="false", condition=" AND position >= :gap", descending="")
+_WINDOW_PARAMETERS = (
+    bindparam("user_id", type_=tasks.c.user_id.type),
+    bindparam("moving", type_=tasks.c.id.type),
+    bindparam("each_side", type_=Integer()),
+)
+# Up to each_side + 1 tasks on each side of a gap, the one beyond each_side being the
+# window's bound: before the gap nearest first, then from the gap on. With no gap (the end
+# of the order), all before it.
+ORDER_WINDOW = Statement(
+    text(f"{_BEFORE} UNION ALL {_FROM}").bindparams(
+        *_WINDOW_PARAMETERS, bindparam("gap", type_=tasks.c.position.type)
+    )
+)
+ORDER_WINDOW_AT_END = Statement(
+    text(_ORDER_SIDE.format(before="true", condition="", descending=" DESC")).bindparams(
+        *_WINDOW_PARAMETERS
+    )
+)
+# A window's tasks, held at once or not at all: the move holds the order already, and
+# waiting for a task then could deadlock with a write of it (see above).
+LOCK_WINDOW = Statement(
+    select(tasks.c.id)
+    .where(tasks.c.id == any_(bindparam("ids", type_=ARRAY(tasks.c.id.type))))
+    .where(tasks.c.user_id == param(tasks.c.user_id))
+    .order_by(tasks.c.id)
+    .with_for_update(nowait=True)
+)
+# Whether each row is another than the moving one: the count returned. The unique
+# constraint on positions is checked at the statement's end, so tasks may take positions
+# others held before.
+RESPACE = Statement(
     text(
         "UPDATE tasks AS t SET position = r.position,"
-        " version = t.version + CASE WHEN t.id = :keep THEN 0 ELSE 1 END,"
-        " updated_at = CASE WHEN t.id = :keep THEN t.updated_at ELSE :updated_at END"
-        " FROM (SELECT ranked.id, '0' || (SELECT string_agg(substr("
-        "'0123456789abcdefghijklmnopqrstuvwxyz',"
-        " (div(ranked.n, 36::numeric ^ (:width - 1 - i)) % 36)::int + 1, 1), '' ORDER BY i)"
-        " FROM generate_series(0, :width - 1) AS i) || 'i' AS position"
-        " FROM (SELECT id, row_number() OVER (ORDER BY id = :keep, position) AS n FROM tasks"
-        " WHERE user_id = :user_id) AS ranked) AS r"
+        " version = t.version + CASE WHEN t.id = :moving THEN 0 ELSE 1 END,"
+        " updated_at = CASE WHEN t.id = :moving THEN t.updated_at ELSE :updated_at END"
+        " FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS text[])) AS r(id, position)"
         " WHERE t.id = r.id AND t.user_id = :user_id"
-        " RETURNING t.id <> :keep"
+        " RETURNING t.id <> :moving"
     ).bindparams(
         bindparam("updated_at", type_=tasks.c.updated_at.type),
         bindparam("user_id", type_=tasks.c.user_id.type),
-        bindparam("keep", type_=tasks.c.id.type),
-        bindparam("width", type_=Integer()),
+        bindparam("moving", type_=tasks.c.id.type),
     )
 )
 

@@ -4,10 +4,16 @@ listing's statements are in task_listing.py, the manual order's in task_order.py
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from asyncpg import Connection, ForeignKeyViolationError, UniqueViolationError
+from asyncpg import (
+    Connection,
+    ForeignKeyViolationError,
+    LockNotAvailableError,
+    UniqueViolationError,
+)
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -41,11 +47,13 @@ from todo_adapters.sql.task_listing import (
 from todo_adapters.sql.task_order import (
     FIRST_POSITION,
     LABELS,
-    LOCK_EVERY_TASK,
     LOCK_MOVING,
     LOCK_ORDER,
+    LOCK_WINDOW,
     NEIGHBOURS_AFTER,
-    RENUMBER,
+    ORDER_WINDOW,
+    ORDER_WINDOW_AT_END,
+    RESPACE,
 )
 from todo_core.domain import (
     Task,
@@ -53,7 +61,7 @@ from todo_core.domain import (
 )
 from todo_core.errors import PositionTakenError, UnknownUserError
 from todo_core.listing import LabelCount, LabelCounts, TaskCounts, TaskKey, TaskPage, TaskQuery
-from todo_core.ordering import RENUMBER_WIDTH
+from todo_core.ordering import OrderWindow
 from todo_core.ports import TaskRepository
 from todo_core.task_rules import (
     TaskPatch,
@@ -268,11 +276,8 @@ class SqlTaskRepository(TaskRepository):
         self._wrote(user_id, task)
         return task
 
-    async def lock_order(self, user_id: UUID, moving: UUID, *, every_task: bool = False) -> None:
-        if every_task:
-            await LOCK_EVERY_TASK.fetch(self._db, user_id=user_id)
-        else:
-            await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
+    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+        await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
         await LOCK_ORDER.fetch(self._db, user_id=user_id)
 
     async def neighbours(
@@ -299,9 +304,39 @@ class SqlTaskRepository(TaskRepository):
             _raise_if_position_taken(exc)
             raise
 
-    async def renumber(self, user_id: UUID, now: datetime, keep: UUID) -> int:
-        rows = await RENUMBER.fetch(
-            self._db, user_id=user_id, updated_at=now, keep=keep, width=RENUMBER_WIDTH
+    async def order_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> OrderWindow:
+        statement = ORDER_WINDOW if gap is not None else ORDER_WINDOW_AT_END
+        rows = await statement.fetch(
+            self._db, user_id=user_id, moving=moving, gap=gap, each_side=each_side
+        )
+        before = [(row[1], row[2]) for row in rows if row[0]][::-1]
+        after = [(row[1], row[2]) for row in rows if not row[0]]
+        low = before.pop(0)[1] if len(before) > each_side else None
+        high = after.pop()[1] if len(after) > each_side else None
+        window = tuple(task_id for task_id, _ in before + after)
+        try:
+            await LOCK_WINDOW.fetch(self._db, user_id=user_id, ids=list(window))
+        except LockNotAvailableError as exc:
+            raise PositionTakenError() from exc
+        return OrderWindow(low, window, len(before), high)
+
+    async def respace(
+        self,
+        user_id: UUID,
+        positions: Mapping[UUID, str],
+        now: datetime,
+        moving: UUID,
+        position: str,
+    ) -> int:
+        rows = await RESPACE.fetch(
+            self._db,
+            user_id=user_id,
+            ids=[*positions, moving],
+            positions=[*positions.values(), position],
+            updated_at=now,
+            moving=moving,
         )
         self._wrote(user_id, len(rows))
         return sum(1 for (other,) in rows if other)
