@@ -130,6 +130,13 @@ class TaskRepository(Protocol):
         when nothing matched. Raises PositionTakenError when another task of the user has
         this position (no two ever share one)."""
 
+    async def hold_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> None:
+        """Hold the task `moving` and the tasks order_window would find now, waiting for
+        each, in id order (as the bulk writes lock), until the unit of work ends. Called
+        before lock_order: every write takes its tasks before the user's change counter."""
+
     async def order_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
     ) -> OrderWindow:

@@ -51,6 +51,15 @@ from todo_core.task_rules import (
 _MOVE_ATTEMPTS = 3
 
 
+class _HoldWindowFirst(Exception):
+    """Another write held a task of the window a worn gap needs respaced: the move is tried
+    again holding that window's tasks before the order, waiting for them as writes do."""
+
+    def __init__(self, each_side: int) -> None:
+        super().__init__(each_side)
+        self.each_side = each_side
+
+
 @dataclass(frozen=True, slots=True)
 class Created:
     """The reply to a create with an idempotency key, and the task it created; no task
@@ -228,12 +237,18 @@ class TaskService:
         same position; should a new task take it meanwhile, the move is tried again."""
         if after == task_id:
             raise ValidationError([FieldError("after", "must be another task than the one moved")])
+        hold = 0  # the tasks on each side of the gap to hold before the order
         for _attempt in range(_MOVE_ATTEMPTS - 1):
             try:
-                return await self._move_once(user_id, task_id, after, if_version, session)
+                return await self._move_once(user_id, task_id, after, if_version, session, hold)
             except PositionTakenError:
                 continue
-        return await self._move_once(user_id, task_id, after, if_version, session)
+            except _HoldWindowFirst as busy:
+                hold = busy.each_side
+        try:
+            return await self._move_once(user_id, task_id, after, if_version, session, hold)
+        except _HoldWindowFirst as busy:
+            raise PositionTakenError() from busy
 
     async def _move_once(
         self,
@@ -242,11 +257,16 @@ class TaskService:
         after: UUID | None,
         if_version: Versions,
         session: UUID | None,
+        hold: int = 0,
     ) -> Task:
         async with self._uow() as uow:
             # A move is several statements in a transaction already: the ended-login check
             # is one more, not folded into the write as for the hot writes.
             await _check_session(uow, session)
+            if hold:
+                gap = await uow.tasks.neighbours(user_id, task_id, after)
+                if gap is not None:
+                    await uow.tasks.hold_window(user_id, task_id, gap[1], hold)
             await uow.tasks.lock_order(user_id, task_id)
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
@@ -255,7 +275,8 @@ class TaskService:
             now = self._clock.now()
             position = position_between(*bounds, now)
             if len(position) > POSITION_MAX_LENGTH:  # rare: the gap is worn
-                position = await _respace(uow, user_id, task_id, bounds[1], now)
+                each_side = hold or RESPACE_EACH_SIDE
+                position = await _respace(uow, user_id, task_id, bounds[1], now, each_side)
             task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
             if task is None:
                 await _raise_why_unmatched(uow, task_id, user_id, None)
@@ -280,16 +301,20 @@ class TaskService:
 
 
 async def _respace(
-    uow: UnitOfWork, user_id: UUID, moving: UUID, gap: str | None, now: datetime
+    uow: UnitOfWork, user_id: UUID, moving: UUID, gap: str | None, now: datetime, each_side: int
 ) -> str:
     """Give the tasks on both sides of the worn gap before position `gap` (None: the end)
     short positions spread evenly between their outer neighbours', and `moving` the one in
     the gap, which it returns. As few tasks as keep the new positions short: a window
     around the gap, widened while the order is worn up to its edges; the whole order only
-    when it is worn throughout (a user's 100,000 tasks are one long statement)."""
-    each_side = RESPACE_EACH_SIDE
+    when it is worn throughout (a user's 100,000 tasks are one long statement). A window
+    another write holds a task of (a move waiting for the order holds its own): tried
+    again holding the window first (_HoldWindowFirst)."""
     while True:
-        window = await uow.tasks.order_window(user_id, moving, gap, each_side)
+        try:
+            window = await uow.tasks.order_window(user_id, moving, gap, each_side)
+        except PositionTakenError as exc:
+            raise _HoldWindowFirst(each_side) from exc
         spread = spread_between(window.low, window.high, len(window.tasks) + 1, now)
         if window.whole or max(map(len, spread)) <= RESPACED_MAX_LENGTH:
             break

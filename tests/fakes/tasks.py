@@ -153,6 +153,11 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
+    async def hold_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> None:
+        return None  # one event loop, no await between reading and writing: nothing races
+
     async def order_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
     ) -> OrderWindow:

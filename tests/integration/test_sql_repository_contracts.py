@@ -45,6 +45,20 @@ class TestSqlTaskRepository(TaskRepositoryContract):
                     mover.tasks.order_window(user.id, tasks[0].id, "m2i", 2), timeout=5
                 )
 
+    async def test_holding_a_window_before_the_order_waits_for_its_tasks(
+        self, uow_factory: SqlUnitOfWorkFactory
+    ) -> None:
+        user = await store_user(uow_factory)
+        tasks = [make_task(user, title=f"t{i}", position=f"m{i}i") for i in range(3)]
+        await store_tasks(uow_factory, *tasks)
+        async with uow_factory() as mover:
+            async with uow_factory() as holder:
+                await holder.tasks.lock_order(user.id, tasks[1].id)
+                hold = asyncio.create_task(mover.tasks.hold_window(user.id, tasks[0].id, "m2i", 2))
+                await asyncio.sleep(0.3)
+                assert not hold.done(), "it took a task another unit of work holds"
+            await asyncio.wait_for(hold, timeout=5)  # the holder has ended: held now
+
 
 class TestSqlIdempotencyRepository(IdempotencyRepositoryContract):
     pass

@@ -11,6 +11,7 @@ import pytest
 
 from tests.contracts.builders import make_task, make_user, store_tasks, store_user
 from tests.fakes import FixedClock, InMemoryUnitOfWorkFactory
+from tests.fakes.tasks import InMemoryTaskRepository
 from todo_core.domain import (
     Task,
     User,
@@ -332,3 +333,31 @@ async def test_a_window_worn_to_its_edges_widens(
     after = await _worn_move(tasks, ada, 149)
     respaced = sum(1 for t in after if t.version > 1)
     assert 100 < respaced < 300, "wider than the worn stretch, not the whole order"
+
+
+async def test_a_busy_window_is_held_first_on_the_next_try(
+    tasks: TaskService,
+    ada: User,
+    memory_uow: InMemoryUnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worn = "m" + "5" * 62
+    await _store(memory_uow, ada, [worn + "1", worn + "2", "n"])
+    repository = InMemoryTaskRepository
+    real = repository.order_window
+    held: list[int] = []
+    refusals = iter([True])
+
+    async def busy_once(self, *args):  # type: ignore[no-untyped-def]
+        if next(refusals, False):
+            raise PositionTakenError()  # another write holds one of the window's tasks
+        return await real(self, *args)
+
+    async def hold(self, user_id, moving, gap, each_side):  # type: ignore[no-untyped-def]
+        held.append(each_side)
+
+    monkeypatch.setattr(repository, "order_window", busy_once)
+    monkeypatch.setattr(repository, "hold_window", hold)
+    after = await _worn_move(tasks, ada, 0)
+    assert held == [RESPACE_EACH_SIDE]
+    assert [t.title for t in after] == ["0000", "0002", "0001"]

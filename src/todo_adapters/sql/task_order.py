@@ -72,15 +72,18 @@ ORDER_WINDOW_AT_END = Statement(
         *_WINDOW_PARAMETERS
     )
 )
-# A window's tasks, held at once or not at all: the move holds the order already, and
-# waiting for a task then could deadlock with a write of it (see above).
-LOCK_WINDOW = Statement(
+_TASKS_IN_ID_ORDER = (
     select(tasks.c.id)
     .where(tasks.c.id == any_(bindparam("ids", type_=ARRAY(tasks.c.id.type))))
     .where(tasks.c.user_id == param(tasks.c.user_id))
     .order_by(tasks.c.id)
-    .with_for_update(nowait=True)
 )
+# A window's tasks, held at once or not at all: the move holds the order already, and
+# waiting for a task then could deadlock with a write of it (see above).
+LOCK_WINDOW = Statement(_TASKS_IN_ID_ORDER.with_for_update(nowait=True))
+# The same before the order, waiting, in id order as the bulk writes lock: tasks first, as
+# every write takes them.
+HOLD_TASKS = Statement(_TASKS_IN_ID_ORDER.with_for_update())
 # Whether each row is another than the moving one: the count returned. The unique
 # constraint on positions is checked at the statement's end, so tasks may take positions
 # others held before.

@@ -46,6 +46,7 @@ from todo_adapters.sql.task_listing import (
 )
 from todo_adapters.sql.task_order import (
     FIRST_POSITION,
+    HOLD_TASKS,
     LABELS,
     LOCK_MOVING,
     LOCK_ORDER,
@@ -304,7 +305,23 @@ class SqlTaskRepository(TaskRepository):
             _raise_if_position_taken(exc)
             raise
 
+    async def hold_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> None:
+        window = await self._read_window(user_id, moving, gap, each_side)
+        await HOLD_TASKS.fetch(self._db, user_id=user_id, ids=[*window.tasks, moving])
+
     async def order_window(
+        self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
+    ) -> OrderWindow:
+        window = await self._read_window(user_id, moving, gap, each_side)
+        try:
+            await LOCK_WINDOW.fetch(self._db, user_id=user_id, ids=list(window.tasks))
+        except LockNotAvailableError as exc:
+            raise PositionTakenError() from exc
+        return window
+
+    async def _read_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
     ) -> OrderWindow:
         statement = ORDER_WINDOW if gap is not None else ORDER_WINDOW_AT_END
@@ -316,10 +333,6 @@ class SqlTaskRepository(TaskRepository):
         low = before.pop(0)[1] if len(before) > each_side else None
         high = after.pop()[1] if len(after) > each_side else None
         window = tuple(task_id for task_id, _ in before + after)
-        try:
-            await LOCK_WINDOW.fetch(self._db, user_id=user_id, ids=list(window))
-        except LockNotAvailableError as exc:
-            raise PositionTakenError() from exc
         return OrderWindow(low, window, len(before), high)
 
     async def respace(
