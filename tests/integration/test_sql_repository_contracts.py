@@ -17,6 +17,7 @@ from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
+from todo_core.domain import Task, User
 from todo_core.errors import PositionTakenError
 
 
@@ -30,14 +31,20 @@ class TestSqlUserRepository(UserRepositoryContract):
 
 
 class TestSqlTaskRepository(TaskRepositoryContract):
-    async def test_an_order_window_another_holds_is_refused_at_once(
-        self, uow_factory: SqlUnitOfWorkFactory
-    ) -> None:
-        # A move respacing a worn gap holds the order; waiting then for a task another
-        # write holds (a move waiting for the order, say) would deadlock.
+    @pytest.fixture
+    async def ordered(self, uow_factory: SqlUnitOfWorkFactory) -> tuple[User, list[Task]]:
+        """A user's three tasks at positions m0i, m1i, m2i."""
         user = await store_user(uow_factory)
         tasks = [make_task(user, title=f"t{i}", position=f"m{i}i") for i in range(3)]
         await store_tasks(uow_factory, *tasks)
+        return user, tasks
+
+    async def test_an_order_window_another_holds_is_refused_at_once(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
+    ) -> None:
+        # A move respacing a worn gap holds the order; waiting then for a task another
+        # write holds (a move waiting for the order, say) would deadlock.
+        user, tasks = ordered
         async with uow_factory() as holder, uow_factory() as mover:
             await holder.tasks.lock_order(user.id, tasks[1].id)
             with pytest.raises(PositionTakenError):
@@ -46,11 +53,9 @@ class TestSqlTaskRepository(TaskRepositoryContract):
                 )
 
     async def test_holding_a_window_before_the_order_waits_for_its_tasks(
-        self, uow_factory: SqlUnitOfWorkFactory
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
     ) -> None:
-        user = await store_user(uow_factory)
-        tasks = [make_task(user, title=f"t{i}", position=f"m{i}i") for i in range(3)]
-        await store_tasks(uow_factory, *tasks)
+        user, tasks = ordered
         async with uow_factory() as mover:
             async with uow_factory() as holder:
                 await holder.tasks.lock_order(user.id, tasks[1].id)
