@@ -80,25 +80,27 @@ def _before(high: str) -> str:
     return high[:first] + DIGITS[0] + DIGITS[-1]
 
 
-def _ceiling(low: str, now: datetime) -> str | None:
-    """What positions after the last task (at `low`; "" for none) stay below: those of
-    tasks created from `now` on, so that a new task still goes to the end (None: the clock
-    is behind the last task's, and then anything after it will do)."""
-    ceiling = time_key(now)
-    return ceiling if low < ceiling else None
+def _upper_bound(low: str | None, high: str | None, now: datetime) -> str | None:
+    """What positions after `low` stay below: `high`, checked to come after `low`; with no
+    task after `low`, the positions of tasks created from `now` on, so that a new task still
+    goes to the end (None: the clock is behind the last task's, and then anything after it
+    will do)."""
+    if high is None:
+        ceiling = time_key(now)
+        return ceiling if (low or "") < ceiling else None
+    if low is not None and not low < high:
+        raise ValueError(f"positions out of order: {low!r} !< {high!r}")
+    return high
 
 
 def position_between(low: str | None, high: str | None, now: datetime) -> str:
     """The position of a task moved between neighbours at `low` and `high` (None: no task
     on that side)."""
+    high = _upper_bound(low, high, now)
     if high is None:
-        high = _ceiling(low or "", now)
-        if high is None:
-            return (low or "") + _MIDDLE
+        return (low or "") + _MIDDLE
     if low is None:
         return _before(high)
-    if not low < high:
-        raise ValueError(f"positions out of order: {low!r} !< {high!r}")
     return _midpoint(low, high)
 
 
@@ -107,10 +109,7 @@ def spread_between(low: str | None, high: str | None, count: int, now: datetime)
     side; after the last task, below the positions of tasks created from `now` on), as
     short as the gap allows: each is the midpoint of the part of the gap left to it, so
     n positions take about log36(n) digits more than one would."""
-    if high is None:
-        high = _ceiling(low or "", now)
-    if low is not None and high is not None and not low < high:
-        raise ValueError(f"positions out of order: {low!r} !< {high!r}")
+    high = _upper_bound(low, high, now)
     found: list[str] = []
     _halve(low or "", high, count, found)
     return found

@@ -181,16 +181,14 @@ class InMemoryTaskRepository(TaskRepository):
     ) -> int:
         mine = {t.id: t for t in self._of(user_id)}
         changed = 0
-        for task_id, new in [*positions.items(), (moving, position)]:
-            if (task := mine.get(task_id)) is None:
-                continue
-            if task_id == moving:
-                self._tasks[task_id] = dataclasses.replace(task, position=new)
-                continue
-            self._tasks[task_id] = dataclasses.replace(
-                task, position=new, updated_at=now, version=task.version + 1
-            )
-            changed += 1
+        for task_id, new in positions.items():
+            if (task := mine.get(task_id)) is not None:
+                self._tasks[task_id] = dataclasses.replace(
+                    task, position=new, updated_at=now, version=task.version + 1
+                )
+                changed += 1
+        if moving in mine:
+            self._tasks[moving] = dataclasses.replace(mine[moving], position=position)
         if len({t.position for t in self._of(user_id)}) < len(mine):
             raise AssertionError("two tasks of the user share a position")
         return changed

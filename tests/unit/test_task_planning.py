@@ -287,6 +287,11 @@ async def test_a_move_into_a_worn_gap_respaces_the_order_first(
     assert versions["a"] > 1, "a was respaced at least once"
 
 
+# Two tasks at WORN + "1" and WORN + "2" differ in their 64th digit only: the gap between
+# them is worn.
+WORN = "m" + "5" * (POSITION_MAX_LENGTH - 2)
+
+
 async def _store(memory_uow: InMemoryUnitOfWorkFactory, user: User, positions: list[str]) -> None:
     await store_tasks(
         memory_uow,
@@ -299,7 +304,8 @@ async def _worn_move(tasks: TaskService, user: User, at: int) -> list[Task]:
     position would be longer than allowed. The order after."""
     page = await tasks.list(user.id, TaskQuery(sort=TaskSort.POSITION, limit=200))
     order = page.tasks
-    assert len(position_between(order[at].position, order[at + 1].position, NOW)) > 64
+    worn = position_between(order[at].position, order[at + 1].position, NOW)
+    assert len(worn) > POSITION_MAX_LENGTH
     await tasks.move(user.id, order[-1].id, order[at].id)
     after = (await tasks.list(user.id, TaskQuery(sort=TaskSort.POSITION, limit=200))).tasks
     expected = [t.title for t in order[: at + 1]] + [order[-1].title]
@@ -311,8 +317,7 @@ async def _worn_move(tasks: TaskService, user: User, at: int) -> list[Task]:
 async def test_a_worn_gap_respaces_only_the_tasks_around_it(
     tasks: TaskService, ada: User, memory_uow: InMemoryUnitOfWorkFactory
 ) -> None:
-    worn = "m" + "5" * 62  # two tasks whose positions differ in their 64th digit only
-    positions = [f"{i:03}i" for i in range(100)] + [worn + "1", worn + "2"]
+    positions = [f"{i:03}i" for i in range(100)] + [WORN + "1", WORN + "2"]
     await _store(memory_uow, ada, positions + [f"n{i:03}i" for i in range(50)])
     after = await _worn_move(tasks, ada, 100)
     respaced = [t.title for t in after if t.version > 1]
@@ -341,8 +346,7 @@ async def test_a_busy_window_is_held_first_on_the_next_try(
     memory_uow: InMemoryUnitOfWorkFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    worn = "m" + "5" * 62
-    await _store(memory_uow, ada, [worn + "1", worn + "2", "n"])
+    await _store(memory_uow, ada, [WORN + "1", WORN + "2", "n"])
     repository = InMemoryTaskRepository
     real = repository.order_window
     held: list[int] = []
