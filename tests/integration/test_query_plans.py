@@ -63,8 +63,15 @@ async def big_tables(direct_database_url: str) -> uuid.UUID:
             "INSERT INTO login_failures (email_key, address, failed_at)"
             " SELECT md5(u.email) || md5(u.email), '10.0.' || (g % 200) || '.1',"
             " now() - g * interval '1 minute' FROM users u CROSS JOIN generate_series(1, 10) g",
-            # A deleted task per user: the feed's deletions, 2,000 of them.
-            "DELETE FROM tasks WHERE title = 'task 20 buy milk'",
+            # A deleted task per user, counted and recorded as the service's delete does
+            # (migration 0013): the feed's deletions, 2,000 of them.
+            "WITH gone AS (DELETE FROM tasks WHERE title = 'task 20 buy milk'"
+            " RETURNING id, user_id, is_completed),"
+            " numbered AS (UPDATE task_counters AS c SET total = c.total - 1,"
+            " completed = c.completed - gone.is_completed::int, change_seq = c.change_seq + 1"
+            " FROM gone WHERE c.user_id = gone.user_id RETURNING c.user_id, c.change_seq)"
+            " INSERT INTO task_deletions SELECT gone.id, gone.user_id, numbered.change_seq, now()"
+            " FROM gone JOIN numbered USING (user_id)",
             "ANALYZE users",
             "ANALYZE tasks",
             "ANALYZE sessions",

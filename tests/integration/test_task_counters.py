@@ -8,12 +8,15 @@ import asyncio
 import uuid
 
 import pytest
+from asyncpg import PostgresError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.integration.conftest import add_user, fresh_database
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import downgrade_schema, upgrade_schema
+from todo_adapters.sql.statements import Statement
+from todo_adapters.sql.tasks import _DELETE_TASK
 
 # Users whose counter (or its absence, read as zero) disagrees with their tasks.
 WRONG_COUNTERS = """
@@ -148,16 +151,19 @@ async def test_a_user_deleted_during_a_task_write_never_deadlocks(server_url, wr
                 assert cascades.scalar_one() == "fk_task_counters_user_id_users"
                 ada = await add_user(connection, "ada@example.com")
                 (task,) = await add_tasks(connection, ada, 1)
-                # Fires after the foreign key check, before the counting trigger (by name).
+                # Fires after the foreign key check, before the counting trigger (by name);
+                # for a delete, on the locked task before the statement reaches the counter
+                # (migration 0013: the delete statement counts, in its own CTEs).
                 await connection.execute(
                     text(
                         "CREATE FUNCTION pause() RETURNS trigger LANGUAGE plpgsql AS"
-                        " $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"
+                        " $$ BEGIN PERFORM pg_sleep(0.5); RETURN OLD; END $$"
                     )
                 )
+                when = "BEFORE DELETE" if write == "delete" else "AFTER INSERT OR UPDATE"
                 await connection.execute(
                     text(
-                        "CREATE TRIGGER a_pause AFTER INSERT OR UPDATE OR DELETE ON tasks"
+                        f"CREATE TRIGGER a_pause {when} ON tasks"
                         " FOR EACH ROW EXECUTE FUNCTION pause()"
                     )
                 )
@@ -165,16 +171,23 @@ async def test_a_user_deleted_during_a_task_write_never_deadlocks(server_url, wr
                 "insert": "INSERT INTO tasks (id, user_id, title, created_at, updated_at)"
                 " VALUES (gen_random_uuid(), :user_id, 't', now(), now())",
                 "update": "UPDATE tasks SET is_completed = NOT is_completed WHERE id = :id",
-                "delete": "DELETE FROM tasks WHERE id = :id",
+                "delete": _DELETE_TASK[False, False],
             }[write]
 
-            async def run(sql: str, delay: float) -> str:
+            async def run(sql: str | Statement, delay: float) -> str:
                 await asyncio.sleep(delay)
+                values = {"id": task, "user_id": ada}
                 try:
                     async with engine.begin() as connection:
-                        await connection.execute(text(sql), {"id": task, "user_id": ada})
+                        if isinstance(sql, Statement):
+                            raw = await connection.get_raw_connection()
+                            await sql.rowcount(raw.driver_connection, **values)
+                        else:
+                            await connection.execute(text(sql), values)
                 except DBAPIError as exc:
                     return type(exc.orig.__cause__).__name__
+                except PostgresError as exc:
+                    return type(exc).__name__
                 return "ok"
 
             outcomes = await asyncio.gather(

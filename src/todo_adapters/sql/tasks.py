@@ -15,7 +15,9 @@ from asyncpg import (
     UniqueViolationError,
 )
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Delete,
     Integer,
     any_,
     bindparam,
@@ -23,7 +25,9 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -34,6 +38,8 @@ from todo_adapters.sql.tables import (
     TASK_COLUMNS,
     TASK_OWNER_FOREIGN_KEY,
     TASK_POSITION_UNIQUE,
+    task_counters,
+    task_deletions,
     tasks,
 )
 from todo_adapters.sql.task_listing import (
@@ -101,8 +107,50 @@ _ADD_TASK = {
 }
 _TASK_BY_ID = Statement(select(*TASK_COLUMNS).where(tasks.c.id == param(tasks.c.id)))
 _OWNER_OF = Statement(select(tasks.c.user_id).where(tasks.c.id == param(tasks.c.id)))
+
+
+def _recorded(deleted: Delete, one: bool) -> Statement:
+    """The delete, then what it deleted counted and numbered on the user's counter row,
+    then one deletion row per task for the change feed (migration 0013 says why here and
+    not in a trigger, and why the numbers stay in commit order). Its count is the deletion
+    rows': a task that could not be numbered fails the statement (`seq` is NOT NULL)
+    rather than leave the feed without it."""
+    gone = deleted.returning(tasks.c.id, tasks.c.is_completed).cte("gone")
+    counter, user_id = task_counters.c, param(tasks.c.user_id)
+    numbering = update(task_counters).where(counter.user_id == user_id)
+    removed: ColumnElement[int]
+    done: ColumnElement[int]
+    if one:
+        # At most one row (the primary key), so the counter joins it as it is.
+        removed, done = literal(1, BigInteger), cast(gone.c.is_completed, Integer)
+    else:
+        sums = select(
+            func.count().label("removed"),
+            func.count().filter(gone.c.is_completed).label("done"),
+        ).subquery("sums")
+        removed, done = sums.c.removed, sums.c.done
+        numbering = numbering.where(removed > 0)
+    numbered = (
+        numbering.values(
+            total=counter.total - removed,
+            completed=counter.completed - done,
+            change_seq=counter.change_seq + 1,
+        )
+        .returning(counter.change_seq)
+        .cte("numbered")
+    )
+    return Statement(
+        insert(task_deletions).from_select(
+            ["task_id", "user_id", "seq", "deleted_at"],
+            select(gone.c.id, user_id, numbered.c.change_seq, func.now()).select_from(
+                gone.outerjoin(numbered, true())
+            ),
+        )
+    )
+
+
 _DELETE_TASK = {
-    (versioned, checked): Statement(delete(tasks).where(*_mine(versioned, checked)))
+    (versioned, checked): _recorded(delete(tasks).where(*_mine(versioned, checked)), one=True)
     for versioned in (False, True)
     for checked in (False, True)
 }
@@ -146,12 +194,13 @@ _SET_COMPLETED = {
     for checked in (False, True)
 }
 _DELETE_ALL = {
-    checked: Statement(
+    checked: _recorded(
         delete(tasks).where(
             _in_id_order(checked, "is_completed"),
             tasks.c.user_id == param(tasks.c.user_id),
             tasks.c.is_completed == param(tasks.c.is_completed),
-        )
+        ),
+        one=False,
     )
     for checked in (False, True)
 }
