@@ -14,14 +14,10 @@ from tests.integration.test_migration_change_feed import (
     _consistent,
     migrated_with_a_user,
 )
+from tests.integration.test_migration_counter_writes import _ADD, _newest
 from tests.integration.test_migration_planning import _execute, _run
 from todo_adapters.sql.tasks import SqlTaskRepository
 
-_ADD = (
-    "INSERT INTO tasks (id, user_id, title, is_completed, created_at, updated_at)"
-    " VALUES (:id, :user_id, 't', :done, now(), now())"
-)
-_NEWEST = "SELECT change_seq FROM task_counters WHERE user_id = :user_id"
 _RECORDED = "SELECT task_id, seq FROM task_deletions WHERE user_id = :user_id"
 _TRIGGERS = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND tgname = :name"
 
@@ -30,11 +26,6 @@ async def _add(url: str, user: uuid.UUID, done: bool) -> uuid.UUID:
     task = uuid.uuid4()
     await _execute(url, _ADD, {"id": task, "user_id": user, "done": done})
     return task
-
-
-async def _newest(url: str, user: uuid.UUID) -> int:
-    (row,) = await _execute(url, _NEWEST, {"user_id": user})
-    return row[0]
 
 
 async def test_the_service_records_its_deletions_and_the_downgrade_works(empty_database):
