@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from todo_adapters.sql.large_owners import LARGE_OWNERS
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
@@ -261,7 +262,8 @@ class SqlTaskRepository(TaskRepository):
             "labels": list(found.labels),
             "q": found.q,
         }
-        rows = await statement.fetch(
+        planned = filters.owner_keyed and user_id in LARGE_OWNERS
+        rows = await (statement.fetch_planned if planned else statement.fetch)(
             self._db,
             **values,
             after_value=after.value if after else None,
@@ -276,6 +278,7 @@ class SqlTaskRepository(TaskRepository):
             matched = None
             if filters != NO_FILTERS:
                 matched = await total_statement(query.completed, filters).value(self._db, **values)
+        LARGE_OWNERS.saw(user_id, total or 0)
         counts = TaskCounts.of(total or 0, completed or 0)
         tasks_found = [Task(*row[:-COUNTERS]) for row in rows]
         more = len(tasks_found) > query.limit

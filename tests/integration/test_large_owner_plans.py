@@ -1,0 +1,88 @@
+"""A large user's label and search pages are planned for that user: a statement prepared
+for the call, which PostgreSQL plans with its values, instead of the cached one, which
+after five executions as that user takes a generic plan made for an average user (one
+that sorts every match). Other users' pages keep the cached statement."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from todo_adapters.sql.large_owners import LARGE_OWNER_TASKS
+from todo_adapters.sql.task_listing import Filters, page_statement
+from todo_adapters.sql.tasks import SqlTaskRepository
+from todo_core.listing import TaskFilter, TaskQuery, TaskSort
+
+_SEARCH = TaskQuery(limit=20, filter=TaskFilter(q="call"))
+_PAGE = page_statement(TaskSort.CREATED_DESC, None, False, Filters.of(_SEARCH.filter))
+_VALUES = {"q": "call", "labels": [], "limit": 21, "offset": 0}
+_PLANS = (
+    "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+    " FROM pg_prepared_statements WHERE statement = $1"
+)
+_TASKS = (
+    "INSERT INTO tasks (id, user_id, title, created_at, updated_at)"
+    " SELECT gen_random_uuid(), u.id, CASE WHEN g % 2 = 0 THEN 'call ' ELSE 'buy ' END || g,"
+    " now() - g * interval '1 second', now() FROM users u CROSS JOIN generate_series(1, $2) g"
+    " WHERE u.email LIKE $1"
+)
+
+
+@pytest.fixture
+async def users(direct_database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """1,000 users of 10 tasks, one of LARGE_OWNER_TASKS + 1,000 (half of them matching
+    `call`), analyzed: a small user's id and the large one's."""
+    db = await asyncpg.connect(direct_database_url)
+    try:
+        await db.execute(
+            "INSERT INTO users SELECT gen_random_uuid(), 'user' || g || '@example.com', 'h',"
+            " now() FROM generate_series(1, 1000) g"
+            " UNION ALL SELECT gen_random_uuid(), 'large@example.com', 'h', now()"
+        )
+        await db.execute(_TASKS, "user%", 10)
+        await db.execute(_TASKS, "large@example.com", LARGE_OWNER_TASKS + 1_000)
+        await db.execute("ANALYZE users")
+        await db.execute("ANALYZE tasks")
+        small, large = [
+            await db.fetchval("SELECT id FROM users WHERE email = $1", email)
+            for email in ("user1@example.com", "large@example.com")
+        ]
+    finally:
+        await db.close()
+    return small, large
+
+
+async def _plans(db: asyncpg.Connection) -> tuple[int, int]:
+    generic, custom = await db.fetchrow(_PLANS, _PAGE.sql)
+    return generic, custom
+
+
+async def test_a_large_users_search_pages_are_planned_for_them(direct_database_url, users):
+    small, large = users
+    cached, planned = [await asyncpg.connect(direct_database_url) for _ in range(2)]
+    try:
+        # The cached statement, run as the large user, turns generic.
+        for _ in range(8):
+            await _PAGE.fetch(cached, user_id=large, **_VALUES)
+        assert (await _plans(cached))[0] > 0
+
+        tasks = SqlTaskRepository(planned)
+        first = await tasks.list(large, _SEARCH)  # the page that tells their size
+        assert first.counts.all == LARGE_OWNER_TASKS + 1_000
+        assert first.total == (LARGE_OWNER_TASKS + 1_000) // 2
+        for _ in range(8):
+            assert await tasks.list(large, _SEARCH) == first
+        generic, custom = await _plans(planned)
+        assert generic == 0
+
+        # A small user's pages go through the cached statement.
+        for _ in range(8):
+            page = await tasks.list(small, _SEARCH)
+            assert page.total == 5
+        generic_after, custom_after = await _plans(planned)
+        assert generic_after + custom_after - (generic + custom) == 8
+    finally:
+        for db in (cached, planned):
+            await db.close()

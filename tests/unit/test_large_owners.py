@@ -1,0 +1,28 @@
+"""Which users' filtered pages are planned for them: those whose last page said they have
+at least LARGE_OWNER_TASKS tasks, the most recent `capacity` of them."""
+
+from __future__ import annotations
+
+import uuid
+
+from todo_adapters.sql.large_owners import LARGE_OWNER_TASKS, LargeOwners
+
+
+def test_a_user_is_large_from_the_threshold_until_a_page_says_otherwise():
+    owners, user = LargeOwners(), uuid.uuid4()
+    owners.saw(user, LARGE_OWNER_TASKS - 1)
+    assert user not in owners
+    owners.saw(user, LARGE_OWNER_TASKS)
+    assert user in owners
+    owners.saw(user, 0)
+    assert user not in owners
+
+
+def test_the_least_recently_listed_large_user_goes_first_when_full():
+    owners = LargeOwners(capacity=2)
+    first, second, third = (uuid.uuid4() for _ in range(3))
+    for user in (first, second):
+        owners.saw(user, LARGE_OWNER_TASKS)
+    owners.saw(first, LARGE_OWNER_TASKS)  # listed again: now the most recent
+    owners.saw(third, LARGE_OWNER_TASKS)
+    assert (first in owners, second in owners, third in owners) == (True, False, True)
