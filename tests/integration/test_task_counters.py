@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 from asyncpg import PostgresError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.integration.conftest import add_user, fresh_database
 from todo_adapters.sql.engine import PoolSettings, build_engine
 from todo_adapters.sql.migrate import downgrade_schema, upgrade_schema
-from todo_adapters.sql.statements import Statement
-from todo_adapters.sql.tasks import _DELETE_TASK
+from todo_adapters.sql.tasks import SqlTaskRepository
+
+# A write of the deadlock test, on a connection in a transaction.
+Write = Callable[[AsyncConnection], Awaitable[object]]
 
 # Users whose counter (or its absence, read as zero) disagrees with their tasks.
 WRONG_COUNTERS = """
@@ -167,23 +171,33 @@ async def test_a_user_deleted_during_a_task_write_never_deadlocks(server_url, wr
                         " FOR EACH ROW EXECUTE FUNCTION pause()"
                     )
                 )
-            statement = {
-                "insert": "INSERT INTO tasks (id, user_id, title, created_at, updated_at)"
-                " VALUES (gen_random_uuid(), :user_id, 't', now(), now())",
-                "update": "UPDATE tasks SET is_completed = NOT is_completed WHERE id = :id",
-                "delete": _DELETE_TASK[False, False],
-            }[write]
 
-            async def run(sql: str | Statement, delay: float) -> str:
+            def statement(sql: str) -> Write:
+                return lambda connection: connection.execute(
+                    text(sql), {"id": task, "user_id": ada}
+                )
+
+            async def delete(connection: AsyncConnection) -> object:
+                # The service's own delete: it counts in its statement, not in a trigger.
+                raw = await connection.get_raw_connection()
+                return await SqlTaskRepository(raw.driver_connection).delete(task, ada)
+
+            writes: dict[str, Write] = {
+                "insert": statement(
+                    "INSERT INTO tasks (id, user_id, title, created_at, updated_at)"
+                    " VALUES (gen_random_uuid(), :user_id, 't', now(), now())"
+                ),
+                "update": statement(
+                    "UPDATE tasks SET is_completed = NOT is_completed WHERE id = :id"
+                ),
+                "delete": delete,
+            }
+
+            async def run(write: Write, delay: float) -> str:
                 await asyncio.sleep(delay)
-                values = {"id": task, "user_id": ada}
                 try:
                     async with engine.begin() as connection:
-                        if isinstance(sql, Statement):
-                            raw = await connection.get_raw_connection()
-                            await sql.rowcount(raw.driver_connection, **values)
-                        else:
-                            await connection.execute(text(sql), values)
+                        await write(connection)
                 except DBAPIError as exc:
                     return type(exc.orig.__cause__).__name__
                 except PostgresError as exc:
@@ -191,7 +205,7 @@ async def test_a_user_deleted_during_a_task_write_never_deadlocks(server_url, wr
                 return "ok"
 
             outcomes = await asyncio.gather(
-                run(statement, 0), run("DELETE FROM users WHERE id = :user_id", 0.2)
+                run(writes[write], 0), run(statement("DELETE FROM users WHERE id = :user_id"), 0.2)
             )
 
             assert outcomes == ["ok", "ok"]
