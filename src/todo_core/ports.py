@@ -125,10 +125,12 @@ class TaskRepository(Protocol):
         position: str,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
-        """Give the task this position atomically, as an update does (version +1); None
-        when nothing matched. Raises PositionTakenError when another task of the user has
-        this position (no two ever share one)."""
+        """Give the task this position atomically, as an update does (version +1, and
+        only while the login `session_id` lives); None when nothing matched. Raises
+        PositionTakenError when another task of the user has this position (no two ever
+        share one)."""
 
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int

@@ -260,9 +260,8 @@ class TaskService:
         hold: int = 0,
     ) -> Task:
         async with self._uow() as uow:
-            # A move is several statements in a transaction already: the ended-login check
-            # is one more, not folded into the write as for the hot writes.
-            await _check_session(uow, session)
+            # The ended-login check is the update's, as for the other writes: whatever
+            # the move wrote before it is rolled back with it.
             if hold:
                 gap = await uow.tasks.neighbours(user_id, task_id, after)
                 if gap is not None:
@@ -271,15 +270,17 @@ class TaskService:
             bounds = await uow.tasks.neighbours(user_id, task_id, after)
             if bounds is None:
                 assert after is not None
-                await _raise_why_unmatched(uow, after, user_id, None)
+                await _raise_why_unmatched(uow, after, user_id, session)
             now = self._clock.now()
             position = position_between(*bounds, now)
             if len(position) > POSITION_MAX_LENGTH:  # rare: the gap is worn
                 each_side = hold or RESPACE_EACH_SIDE
                 position = await _respace(uow, user_id, task_id, bounds[1], now, each_side)
-            task = await uow.tasks.set_position(task_id, user_id, position, now, if_version)
+            task = await uow.tasks.set_position(
+                task_id, user_id, position, now, if_version, session
+            )
             if task is None:
-                await _raise_why_unmatched(uow, task_id, user_id, None)
+                await _raise_why_unmatched(uow, task_id, user_id, session)
             await uow.commit()
         return task
 

@@ -191,6 +191,8 @@ class TaskRepositoryContract(TaskListingContract, BulkAndCountsContract, TaskPla
             assert await uow.tasks.set_completed(owner.id, True, LATER, ended.id) == 0
             assert await uow.tasks.delete_all(owner.id, False, ended.id) == 0
             assert not await uow.tasks.delete(task.id, owner.id, None, ended.id)
+            moved = await uow.tasks.set_position(task.id, owner.id, "0i", LATER, None, ended.id)
+            assert moved is None
             assert (await uow.sessions.is_live(live.id), await uow.sessions.is_live(ended.id)) == (
                 True,
                 False,
@@ -198,6 +200,9 @@ class TaskRepositoryContract(TaskListingContract, BulkAndCountsContract, TaskPla
             updated = await uow.tasks.update(task.id, owner.id, patch, LATER, None, live.id)
             assert updated is not None
             assert updated.title == "changed"
+            moved = await uow.tasks.set_position(task.id, owner.id, "0i", LATER, None, live.id)
+            assert moved is not None
+            assert (moved.position, moved.version) == ("0i", 3)
             assert await uow.tasks.delete(task.id, owner.id, None, live.id)
             await uow.commit()
         assert await stored(uow_factory, task) is None

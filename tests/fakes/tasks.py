@@ -142,9 +142,10 @@ class InMemoryTaskRepository(TaskRepository):
         position: str,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
         task = self._matching(task_id, user_id, if_version)
-        if task is None:
+        if task is None or not self._live(session_id, user_id):
             return None
         self._check_position_free(user_id, position, task_id)
         updated = dataclasses.replace(

@@ -52,6 +52,22 @@ class TestSqlTaskRepository(TaskRepositoryContract):
                     mover.tasks.order_window(user.id, tasks[0].id, "m2i", 2), timeout=5
                 )
 
+    async def test_a_move_waiting_for_its_task_holds_no_order(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
+    ) -> None:
+        # Every write of a task locks the task, then the user's counter row: a move that
+        # held the order while waiting for its task would deadlock with such a write.
+        user, tasks = ordered
+        async with uow_factory() as mover:
+            async with uow_factory() as holder:
+                await holder.tasks.hold_window(user.id, tasks[0].id, None, 0)
+                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[0].id))
+                await asyncio.sleep(0.3)
+                assert not move.done(), "it took a task another unit of work holds"
+                async with uow_factory() as other:
+                    await asyncio.wait_for(other.tasks.lock_order(user.id, tasks[1].id), 5)
+            await asyncio.wait_for(move, timeout=5)  # the holder has ended: held now
+
     async def test_holding_a_window_before_the_order_waits_for_its_tasks(
         self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
     ) -> None:

@@ -11,22 +11,25 @@ from todo_adapters.sql.tables import task_counters, tasks
 
 _counter = task_counters.c
 
+_MOVING = bindparam("moving", type_=tasks.c.id.type)
 # The user's counter row is the lock of their manual order: a move holds it from reading
 # its neighbours until it commits, so that no two moves compute a position from the same
-# neighbours. The row exists as soon as the user has a task (the insert trigger).
+# neighbours. The row exists as soon as the user has a task (the insert trigger). The
+# moving task is taken first, in the same statement (PostgreSQL locks a join's rows in the
+# order FOR UPDATE OF names their tables): every write of a task locks the task, then (its
+# change-feed trigger) the counter row, and a move taking them the other way round would
+# deadlock with an update of the task it moves. No row, and nothing held, when the task is
+# not the user's: the move then fails at its update.
 LOCK_ORDER = Statement(
-    select(_counter.user_id).where(_counter.user_id == param(tasks.c.user_id)).with_for_update()
+    select(tasks.c.id)
+    .where(
+        tasks.c.id == _MOVING,
+        tasks.c.user_id == param(tasks.c.user_id),
+        _counter.user_id == param(tasks.c.user_id),
+    )
+    .with_for_update(of=[tasks, task_counters])
 )
 _anchor, _next = tasks.alias("anchor"), tasks.alias("next")
-_MOVING = bindparam("moving", type_=tasks.c.id.type)
-# Taken before LOCK_ORDER: every write of a task locks the task, then (its change-feed
-# trigger) the counter row; a move taking them the other way round would deadlock with an
-# update of the task it moves.
-LOCK_MOVING = Statement(
-    select(tasks.c.id)
-    .where(tasks.c.id == _MOVING, tasks.c.user_id == param(tasks.c.user_id))
-    .with_for_update()
-)
 # The anchor's position and the first position after it, the moving task aside; no row
 # when the anchor is not one of the user's tasks.
 NEIGHBOURS_AFTER = Statement(

@@ -55,7 +55,6 @@ from todo_adapters.sql.task_order import (
     FIRST_POSITION,
     HOLD_TASKS,
     LABELS,
-    LOCK_MOVING,
     LOCK_ORDER,
     LOCK_WINDOW,
     NEIGHBOURS_AFTER,
@@ -330,8 +329,7 @@ class SqlTaskRepository(TaskRepository):
         return task
 
     async def lock_order(self, user_id: UUID, moving: UUID) -> None:
-        await LOCK_MOVING.fetch(self._db, user_id=user_id, moving=moving)
-        await LOCK_ORDER.fetch(self._db, user_id=user_id)
+        await LOCK_ORDER.fetch(self._db, user_id=user_id, moving=moving)
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
@@ -349,10 +347,12 @@ class SqlTaskRepository(TaskRepository):
         position: str,
         now: datetime,
         if_version: Versions = None,
+        session_id: UUID | None = None,
     ) -> Task | None:
-        # The move checks the login itself (TaskService.move): no check here.
         try:
-            return await self._write({"position": position}, task_id, user_id, now, if_version)
+            return await self._write(
+                {"position": position}, task_id, user_id, now, if_version, session_id
+            )
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
             raise
