@@ -105,11 +105,14 @@ class TaskRepository(Protocol):
     async def owner_of(self, task_id: UUID) -> UUID | None:
         """Who owns the task, or None when it does not exist."""
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
+    async def lock_order(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
         """Hold the task `moving` (if it is the user's), then the user's manual order, until
-        the unit of work ends: another unit of work calling this for the same user waits
-        (and then reads what this one wrote). The task first, as every write of a task
-        takes it before the user's change counter."""
+        the unit of work ends: another unit of work calling this for the same user waits.
+        The task first, as every write of a task takes it before the user's change counter.
+        Then what neighbours() would return, read once both are held: after whatever a
+        unit of work that held them before wrote."""
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None

@@ -266,8 +266,7 @@ class TaskService:
                 gap = await uow.tasks.neighbours(user_id, task_id, after)
                 if gap is not None:
                     await uow.tasks.hold_window(user_id, task_id, gap[1], hold)
-            await uow.tasks.lock_order(user_id, task_id)
-            bounds = await uow.tasks.neighbours(user_id, task_id, after)
+            bounds = await uow.tasks.lock_order(user_id, task_id, after)
             if bounds is None:
                 assert after is not None
                 await _raise_why_unmatched(uow, after, user_id, session)

@@ -217,7 +217,9 @@ class TaskPlanningContract:
         theirs = make_task(other)
         await store_tasks(uow_factory, a, b, c, theirs)
         async with uow_factory() as uow:
-            await uow.tasks.lock_order(planner.id, c.id)
+            assert await uow.tasks.lock_order(planner.id, c.id, a.id) == (a.position, b.position)
+            assert await uow.tasks.lock_order(planner.id, c.id, None) == (None, a.position)
+            assert await uow.tasks.lock_order(planner.id, c.id, theirs.id) is None
             assert await uow.tasks.neighbours(planner.id, c.id, None) == (None, a.position)
             assert await uow.tasks.neighbours(planner.id, a.id, None) == (None, b.position)
             assert await uow.tasks.neighbours(planner.id, c.id, a.id) == (a.position, b.position)

@@ -120,8 +120,11 @@ class InMemoryTaskRepository(TaskRepository):
         self._tasks[task_id] = updated
         return updated
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
-        return None  # one event loop, no await between reading and writing: nothing races
+    async def lock_order(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        # One event loop, no await between reading and writing: nothing races.
+        return await self.neighbours(user_id, moving, after)
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None

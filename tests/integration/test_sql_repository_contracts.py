@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.contracts.builders import make_task, store_tasks, store_user
+from tests.contracts.builders import T0, make_task, store_tasks, store_user
 from tests.contracts.change_feed_repository import ChangeFeedRepositoryContract
 from tests.contracts.event_ticket_repository import EventTicketRepositoryContract
 from tests.contracts.idempotency_repository import IdempotencyRepositoryContract
@@ -46,7 +46,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         # write holds (a move waiting for the order, say) would deadlock.
         user, tasks = ordered
         async with uow_factory() as holder, uow_factory() as mover:
-            await holder.tasks.lock_order(user.id, tasks[1].id)
+            await holder.tasks.lock_order(user.id, tasks[1].id, None)
             with pytest.raises(PositionTakenError):
                 await asyncio.wait_for(
                     mover.tasks.order_window(user.id, tasks[0].id, "m2i", 2), timeout=5
@@ -61,12 +61,28 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         async with uow_factory() as mover:
             async with uow_factory() as holder:
                 await holder.tasks.hold_window(user.id, tasks[0].id, None, 0)
-                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[0].id))
+                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[0].id, None))
                 await asyncio.sleep(0.3)
                 assert not move.done(), "it took a task another unit of work holds"
                 async with uow_factory() as other:
-                    await asyncio.wait_for(other.tasks.lock_order(user.id, tasks[1].id), 5)
+                    await asyncio.wait_for(other.tasks.lock_order(user.id, tasks[1].id, None), 5)
             await asyncio.wait_for(move, timeout=5)  # the holder has ended: held now
+
+    async def test_a_move_that_waited_for_the_order_reads_what_its_holder_wrote(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
+    ) -> None:
+        # The waiting statement's snapshot predates the holder's commit: the neighbours it
+        # read with the lock are stale, and must be read again.
+        user, tasks = ordered
+        async with uow_factory() as mover:
+            async with uow_factory() as holder:
+                assert await holder.tasks.lock_order(user.id, tasks[2].id, None) == (None, "m0i")
+                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[1].id, None))
+                await asyncio.sleep(0.3)
+                assert not move.done(), "it took the order another unit of work holds"
+                assert await holder.tasks.set_position(tasks[2].id, user.id, "a", T0)
+                await holder.commit()
+            assert await asyncio.wait_for(move, timeout=5) == (None, "a")
 
     async def test_holding_a_window_before_the_order_waits_for_its_tasks(
         self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]
@@ -74,7 +90,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         user, tasks = ordered
         async with uow_factory() as mover:
             async with uow_factory() as holder:
-                await holder.tasks.lock_order(user.id, tasks[1].id)
+                await holder.tasks.lock_order(user.id, tasks[1].id, None)
                 hold = asyncio.create_task(mover.tasks.hold_window(user.id, tasks[0].id, "m2i", 2))
                 await asyncio.sleep(0.3)
                 assert not hold.done(), "it took a task another unit of work holds"

@@ -3,7 +3,9 @@ of the labels."""
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, any_, bindparam, func, select, text
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, null, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, param
@@ -12,43 +14,53 @@ from todo_adapters.sql.tables import task_counters, tasks
 _counter = task_counters.c
 
 _MOVING = bindparam("moving", type_=tasks.c.id.type)
+_USER = param(tasks.c.user_id)
+_anchor, _next, _seen = tasks.alias("anchor"), tasks.alias("next"), task_counters.alias("seen")
+
+
+def _bounds(after: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The positions a task moved after the task `after` goes between, the moving task
+    aside: the anchor's (NULL when it is not one of the user's tasks) and the first after
+    it; without an anchor, NULL and the first of the order."""
+    later = [_next.c.user_id == _USER, _next.c.id != _MOVING]
+    if not after:
+        return null(), select(func.min(_next.c.position)).where(*later).scalar_subquery()
+    anchor = (
+        select(_anchor.c.position)
+        .where(_anchor.c.id == param(tasks.c.id, "after"), _anchor.c.user_id == _USER)
+        .scalar_subquery()
+    )
+    first_after = select(func.min(_next.c.position)).where(*later, _next.c.position > anchor)
+    return anchor, first_after.scalar_subquery()
+
+
+NEIGHBOURS = {after: Statement(select(*_bounds(after))) for after in (False, True)}
 # The user's counter row is the lock of their manual order: a move holds it from reading
 # its neighbours until it commits, so that no two moves compute a position from the same
 # neighbours. The row exists as soon as the user has a task (the insert trigger). The
-# moving task is taken first, in the same statement (PostgreSQL locks a join's rows in the
-# order FOR UPDATE OF names their tables): every write of a task locks the task, then (its
-# change-feed trigger) the counter row, and a move taking them the other way round would
-# deadlock with an update of the task it moves. No row, and nothing held, when the task is
-# not the user's: the move then fails at its update.
-LOCK_ORDER = Statement(
-    select(tasks.c.id)
-    .where(
-        tasks.c.id == _MOVING,
-        tasks.c.user_id == param(tasks.c.user_id),
-        _counter.user_id == param(tasks.c.user_id),
-    )
-    .with_for_update(of=[tasks, task_counters])
-)
-_anchor, _next = tasks.alias("anchor"), tasks.alias("next")
-# The anchor's position and the first position after it, the moving task aside; no row
-# when the anchor is not one of the user's tasks.
-NEIGHBOURS_AFTER = Statement(
-    select(
-        _anchor.c.position,
-        select(func.min(_next.c.position))
-        .where(
-            _next.c.user_id == param(tasks.c.user_id),
-            _next.c.position > _anchor.c.position,
-            _next.c.id != _MOVING,
+# moving task is taken first (PostgreSQL locks a join's rows in the order FOR UPDATE OF
+# names their tables): every write of a task locks the task, then (its change-feed
+# trigger) the counter row, and a move taking them the other way round would deadlock
+# with an update of the task it moves. No row, and nothing held, when the task is not the
+# user's: the move then fails at its update.
+#
+# The neighbours come in the same statement, read in its snapshot, which is older than
+# the lock when the statement had to wait for it. They are the ones after the lock when
+# the row it locked (its newest version) has the change number the snapshot saw: every
+# write of the user's tasks numbers itself on that row, so none committed in between.
+# The first column says so; when it is not true, the caller reads them again.
+LOCK_ORDER = {
+    after: Statement(
+        select(
+            _counter.change_seq
+            == select(_seen.c.change_seq).where(_seen.c.user_id == _USER).scalar_subquery(),
+            *_bounds(after),
         )
-        .scalar_subquery(),
-    ).where(_anchor.c.id == param(tasks.c.id, "after"), _anchor.c.user_id == param(tasks.c.user_id))
-)
-FIRST_POSITION = Statement(
-    select(func.min(tasks.c.position)).where(
-        tasks.c.user_id == param(tasks.c.user_id), tasks.c.id != _MOVING
+        .where(tasks.c.id == _MOVING, tasks.c.user_id == _USER, _counter.user_id == _USER)
+        .with_for_update(of=[tasks, task_counters])
     )
-)
+    for after in (False, True)
+}
 
 _ORDER_SIDE = (
     "(SELECT {before} AS before, id, position FROM tasks"

@@ -52,12 +52,11 @@ from todo_adapters.sql.task_listing import (
     total_statement,
 )
 from todo_adapters.sql.task_order import (
-    FIRST_POSITION,
     HOLD_TASKS,
     LABELS,
     LOCK_ORDER,
     LOCK_WINDOW,
-    NEIGHBOURS_AFTER,
+    NEIGHBOURS,
     ORDER_WINDOW,
     ORDER_WINDOW_AT_END,
     RESPACE,
@@ -328,17 +327,25 @@ class SqlTaskRepository(TaskRepository):
         self._wrote(user_id, task)
         return task
 
-    async def lock_order(self, user_id: UUID, moving: UUID) -> None:
-        await LOCK_ORDER.fetch(self._db, user_id=user_id, moving=moving)
+    async def lock_order(
+        self, user_id: UUID, moving: UUID, after: UUID | None
+    ) -> tuple[str | None, str | None] | None:
+        row = await LOCK_ORDER[after is not None].fetchrow(
+            self._db, user_id=user_id, moving=moving, after=after
+        )
+        if row is None or not row[0]:
+            # Not the user's task, or a write of theirs committed while the lock waited.
+            return await self.neighbours(user_id, moving, after)
+        return _bounds(row[1], row[2], after)
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
     ) -> tuple[str | None, str | None] | None:
-        if after is None:
-            first = await FIRST_POSITION.value(self._db, user_id=user_id, moving=moving)
-            return None, first
-        row = await NEIGHBOURS_AFTER.fetchrow(self._db, user_id=user_id, moving=moving, after=after)
-        return None if row is None else (row[0], row[1])
+        row = await NEIGHBOURS[after is not None].fetchrow(
+            self._db, user_id=user_id, moving=moving, after=after
+        )
+        assert row is not None  # a SELECT without FROM: one row
+        return _bounds(row[0], row[1], after)
 
     async def set_position(
         self,
@@ -454,6 +461,13 @@ class SqlTaskRepository(TaskRepository):
         )
         self._wrote(user_id, deleted)
         return deleted
+
+
+def _bounds(
+    low: str | None, high: str | None, after: UUID | None
+) -> tuple[str | None, str | None] | None:
+    """The neighbours' positions, or None when the anchor `after` is not the user's."""
+    return None if after is not None and low is None else (low, high)
 
 
 def _raise_if_position_taken(exc: UniqueViolationError) -> None:
