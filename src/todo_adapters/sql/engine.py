@@ -45,6 +45,12 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
     server_settings = dict(connect_args.pop("server_settings", {}))
     server_settings.setdefault("application_name", "todo-api")
     server_settings["statement_timeout"] = str(pool.statement_timeout_ms)
+    # Each statement is prepared once per connection and planned once for any values:
+    # PostgreSQL's own choice re-planned the search and label pages of every call, their
+    # estimates for one user's values always looking cheaper (planning cost a small
+    # user's page more than running it). A large user's pages ask for a plan of their
+    # own (Statement.fetch_planned).
+    server_settings["plan_cache_mode"] = "force_generic_plan"
     connect_args.setdefault("timeout", pool.connect_timeout_s)
     # A server that stops answering mid-query (network loss) must not hang a request past
     # the statement timeout; PostgreSQL's own timeout covers the server side.
@@ -56,6 +62,7 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
         # does a pooler pass session settings through, so the client-side command timeout
         # bounds statements there (set statement_timeout on the role for the server side).
         server_settings.pop("statement_timeout")
+        server_settings.pop("plan_cache_mode")  # unnamed statements: planned every call
         connect_args["statement_cache_size"] = 0
         connect_args["prepared_statement_name_func"] = _unique_statement_name
         url = url.update_query_dict({"prepared_statement_cache_size": "0"})

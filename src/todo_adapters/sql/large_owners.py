@@ -1,9 +1,9 @@
 """The users whose filtered lists are planned for their own values.
 
-asyncpg keeps each statement prepared, and after five executions PostgreSQL may plan it
-once for any parameters, for an average user. For a label or search filter that plan
-ANDs the user's btree entries with the GIN matches and sorts every match: for a user of
-100,000 tasks 35-51 ms a page, where a plan made for that user walks the sort index and
+asyncpg keeps each statement prepared, and the engine has PostgreSQL plan it once for
+any parameters (engine.py says why), for an average user. For a label or search filter
+that plan ANDs the user's btree entries with the GIN matches and sorts every match: for a
+user of 100,000 tasks 35-51 ms a page, where a plan made for that user walks the sort index and
 stops after the page (16-17 ms, the exact count included). Planning costs 0.3-0.5 ms,
 three times what such a page costs a user of 100 tasks, so only large users get it.
 A user is known large from the counter row's total that every page of theirs carries

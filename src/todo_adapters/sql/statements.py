@@ -54,11 +54,13 @@ class Statement:
         return list(await db.fetch(self.sql, *self.args(values)))
 
     async def fetch_planned(self, db: Connection, **values: Any) -> list[Any]:
-        """As `fetch`, planned for these values: a statement prepared for this call only,
-        which PostgreSQL plans with its parameters (a cached one may get a generic plan).
-        One more round trip, and the planning, every call."""
-        prepared = await db.prepare(self.sql)
-        return list(await prepared.fetch(*self.args(values)))
+        """As `fetch`, planned for these values (the engine's connections otherwise take
+        each statement's generic plan): in a transaction of its own, where PostgreSQL
+        plans every statement for its parameters. Three more round trips, and the
+        planning, every call."""
+        async with db.transaction():
+            await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            return list(await db.fetch(self.sql, *self.args(values)))
 
     async def first(self, db: Connection, entity: Callable[..., T], **values: Any) -> T | None:
         """The first row as the core's entity (columns in the entity's field order)."""
