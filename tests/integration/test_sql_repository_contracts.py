@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +22,8 @@ from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import Task, User
 from todo_core.errors import PositionTakenError
 
+T = TypeVar("T")
+
 
 @pytest.fixture
 def uow_factory(sql_uow: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
@@ -28,6 +32,14 @@ def uow_factory(sql_uow: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
 
 class TestSqlUserRepository(UserRepositoryContract):
     pass
+
+
+async def _waiting(call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """`call`, started and still waiting (for a lock another unit of work holds) 0.3 s on."""
+    waiting = asyncio.create_task(call)
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "it took a lock another unit of work holds"
+    return waiting
 
 
 class TestSqlTaskRepository(TaskRepositoryContract):
@@ -61,9 +73,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         async with uow_factory() as mover:
             async with uow_factory() as holder:
                 await holder.tasks.hold_window(user.id, tasks[0].id, None, 0)
-                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[0].id, None))
-                await asyncio.sleep(0.3)
-                assert not move.done(), "it took a task another unit of work holds"
+                move = await _waiting(mover.tasks.lock_order(user.id, tasks[0].id, None))
                 async with uow_factory() as other:
                     await asyncio.wait_for(other.tasks.lock_order(user.id, tasks[1].id, None), 5)
             await asyncio.wait_for(move, timeout=5)  # the holder has ended: held now
@@ -77,9 +87,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         async with uow_factory() as mover:
             async with uow_factory() as holder:
                 assert await holder.tasks.lock_order(user.id, tasks[2].id, None) == (None, "m0i")
-                move = asyncio.create_task(mover.tasks.lock_order(user.id, tasks[1].id, None))
-                await asyncio.sleep(0.3)
-                assert not move.done(), "it took the order another unit of work holds"
+                move = await _waiting(mover.tasks.lock_order(user.id, tasks[1].id, None))
                 assert await holder.tasks.set_position(tasks[2].id, user.id, "a", T0)
                 await holder.commit()
             assert await asyncio.wait_for(move, timeout=5) == (None, "a")
@@ -91,9 +99,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         async with uow_factory() as mover:
             async with uow_factory() as holder:
                 await holder.tasks.lock_order(user.id, tasks[1].id, None)
-                hold = asyncio.create_task(mover.tasks.hold_window(user.id, tasks[0].id, "m2i", 2))
-                await asyncio.sleep(0.3)
-                assert not hold.done(), "it took a task another unit of work holds"
+                hold = await _waiting(mover.tasks.hold_window(user.id, tasks[0].id, "m2i", 2))
             await asyncio.wait_for(hold, timeout=5)  # the holder has ended: held now
 
 
