@@ -9,7 +9,8 @@ statement in its own cache (or, behind a transaction pooler, prepares it unnamed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -55,12 +56,9 @@ class Statement:
 
     async def fetch_planned(self, db: Connection, **values: Any) -> list[Any]:
         """As `fetch`, planned for these values (the engine's connections otherwise take
-        each statement's generic plan): in a transaction of its own, where PostgreSQL
-        plans every statement for its parameters. Three more round trips, and the
-        planning, every call."""
-        async with db.transaction():
-            await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-            return list(await db.fetch(self.sql, *self.args(values)))
+        each statement's generic plan). Three more round trips, and the planning."""
+        async with _custom_plans(db):
+            return await self.fetch(db, **values)
 
     async def first(self, db: Connection, entity: Callable[..., T], **values: Any) -> T | None:
         """The first row as the core's entity (columns in the entity's field order)."""
@@ -77,6 +75,27 @@ class Statement:
         """How many rows an UPDATE or DELETE touched (from the command tag, 'UPDATE 3')."""
         tag: str = await db.execute(self.sql, *self.args(values))
         return int(tag.rpartition(" ")[2])
+
+
+class PlannedStatement(Statement):
+    """A statement planned for its values on every call: one whose generic plan cannot
+    tell how much of a table a range and a LIMIT take (a third and a tenth of it,
+    PostgreSQL assumes), and so reads the whole table."""
+
+    __slots__ = ()
+
+    async def rowcount(self, db: Connection, **values: Any) -> int:
+        async with _custom_plans(db):
+            return await super().rowcount(db, **values)
+
+
+@asynccontextmanager
+async def _custom_plans(db: Connection) -> AsyncIterator[None]:
+    """Within this, PostgreSQL plans each statement for its parameters: a transaction of
+    its own (a savepoint inside one) whose setting ends with it."""
+    async with db.transaction():
+        await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
 
 
 def same_order(columns: Iterable[Column[Any]], entity: type) -> None:
@@ -104,4 +123,4 @@ def purge_expired(table: Table, key: list[Column[Any]], expires_at: Column[Any])
         .with_for_update(skip_locked=True)
     )
     keys = key[0] if len(key) == 1 else row(*key)
-    return Statement(delete(table).where(keys.in_(expired)))
+    return PlannedStatement(delete(table).where(keys.in_(expired)))
