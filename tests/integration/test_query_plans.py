@@ -1,11 +1,14 @@
 """SC-009: every statement the repositories send for a user, an email, a task or a refresh
 token is served by an index. The statements are captured as asyncpg sends them, while
 each repository method runs against tables large enough (and ANALYZEd) for the planner to
-prefer a sequential scan if no index fitted; then each is EXPLAINed with its parameters."""
+prefer a sequential scan if no index fitted; then each is EXPLAINed with its parameters,
+and (the engine's connections plan each statement once, for any values) as a generic
+plan, PREPAREd and EXPLAIN EXECUTEd."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -183,7 +186,19 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
 
 # Writes of new rows, transaction control, the idle ping, and asyncpg's own one-time
 # lookup of a type it has no codec for yet.
-_NOT_READS = ("INSERT", "BEGIN", "ROLLBACK", "COMMIT", ";", "WITH RECURSIVE TYPEINFO_TREE")
+# A purge's batch (statements.purge_expired), planned for its values every time.
+_PURGE = re.compile(r"LIMIT \$\d+(::INTEGER)? FOR UPDATE SKIP LOCKED\)$")
+_NOT_READS = (
+    "INSERT",
+    "BEGIN",
+    "ROLLBACK",
+    "COMMIT",
+    "SAVEPOINT",
+    "RELEASE",
+    "SET LOCAL",
+    ";",
+    "WITH RECURSIVE TYPEINFO_TREE",
+)
 
 
 async def test_every_repository_statement_uses_an_index(engine, big_tables):
@@ -192,11 +207,21 @@ async def test_every_repository_statement_uses_an_index(engine, big_tables):
     reads = [(s, p) for s, p in statements if not s.lstrip().upper().startswith(_NOT_READS)]
     assert len(reads) >= 25, "the capture should have seen every repository statement"
     async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
         for statement, parameters in reads:
-            raw = await connection.get_raw_connection()
-            rows = await raw.driver_connection.fetch(f"EXPLAIN {statement}", *parameters)
+            # Planned for these values (as a large user's pages and the purges are) ...
+            rows = await raw.fetch(f"EXPLAIN {statement}", *parameters)
             plan = "\n".join(row[0] for row in rows)
             assert "Seq Scan" not in plan, f"{statement}\n{plan}"
+            if _PURGE.search(statement):
+                continue
+            # ... and for any values, as the engine's connections run everything else.
+            await raw.execute(f"PREPARE generic AS {statement}")
+            nulls = ", ".join("NULL" for _ in parameters)
+            rows = await raw.fetch(f"EXPLAIN EXECUTE generic{f'({nulls})' if nulls else ''}")
+            await raw.execute("DEALLOCATE generic")
+            plan = "\n".join(row[0] for row in rows)
+            assert "Seq Scan" not in plan, f"generic plan of {statement}\n{plan}"
         await connection.rollback()
 
 
