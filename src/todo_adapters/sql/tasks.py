@@ -333,10 +333,11 @@ class SqlTaskRepository(TaskRepository):
         row = await LOCK_ORDER[after is not None].fetchrow(
             self._db, user_id=user_id, moving=moving, after=after
         )
-        if row is None or not row[0]:
+        current, low, high = row if row is not None else (False, None, None)
+        if not current:
             # Not the user's task, or a write of theirs committed while the lock waited.
             return await self.neighbours(user_id, moving, after)
-        return _bounds(row[1], row[2], after)
+        return _gap(low, high, after)
 
     async def neighbours(
         self, user_id: UUID, moving: UUID, after: UUID | None
@@ -345,7 +346,8 @@ class SqlTaskRepository(TaskRepository):
             self._db, user_id=user_id, moving=moving, after=after
         )
         assert row is not None  # a SELECT without FROM: one row
-        return _bounds(row[0], row[1], after)
+        low, high = row
+        return _gap(low, high, after)
 
     async def set_position(
         self,
@@ -463,7 +465,7 @@ class SqlTaskRepository(TaskRepository):
         return deleted
 
 
-def _bounds(
+def _gap(
     low: str | None, high: str | None, after: UUID | None
 ) -> tuple[str | None, str | None] | None:
     """The neighbours' positions, or None when the anchor `after` is not the user's."""
