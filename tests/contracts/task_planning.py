@@ -5,6 +5,7 @@ TaskRepositoryContract includes it."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from todo_core.domain import (
 from todo_core.errors import PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
 from todo_core.ordering import OrderWindow, position_between
-from todo_core.ports import UnitOfWorkFactory
+from todo_core.ports import TaskRepository, UnitOfWorkFactory
 from todo_core.task_rules import (
     TaskPatch,
 )
@@ -164,6 +165,50 @@ class TaskPlanningContract:
             )
         assert (page.counts.all, page.counts.completed, page.total) == (5, 1, 1)
         assert (past.tasks, past.total, past.counts.all) == ([], 2, 5)
+
+    async def test_a_filtered_total_follows_every_write(
+        self, uow_factory: UnitOfWorkFactory, planner: User
+    ) -> None:
+        """Listed again and again, a filter's total changes with each write of the user's
+        tasks and with nothing else (the SQL side keeps a count until the next write)."""
+        calls = [
+            make_task(planner, minutes=i, title=f"call {i}", labels=["work"]) for i in range(3)
+        ]
+        await store_tasks(uow_factory, *calls)
+        open_work = TaskQuery(completed=False, filter=TaskFilter(labels=("work",)))
+        search = TaskQuery(filter=TaskFilter(q="cal"))
+
+        async def totals() -> tuple[int, int]:
+            return (await page_ids(uow_factory, planner, open_work))[1], (
+                await page_ids(uow_factory, planner, search)
+            )[1]
+
+        async def write(change: Callable[[TaskRepository], Awaitable[object]]) -> None:
+            async with uow_factory() as uow:
+                await change(uow.tasks)
+                await uow.commit()
+
+        assert await totals() == (3, 3)
+        assert await totals() == (3, 3)
+        await store_tasks(uow_factory, make_task(planner, minutes=9, title="call", labels=["work"]))
+        assert await totals() == (4, 4)
+        first, second, third = (t.id for t in calls)
+        await write(lambda t: t.update(first, planner.id, TaskPatch(title="write"), T0 + DAY))
+        assert await totals() == (4, 3)
+        await write(lambda t: t.update(second, planner.id, TaskPatch(is_completed=True), T0 + DAY))
+        assert await totals() == (3, 3)
+        await write(lambda t: t.set_completed(planner.id, False, T0 + DAY))
+        assert await totals() == (4, 3)
+        await write(lambda t: t.update(first, planner.id, TaskPatch(labels=[]), T0 + DAY))
+        assert await totals() == (3, 3)
+        await write(lambda t: t.delete(third, planner.id))
+        assert await totals() == (2, 2)
+        await write(lambda t: t.delete_all(planner.id, False))
+        assert await totals() == (0, 0)
+        await store_tasks(
+            uow_factory, make_task(planner, minutes=10, title="call", labels=["work"])
+        )
+        assert await totals() == (1, 1)
 
     @pytest.mark.parametrize(
         ("sort", "expected"),

@@ -7,7 +7,18 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Text, bindparam, func, null, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Text,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, param
@@ -26,7 +37,9 @@ from todo_core.listing import TaskFilter, TaskSort
 
 _counter = task_counters.c
 
-COUNTERS = 3  # total, completed, and what a filter matches: after the task's columns
+# After the task's columns: total, completed, what a filter matches, and the change number
+# that count was taken at.
+COUNTERS = 4
 # No counter row yet means no task yet: no row (or NULLs), read as zeros.
 COUNTS = Statement(
     select(_counter.total, _counter.completed).where(_counter.user_id == param(tasks.c.user_id))
@@ -119,7 +132,7 @@ def page_statement(
     """One page in one round trip and one snapshot: the user's counter row rides along as
     two InitPlans (one primary-key lookup each), and the caller asks one row more than it
     shows to tell whether more follow. With filters beyond `completed`, a third InitPlan
-    counts what they match."""
+    counts what they match, unless the caller already knows (`_filtered_count`)."""
     column = _sort_key(sort)
     mine = tasks.c.user_id == param(tasks.c.user_id)
     matching = _matching(completed, filters)
@@ -133,10 +146,9 @@ def page_statement(
         _counter_of_user(_counter.completed),
     ]
     if filters != NO_FILTERS:
-        counted = _counted(completed, filters)
-        counts.append(select(func.count()).select_from(tasks).where(*counted).scalar_subquery())
+        counts += _filtered_count(completed, filters)
     else:
-        counts.append(null())
+        counts += [null(), null()]
     return Statement(
         select(*TASK_COLUMNS, *counts)
         .where(*conditions)
@@ -144,6 +156,18 @@ def page_statement(
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
+
+
+def _filtered_count(completed: bool | None, filters: Filters) -> list[ColumnElement[Any]]:
+    """What the filters match, and the user's change number it is true at. The caller
+    sends the number its kept count was taken at (`counted_at`, or NULL): while the
+    counter row still carries it, no write has touched the user's tasks since, and the
+    count is not run (an InitPlan runs when first reached, and only the CASE's ELSE
+    reaches it): NULL instead (filter_totals.py)."""
+    seq = _counter_of_user(_counter.change_seq)
+    count = select(func.count()).select_from(tasks).where(*_counted(completed, filters))
+    unchanged = seq == bindparam("counted_at", type_=BigInteger())
+    return [case((unchanged, null()), else_=count.scalar_subquery()), seq]
 
 
 def _matching(completed: bool | None, filters: Filters) -> list[ColumnElement[bool]]:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from todo_adapters.sql.filter_totals import FILTER_TOTALS
 from todo_adapters.sql.large_owners import LARGE_OWNERS
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
@@ -261,6 +262,8 @@ class SqlTaskRepository(TaskRepository):
             "q": found.q,
         }
         planned = filters.owner_keyed and user_id in LARGE_OWNERS
+        counted = (user_id, query.completed, found)
+        kept = FILTER_TOTALS.get(counted) if filters != NO_FILTERS else None
         rows = await (statement.fetch_planned if planned else statement.fetch)(
             self._db,
             **values,
@@ -268,9 +271,12 @@ class SqlTaskRepository(TaskRepository):
             after_id=after.id if after else None,
             limit=query.limit + 1,
             offset=query.offset,
+            counted_at=kept.seq if kept else None,
         )
         if rows:
-            total, completed, matched = rows[0][-COUNTERS:]
+            total, completed, matched, seq = rows[0][-COUNTERS:]
+            if filters != NO_FILTERS:
+                matched = FILTER_TOTALS.settle(counted, kept, seq, matched)
         else:
             total, completed = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
             matched = None
