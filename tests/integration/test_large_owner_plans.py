@@ -1,7 +1,8 @@
 """The engine's connections plan each statement once, for any user: a small user's label
 and search pages are never planned again. A large user's are planned for that user
 every time, instead of taking that generic plan, made for an average user (one that
-sorts every match)."""
+sorts every match); where the filter's last count says the page lies among the user's
+first tasks in the sort's order, by a statement that walks them."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_adapters.sql.large_owners import LARGE_OWNER_TASKS
-from todo_adapters.sql.task_listing import Filters, page_statement
+from todo_adapters.sql.task_listing import Filters, page_statement, walk_statement
 from todo_adapters.sql.tasks import SqlTaskRepository
 from todo_core.listing import TaskFilter, TaskQuery, TaskSort
 
 _SEARCH = TaskQuery(limit=20, filter=TaskFilter(q="call"))
+_RARE = TaskQuery(limit=20, filter=TaskFilter(q="call 2998"))
 _PAGE = page_statement(TaskSort.CREATED_DESC, None, False, Filters.of(_SEARCH.filter))
+_WALK = walk_statement(TaskSort.CREATED_DESC, None, False, Filters.of(_SEARCH.filter))
 _PLANS = (
     "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
     " FROM pg_prepared_statements WHERE statement = $1"
@@ -54,8 +57,8 @@ async def users(direct_database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     return small, large
 
 
-async def _plans(db: asyncpg.Connection) -> tuple[int, int]:
-    generic, custom = await db.fetchrow(_PLANS, _PAGE.sql)
+async def _plans(db: asyncpg.Connection, sql: str = _PAGE.sql) -> tuple[int, int]:
+    generic, custom = await db.fetchrow(_PLANS, sql)
     return generic, custom
 
 
@@ -75,10 +78,21 @@ async def test_a_large_users_search_pages_are_planned_for_them(engine: AsyncEngi
         first = await tasks.list(large, _SEARCH)  # the page that tells their size
         assert first.counts.all == LARGE_OWNER_TASKS + 1_000
         assert first.total == (LARGE_OWNER_TASKS + 1_000) // 2
+        assert await _plans(db) == (generic + 9, custom)
+
+        # Half their tasks match: the next pages are walked, planned for them too.
+        walked = await _plans(db, _WALK.sql)
         for _ in range(8):
             assert await tasks.list(large, _SEARCH) == first
-        assert await _plans(db) == (generic + 9, custom + 8)
+        assert await _plans(db, _WALK.sql) == (walked[0], walked[1] + 8)
+        assert await _plans(db) == (generic + 9, custom)
+
+        # One of their tasks matches: planned for them, each time.
+        for _ in range(3):
+            rare = await tasks.list(large, _RARE)
+            assert [task.title for task in rare.tasks] == ["call 2998"]
+        assert await _plans(db) == (generic + 9, custom + 3)
 
         # The forced custom plan ended with its transaction.
         await tasks.list(small, _SEARCH)
-        assert await _plans(db) == (generic + 10, custom + 8)
+        assert await _plans(db) == (generic + 10, custom + 3)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.statements import captured
 from todo_adapters.sql.engine import PoolSettings, build_engine
+from todo_adapters.sql.task_listing import Filters, walk_statement
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.errors import SessionEndedError
 from todo_core.feed import FIRST_ID
@@ -289,3 +290,59 @@ async def test_search_and_labels_are_served_by_their_gin_indexes(engine, big_tab
         plan = (await _plans(engine, statements))[0]  # the page; then maybe the counts
         assert f"Index Scan using {index} " in plan or f"Backward using {index} " in plan, plan
         assert "Sort" not in plan, plan
+
+
+_KEYED_ONLY = (Filters(labels=True), Filters(q=True), Filters(labels=True, q=True))
+
+
+async def test_every_walk_reads_its_sort_index_in_order(engine, big_tables):
+    """A large user's walked page (task_listing.walk_statement), for every sort, keyset and
+    label or search filter, planned for that user as the repository runs it: an index scan
+    in the sort's order that stops with the page, no sort of what it read. (With due date
+    and priority conditions too, the planner may rather sort what those select.)"""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO tasks (id, user_id, title, created_at, updated_at, due_at,"
+                " priority, labels) SELECT gen_random_uuid(), :user, 'buy milk ' || g,"
+                " now() - g * interval '1 second', now(), now() + g * interval '1 hour',"
+                " g % 4, ARRAY['work'] FROM generate_series(1, 20000) g"
+            ),
+            {"user": big_tables},
+        )
+        await connection.execute(text("ANALYZE tasks"))
+    walks = [
+        (walk_statement(sort, completed, after, Filters.of(found)), found, sort)
+        for sort in TaskSort
+        for completed in (None, False)
+        for after in (False, True)
+        for found in _FILTERS
+        if Filters.of(found).owner_keyed
+    ]
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        for statement, found, sort in walks:
+            values = {
+                "user_id": big_tables,
+                "is_completed": False,
+                "due_before": found.due_before,
+                "due_after": found.due_after,
+                "priority": found.priority,
+                "labels": list(found.labels),
+                "q": found.q,
+                "after_value": _KEYS.get(sort.column, NOW),
+                "after_id": uuid.uuid4(),
+                "limit": 51,
+                "offset": 0,
+                "counted_at": None,
+                "walk": 1_000,
+            }
+            rows = await raw.fetch(f"EXPLAIN {statement.sql}", *statement.args(values))
+            plan = "\n".join(row[0] for row in rows)
+            assert "Seq Scan" not in plan, f"{statement.sql}\n{plan}"
+            walked = plan[plan.index("Subquery Scan on walked") :]
+            assert re.search(r"Index (Only )?Scan", walked), f"{statement.sql}\n{plan}"
+            if Filters.of(found) in _KEYED_ONLY:
+                assert "Sort" not in walked, f"{statement.sql}\n{plan}"
+                assert "Sort" not in plan.split("InitPlan")[0], f"{statement.sql}\n{plan}"
+        await connection.rollback()

@@ -4,8 +4,9 @@ listing's statements are in task_listing.py, the manual order's in task_order.py
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asyncpg import (
@@ -32,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from todo_adapters.sql.filter_totals import FILTER_TOTALS
-from todo_adapters.sql.large_owners import LARGE_OWNERS
+from todo_adapters.sql.filter_totals import FILTER_TOTALS, Kept
+from todo_adapters.sql.large_owners import LARGE_OWNERS, WALKED_TASKS
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
@@ -51,6 +52,7 @@ from todo_adapters.sql.task_listing import (
     Filters,
     page_statement,
     total_statement,
+    walk_statement,
 )
 from todo_adapters.sql.task_order import (
     HOLD_TASKS,
@@ -251,7 +253,8 @@ class SqlTaskRepository(TaskRepository):
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         after, found = query.after, query.filter
         filters = Filters.of(found)
-        statement = page_statement(query.sort, query.completed, after is not None, filters)
+        counted = (user_id, query.completed, found)
+        kept = FILTER_TOTALS.get(counted) if filters != NO_FILTERS else None
         values = {
             "user_id": user_id,
             "is_completed": query.completed,
@@ -260,19 +263,13 @@ class SqlTaskRepository(TaskRepository):
             "priority": found.priority,
             "labels": list(found.labels),
             "q": found.q,
+            "after_value": after.value if after else None,
+            "after_id": after.id if after else None,
+            "limit": query.limit + 1,
+            "offset": query.offset,
+            "counted_at": kept.seq if kept else None,
         }
-        planned = filters.owner_keyed and user_id in LARGE_OWNERS
-        counted = (user_id, query.completed, found)
-        kept = FILTER_TOTALS.get(counted) if filters != NO_FILTERS else None
-        rows = await (statement.fetch_planned if planned else statement.fetch)(
-            self._db,
-            **values,
-            after_value=after.value if after else None,
-            after_id=after.id if after else None,
-            limit=query.limit + 1,
-            offset=query.offset,
-            counted_at=kept.seq if kept else None,
-        )
+        rows = await self._page(user_id, query, filters, kept, values)
         if rows:
             total, completed, matched, seq = rows[0][-COUNTERS:]
             if filters != NO_FILTERS:
@@ -295,6 +292,29 @@ class SqlTaskRepository(TaskRepository):
             next_key,
             counts,
         )
+
+    async def _page(
+        self,
+        user_id: UUID,
+        query: TaskQuery,
+        filters: Filters,
+        kept: Kept | None,
+        values: dict[str, Any],
+    ) -> Sequence[Any]:
+        """The page's rows and counters. A large user's label or search pages are planned
+        for them (large_owners.py), walked where the filter's last count says the page
+        lies near (task_listing.walk_statement). The walk too: a plan for any user takes
+        an average one's few tasks, and would sort all of this one's rather than walk."""
+        after = query.after is not None
+        large = filters.owner_keyed and user_id in LARGE_OWNERS
+        wanted = query.offset + query.limit + 1
+        if large and kept and LARGE_OWNERS.walks(user_id, kept.total, wanted):
+            walk = walk_statement(query.sort, query.completed, after, filters)
+            rows = await walk.fetch_planned(self._db, **values, walk=2 * WALKED_TASKS)
+            if len(rows) == wanted - query.offset:  # Full: the walk did not stop short.
+                return rows
+        statement = page_statement(query.sort, query.completed, after, filters)
+        return await (statement.fetch_planned if large else statement.fetch)(self._db, **values)
 
     async def update(
         self,
