@@ -337,12 +337,18 @@ async def test_every_walk_reads_its_sort_index_in_order(engine, big_tables):
                 "counted_at": None,
                 "walk": 1_000,
             }
-            rows = await raw.fetch(f"EXPLAIN {statement.sql}", *statement.args(values))
-            plan = "\n".join(row[0] for row in rows)
-            assert "Seq Scan" not in plan, f"{statement.sql}\n{plan}"
-            walked = plan[plan.index("Subquery Scan on walked") :]
-            assert re.search(r"Index (Only )?Scan", walked), f"{statement.sql}\n{plan}"
-            if Filters.of(found) in _KEYED_ONLY:
-                assert "Sort" not in walked, f"{statement.sql}\n{plan}"
-                assert "Sort" not in plan.split("InitPlan")[0], f"{statement.sql}\n{plan}"
+            arguments = statement.args(values)
+            custom = await raw.fetch(f"EXPLAIN {statement.sql}", *arguments)
+            await raw.execute(f"PREPARE generic AS {statement.sql}")
+            nulls = ", ".join("NULL" for _ in arguments)
+            generic = await raw.fetch(f"EXPLAIN EXECUTE generic({nulls})")
+            await raw.execute("DEALLOCATE generic")
+            for rows in (custom, generic):
+                plan = "\n".join(row[0] for row in rows)
+                assert "Seq Scan" not in plan, f"{statement.sql}\n{plan}"
+                walked = plan[plan.index("Subquery Scan on walked") :]
+                assert re.search(r"Index (Only )?Scan", walked), f"{statement.sql}\n{plan}"
+                if Filters.of(found) in _KEYED_ONLY:
+                    assert "Sort" not in walked, f"{statement.sql}\n{plan}"
+                    assert "Sort" not in plan.split("InitPlan")[0], f"{statement.sql}\n{plan}"
         await connection.rollback()

@@ -113,8 +113,13 @@ class _Counted:
     statement: Any
     walks: _Walks
 
+    async def fetch(self, db: Any, **values: Any) -> list[Any]:
+        return self._count(await self.statement.fetch(db, **values), values)
+
     async def fetch_planned(self, db: Any, **values: Any) -> list[Any]:
-        rows: list[Any] = await self.statement.fetch_planned(db, **values)
+        return self._count(await self.statement.fetch_planned(db, **values), values)
+
+    def _count(self, rows: list[Any], values: dict[str, Any]) -> list[Any]:
         self.walks.full += len(rows) == values["limit"]
         return rows
 

@@ -94,6 +94,11 @@ class Filters:
         with the owner's id."""
         return self.labels or self.q
 
+    @property
+    def keyed_only(self) -> bool:
+        """Label or search conditions, and no others."""
+        return self.owner_keyed and self == Filters(labels=self.labels, q=self.q)
+
     def conditions(self) -> list[ColumnElement[bool]]:
         """The due date and priority conditions."""
         c = tasks.c

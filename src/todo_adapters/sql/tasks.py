@@ -303,14 +303,17 @@ class SqlTaskRepository(TaskRepository):
     ) -> Sequence[Any]:
         """The page's rows and counters. A large user's label or search pages are planned
         for them (large_owners.py), walked where the filter's last count says the page
-        lies near (task_listing.walk_statement). The walk too: a plan for any user takes
-        an average one's few tasks, and would sort all of this one's rather than walk."""
+        lies near (task_listing.walk_statement). With label and search conditions alone,
+        the walk's one plan for any user walks the sort index (test_query_plans.py, on
+        tables of many small users). With due dates or priority too, a plan for an
+        average user may rather sort all the tasks those select: planned for this one."""
         after = query.after is not None
         large = filters.owner_keyed and user_id in LARGE_OWNERS
         wanted = query.offset + query.limit + 1
         if large and kept and LARGE_OWNERS.walks(user_id, kept.total, wanted):
             walk = walk_statement(query.sort, query.completed, after, filters)
-            rows = await walk.fetch_planned(self._db, **values, walk=2 * WALKED_TASKS)
+            fetch = walk.fetch if filters.keyed_only else walk.fetch_planned
+            rows = await fetch(self._db, **values, walk=2 * WALKED_TASKS)
             if len(rows) == wanted - query.offset:  # Full: the walk did not stop short.
                 return rows
         statement = page_statement(query.sort, query.completed, after, filters)
