@@ -40,7 +40,10 @@ class FilterTotals:
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
 
     def get(self, key: Hashable) -> Kept | None:
-        return self._kept.get(key)
+        found = self._kept.get(key)
+        if found is not None:  # In use: the last to go.
+            self._kept.move_to_end(key)
+        return found
 
     def settle(self, key: Hashable, sent: Kept | None, seq: int | None, counted: int | None) -> int:
         """The filter's total, from a page that was sent `sent` and read change number

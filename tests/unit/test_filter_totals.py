@@ -1,0 +1,42 @@
+"""The counts a worker keeps between a user's writes (filter_totals.py): each with the
+change number it was taken at, the least recently used going first when full."""
+
+from __future__ import annotations
+
+from todo_adapters.sql.filter_totals import FilterTotals, Kept
+
+
+def test_a_count_is_kept_with_its_number_and_stands_while_the_number_does():
+    totals = FilterTotals()
+    assert totals.settle("search", None, seq=7, counted=40) == 40
+    sent = totals.get("search")
+    assert sent == Kept(7, 40)
+    # The page skipped the count (NULL): the total sent with it stands.
+    assert totals.settle("search", sent, seq=7, counted=None) == 40
+    # A write since: counted again, kept with the new number.
+    assert totals.settle("search", sent, seq=8, counted=41) == 41
+    assert totals.get("search") == Kept(8, 41)
+
+
+def test_a_skipped_count_answers_what_was_sent_not_what_another_page_kept_since():
+    totals = FilterTotals()
+    totals.settle("search", None, seq=7, counted=40)
+    sent = totals.get("search")
+    totals.settle("search", sent, seq=8, counted=41)  # another page, after a write
+    assert totals.settle("search", sent, seq=7, counted=None) == 40
+
+
+def test_no_counter_row_keeps_nothing():
+    totals = FilterTotals()
+    totals.settle("search", None, seq=7, counted=40)
+    assert totals.settle("search", None, seq=None, counted=0) == 0
+    assert totals.get("search") is None
+
+
+def test_the_least_recently_used_count_goes_first_when_full():
+    totals = FilterTotals(capacity=2)
+    for key in ("a", "b"):
+        totals.settle(key, None, seq=1, counted=1)
+    assert totals.get("a") is not None  # used: now the most recent
+    totals.settle("c", None, seq=1, counted=1)
+    assert (totals.get("a"), totals.get("b"), totals.get("c")) == (Kept(1, 1), None, Kept(1, 1))
