@@ -1,18 +1,23 @@
 """A filtered page counts what its filters match only when the user's tasks changed since
 the count the repository keeps (filter_totals.py). The contract suite shows the totals
-follow every write; this shows the count is not run while nothing changed."""
+follow every write; this shows the count is not run while nothing changed, and that
+pages asking it at once run it once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_adapters.sql.filter_totals import FILTER_TOTALS
+from todo_adapters.sql import tasks as sql_tasks
+from todo_adapters.sql.filter_totals import FILTER_TOTALS, FilterTotals
 from todo_adapters.sql.task_listing import COUNTERS, Filters, page_statement
 from todo_adapters.sql.tasks import SqlTaskRepository
+from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.listing import TaskFilter, TaskQuery, TaskSort
 
 _SEARCH = TaskQuery(limit=20, filter=TaskFilter(q="call"))
@@ -77,3 +82,32 @@ async def test_a_page_counts_only_when_the_users_tasks_changed(
             plan = await db.fetch(f"EXPLAIN (ANALYZE) {_PAGE.sql}", *_arguments(user, sent))
             (count,) = [row[0] for row in plan if "Aggregate" in row[0]]
             assert "never executed" not in count
+
+
+async def test_concurrent_first_pages_of_a_filter_count_it_once(
+    engine: AsyncEngine,
+    sql_uow: SqlUnitOfWorkFactory,
+    user: uuid.UUID,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counts: list[int] = []
+
+    class Counted(FilterTotals):
+        def settle(self, key, sent, seq, counted):  # type: ignore[no-untyped-def]
+            if counted is not None:
+                counts.append(counted)
+            return super().settle(key, sent, seq, counted)
+
+    monkeypatch.setattr(sql_tasks, "FILTER_TOTALS", Counted())
+
+    async def page() -> int:
+        async with sql_uow() as uow:
+            return (await uow.tasks.list(user, _SEARCH)).total
+
+    # The table held: the first page waits in its statement while the others ask.
+    async with engine.begin() as holder:
+        await holder.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
+        pages = asyncio.gather(*(page() for _ in range(3)))
+        await asyncio.sleep(0.3)
+    assert await pages == [50] * 3
+    assert counts == [50]

@@ -3,6 +3,8 @@ change number it was taken at, the least recently used going first when full."""
 
 from __future__ import annotations
 
+import asyncio
+
 from todo_adapters.sql.filter_totals import FilterTotals, Kept
 
 
@@ -40,3 +42,39 @@ def test_the_least_recently_used_count_goes_first_when_full():
     assert totals.get("a") is not None  # used: now the most recent
     totals.settle("c", None, seq=1, counted=1)
     assert (totals.get("a"), totals.get("b"), totals.get("c")) == (Kept(1, 1), None, Kept(1, 1))
+
+
+async def test_pages_asking_a_filter_no_one_has_counted_wait_for_the_one_counting():
+    totals, order = FilterTotals(), []
+
+    async def page(name: str, counted: int) -> int | None:
+        async with totals.first("search") as kept:
+            order.append((name, kept))
+            if kept is not None:
+                return totals.settle("search", kept, seq=kept.seq, counted=None)
+            await asyncio.sleep(0.01)  # the count
+            return totals.settle("search", None, seq=7, counted=counted)
+
+    results = await asyncio.gather(page("first", 40), page("second", 99), page("third", 99))
+    assert results == [40, 40, 40]
+    assert order == [("first", None), ("second", Kept(7, 40)), ("third", Kept(7, 40))]
+
+
+async def test_when_the_count_fails_a_waiting_page_counts():
+    totals = FilterTotals()
+
+    async def failing() -> None:
+        async with totals.first("search"):
+            await asyncio.sleep(0.01)
+            raise TimeoutError
+
+    async def waiting() -> Kept | None:
+        await asyncio.sleep(0)  # after the failing one has begun
+        async with totals.first("search") as kept:
+            totals.settle("search", None, seq=7, counted=40)
+            return kept
+
+    failed, kept = await asyncio.gather(failing(), waiting(), return_exceptions=True)
+    assert isinstance(failed, TimeoutError)
+    assert kept is None  # it counted, and kept what it counted
+    assert totals.get("search") == Kept(7, 40)

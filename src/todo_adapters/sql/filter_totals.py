@@ -15,12 +15,19 @@ and reads the row in its own snapshot: still n, and it skips the count
 one count, as before.
 
 What breaks the rule breaks the change feed too: a DELETE on tasks written by hand (it
-takes no number, docs/design.md), or a database brought back to an earlier point."""
+takes no number, docs/design.md), or a database brought back to an earlier point.
+
+A filter with no count kept yet is counted by one page at a time per worker: the others
+asking it meanwhile wait for that count, then skip their own. Without it, 100 connections
+asking a big user's first search at once each counted 50,000 matches on a cold table,
+past the statement timeout, and none was kept for over a minute (bench/results/issue20.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from typing import NamedTuple
 
 
@@ -38,12 +45,33 @@ class FilterTotals:
     def __init__(self, capacity: int = 8_192) -> None:
         self._capacity = capacity
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        self._counting: dict[Hashable, asyncio.Event] = {}
 
     def get(self, key: Hashable) -> Kept | None:
         found = self._kept.get(key)
         if found is not None:  # In use: the last to go.
             self._kept.move_to_end(key)
         return found
+
+    @asynccontextmanager
+    async def first(self, key: Hashable) -> AsyncIterator[Kept | None]:
+        """The kept count, if any. With none, the caller counts (and gets None) unless
+        another page of this worker is counting the filter already: then it waits for
+        that page to finish and gets what it kept. (An empty page keeps nothing: the
+        waiting ones then count too, all at once, as before.)"""
+        found = self.get(key)
+        if found is None and (counting := self._counting.get(key)) is not None:
+            await counting.wait()
+            found = self.get(key)
+        if found is not None or key in self._counting:  # (Or counting alongside another.)
+            yield found
+            return
+        done = self._counting[key] = asyncio.Event()
+        try:
+            yield None
+        finally:  # Kept or failed, the waiting pages go on (one of them counts again).
+            del self._counting[key]
+            done.set()
 
     def settle(self, key: Hashable, sent: Kept | None, seq: int | None, counted: int | None) -> int:
         """The filter's total, from a page that was sent `sent` and read change number

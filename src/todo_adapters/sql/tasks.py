@@ -69,7 +69,15 @@ from todo_core.domain import (
     Versions,
 )
 from todo_core.errors import PositionTakenError, UnknownUserError
-from todo_core.listing import LabelCount, LabelCounts, TaskCounts, TaskKey, TaskPage, TaskQuery
+from todo_core.listing import (
+    LabelCount,
+    LabelCounts,
+    TaskCounts,
+    TaskFilter,
+    TaskKey,
+    TaskPage,
+    TaskQuery,
+)
 from todo_core.ordering import OrderWindow
 from todo_core.ports import TaskRepository
 from todo_core.task_rules import (
@@ -251,10 +259,22 @@ class SqlTaskRepository(TaskRepository):
         return await _TASK_BY_ID.first(self._db, Task, id=task_id)
 
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
+        filters = Filters.of(query.filter)
+        counted = (user_id, query.completed, query.filter)
+        if filters == NO_FILTERS:
+            return await self._list(user_id, query, filters, counted, None)
+        async with FILTER_TOTALS.first(counted) as kept:
+            return await self._list(user_id, query, filters, counted, kept)
+
+    async def _list(
+        self,
+        user_id: UUID,
+        query: TaskQuery,
+        filters: Filters,
+        counted: tuple[UUID, bool | None, TaskFilter],
+        kept: Kept | None,
+    ) -> TaskPage:
         after, found = query.after, query.filter
-        filters = Filters.of(found)
-        counted = (user_id, query.completed, found)
-        kept = FILTER_TOTALS.get(counted) if filters != NO_FILTERS else None
         values = {
             "user_id": user_id,
             "is_completed": query.completed,
