@@ -30,7 +30,6 @@ from todo_adapters.sql.tables import (
     DUE_ASC,
     DUE_DESC,
     LABEL_KEYS,
-    SEARCH_KEYS,
     SEARCH_QUERY,
     SEARCH_VECTOR,
     TASK_COLUMNS,
@@ -121,7 +120,7 @@ class Filters:
             wanted = getattr(func, LABEL_KEYS)(me, _LABELS, type_=ARRAY(Text))
             found.append(TASK_LABEL_KEYS.contains(wanted))
         if self.q:
-            found.append(SEARCH_KEYS.bool_op("@@")(getattr(func, SEARCH_QUERY)(me, _Q)))
+            found.append(_searched(tasks.c))
         return found
 
 
@@ -148,11 +147,19 @@ def row_matches(row: ReadOnlyColumnCollection[str, Any], filters: Filters) -> li
     if filters.q:
         text = row.title + " " + func.coalesce(row.description, "")
         plain = func.to_tsvector(_SIMPLE, text).bool_op("@@")(_PLAIN_QUERY)
-        keyed = getattr(func, SEARCH_VECTOR)(row.user_id, row.title, row.description)
-        owner = param(tasks.c.user_id)
-        exact = keyed.bool_op("@@")(getattr(func, SEARCH_QUERY)(owner, _Q))
+        exact = _searched(row)
         size = func.octet_length(row.title) + func.coalesce(func.octet_length(row.description), 0)
         found.append(case((size < _PLAIN_SEARCH_BYTES, plain), else_=exact))
+    return found
+
+
+def _searched(row: ReadOnlyColumnCollection[str, Any]) -> ColumnElement[bool]:
+    """The search condition on the search keys' functions: on tasks' own columns, the
+    expression of their GIN index (SEARCH_KEYS)."""
+    keys = getattr(func, SEARCH_VECTOR)(row.user_id, row.title, row.description)
+    found: ColumnElement[bool] = keys.bool_op("@@")(
+        getattr(func, SEARCH_QUERY)(param(tasks.c.user_id), _Q)
+    )
     return found
 
 

@@ -4,7 +4,8 @@ listing's statements are in task_listing.py, the manual order's in task_order.py
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -73,7 +74,6 @@ from todo_core.listing import (
     LabelCount,
     LabelCounts,
     TaskCounts,
-    TaskFilter,
     TaskKey,
     TaskPage,
     TaskQuery,
@@ -261,9 +261,8 @@ class SqlTaskRepository(TaskRepository):
     async def list(self, user_id: UUID, query: TaskQuery) -> TaskPage:
         filters = Filters.of(query.filter)
         counted = (user_id, query.completed, query.filter)
-        if filters == NO_FILTERS:
-            return await self._list(user_id, query, filters, counted, None)
-        async with FILTER_TOTALS.first(counted) as kept:
+        unfiltered = filters == NO_FILTERS
+        async with nullcontext() if unfiltered else FILTER_TOTALS.first(counted) as kept:
             return await self._list(user_id, query, filters, counted, kept)
 
     async def _list(
@@ -271,7 +270,7 @@ class SqlTaskRepository(TaskRepository):
         user_id: UUID,
         query: TaskQuery,
         filters: Filters,
-        counted: tuple[UUID, bool | None, TaskFilter],
+        counted: Hashable,
         kept: Kept | None,
     ) -> TaskPage:
         after, found = query.after, query.filter
