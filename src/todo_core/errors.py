@@ -125,6 +125,11 @@ class PositionTakenError(DomainError):
     message = "The order of your tasks kept changing; try the move again"
 
 
+class OrderChangedError(PositionTakenError):
+    """The neighbours a move's position was computed from are its neighbours no longer:
+    another write of the user's order came first."""
+
+
 class StorageUnavailableError(DomainError):
     """The store cannot be reached right now; the caller may retry later."""
 

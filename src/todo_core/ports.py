@@ -135,6 +135,23 @@ class TaskRepository(Protocol):
         PositionTakenError when another task of the user has this position (no two ever
         share one)."""
 
+    async def set_position_in_gap(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        after: UUID | None,
+        gap: tuple[str | None, str | None],
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> Task | None:
+        """set_position, taking the task and then the user's order itself, in the same
+        step as the write, and only while neighbours(user_id, task_id, after) read with
+        both held is still `gap` (OrderChangedError otherwise, nothing written). The
+        order is held until the unit of work ends: for as long as the write when the
+        unit of work is not atomic."""
+
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
     ) -> None:

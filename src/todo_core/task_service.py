@@ -234,9 +234,17 @@ class TaskService:
         """Put the task right after `after` (first when None) in the user's order, writing
         only this task: a position between its new neighbours'. The user's order is held
         from reading the neighbours to the commit, so concurrent moves never compute the
-        same position; should a new task take it meanwhile, the move is tried again."""
+        same position; should a new task take it meanwhile, the move is tried again.
+
+        First without holding the order while the position is computed: the neighbours
+        read, the write then checks, holding the order, that they are still those
+        (set_position_in_gap), all in one statement. When another write of the order came
+        in between, or anything else is amiss, the move holds the order from its read."""
         if after == task_id:
             raise ValidationError([FieldError("after", "must be another task than the one moved")])
+        task = await self._move_in_read_gap(user_id, task_id, after, if_version, session)
+        if task is not None:
+            return task
         hold = 0  # the tasks on each side of the gap to hold before the order
         for _attempt in range(_MOVE_ATTEMPTS - 1):
             try:
@@ -249,6 +257,34 @@ class TaskService:
             return await self._move_once(user_id, task_id, after, if_version, session, hold)
         except _HoldWindowFirst as busy:
             raise PositionTakenError() from busy
+
+    async def _move_in_read_gap(
+        self,
+        user_id: UUID,
+        task_id: UUID,
+        after: UUID | None,
+        if_version: Versions,
+        session: UUID | None,
+    ) -> Task | None:
+        """The move, if the gap read is still the gap when written, and short; None
+        otherwise (and for every error, which the move holding the order then names)."""
+        async with self._uow(atomic=False) as uow:
+            gap = await uow.tasks.neighbours(user_id, task_id, after)
+            if gap is None:
+                return None
+            now = self._clock.now()
+            position = position_between(*gap, now)
+            if len(position) > POSITION_MAX_LENGTH:
+                return None
+            try:
+                task = await uow.tasks.set_position_in_gap(
+                    task_id, user_id, after, gap, position, now, if_version, session
+                )
+            except PositionTakenError:  # OrderChangedError too
+                return None
+            if task is not None:
+                await uow.commit()
+            return task
 
     async def _move_once(
         self,

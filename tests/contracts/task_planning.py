@@ -15,7 +15,7 @@ from todo_core.domain import (
     Task,
     User,
 )
-from todo_core.errors import PositionTakenError
+from todo_core.errors import OrderChangedError, PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
 from todo_core.ordering import OrderWindow, position_between
 from todo_core.ports import TaskRepository, UnitOfWorkFactory
@@ -280,6 +280,58 @@ class TaskPlanningContract:
         assert (moved.position, moved.version, moved.updated_at) == (position, 2, T0 + DAY)
         seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION, limit=1))
         assert [t.title for t in seen] == ["a", "c", "b"]
+
+    async def test_a_move_written_only_into_the_gap_it_read(
+        self, uow_factory: UnitOfWorkFactory, planner: User, other: User
+    ) -> None:
+        a, b, c, d = (make_task(planner, minutes=i, title=t) for i, t in enumerate("abcd"))
+        await store_tasks(uow_factory, a, b, c, d)
+        async with uow_factory(atomic=False) as uow:
+            gap = await uow.tasks.neighbours(planner.id, d.id, a.id)
+            assert gap == (a.position, b.position)
+            # c moves into that gap first: the gap read is gone, and nothing is written.
+            into = position_between(*gap, T0)
+            assert await uow.tasks.set_position(c.id, planner.id, into, T0)
+            with pytest.raises(OrderChangedError):
+                await uow.tasks.set_position_in_gap(
+                    d.id, planner.id, a.id, gap, position_between(*gap, T0), T0 + DAY
+                )
+            assert await uow.tasks.get(d.id) == d
+            gap = await uow.tasks.neighbours(planner.id, d.id, a.id)
+            assert gap == (a.position, into)
+            for wrong in (
+                {"user_id": other.id},
+                {"if_version": frozenset({d.version + 1})},
+            ):
+                arguments = {"user_id": planner.id} | wrong
+                assert (
+                    await uow.tasks.set_position_in_gap(
+                        task_id=d.id,
+                        after=a.id,
+                        gap=gap,
+                        position=position_between(*gap, T0),
+                        now=T0,
+                        **arguments,
+                    )
+                    is None
+                )
+            first = await uow.tasks.neighbours(planner.id, d.id, None)
+            moved = await uow.tasks.set_position_in_gap(
+                d.id, planner.id, None, first, position_between(*first, T0), T0 + DAY
+            )
+            await uow.commit()
+        assert moved is not None
+        assert moved.version == d.version + 1
+        seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION, limit=2))
+        assert [t.title for t in seen] == ["d", "a", "c", "b"]
+        async with uow_factory(atomic=False) as uow:
+            # The anchor deleted since the read: its gap is gone too.
+            gap = await uow.tasks.neighbours(planner.id, b.id, c.id)
+            assert await uow.tasks.delete(c.id, planner.id)
+            with pytest.raises(OrderChangedError):
+                await uow.tasks.set_position_in_gap(
+                    b.id, planner.id, c.id, gap, position_between(*gap, T0), T0
+                )
 
     async def test_no_two_tasks_of_a_user_share_a_position(
         self, uow_factory: UnitOfWorkFactory, planner: User, other: User

@@ -15,7 +15,7 @@ from todo_core.domain import (
     User,
     Versions,
 )
-from todo_core.errors import PositionTakenError, UnknownUserError
+from todo_core.errors import OrderChangedError, PositionTakenError, UnknownUserError
 from todo_core.listing import (
     LabelCount,
     LabelCounts,
@@ -156,6 +156,25 @@ class InMemoryTaskRepository(TaskRepository):
         )
         self._tasks[task_id] = updated
         return updated
+
+    async def set_position_in_gap(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        after: UUID | None,
+        gap: tuple[str | None, str | None],
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> Task | None:
+        if self._matching(task_id, user_id, if_version) is None or not self._live(
+            session_id, user_id
+        ):
+            return None
+        if await self.neighbours(user_id, task_id, after) != gap:
+            raise OrderChangedError()
+        return await self.set_position(task_id, user_id, position, now, if_version, session_id)
 
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int

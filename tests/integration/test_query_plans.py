@@ -135,6 +135,8 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.tasks.neighbours(user_id, task_id, other)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW, frozenset({3}))
+        await uow.tasks.set_position_in_gap(task_id, user_id, None, (None, "0j"), "0i", NOW)
+        await uow.tasks.set_position_in_gap(task_id, user_id, other, ("0h", None), "0i", NOW)
         await uow.tasks.hold_window(user_id, task_id, "0h", 32)
         await uow.tasks.order_window(user_id, task_id, "0h", 32)
         await uow.tasks.order_window(user_id, task_id, None, 32)

@@ -20,7 +20,7 @@ from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import Task, User
-from todo_core.errors import PositionTakenError
+from todo_core.errors import OrderChangedError, PositionTakenError
 
 T = TypeVar("T")
 
@@ -91,6 +91,34 @@ class TestSqlTaskRepository(TaskRepositoryContract):
                 assert await holder.tasks.set_position(tasks[2].id, user.id, "a", T0)
                 await holder.commit()
             assert await asyncio.wait_for(move, timeout=5) == (None, "a")
+
+    @pytest.mark.parametrize("gap_moved", [True, False], ids=["gap moved", "gap kept"])
+    async def test_a_move_into_a_read_gap_that_waited_for_the_order_reads_it_again(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]], gap_moved: bool
+    ) -> None:
+        # The UPDATE's own snapshot predates the holder's commit; the gap is read again
+        # after the locks (migration 0015), so the holder's move is seen, and a write
+        # elsewhere in the order lets the move through.
+        user, (first, second, third) = ordered
+        async with uow_factory(atomic=False) as mover:
+            gap = await mover.tasks.neighbours(user.id, third.id, first.id)
+            assert gap == ("m0i", "m1i")
+            async with uow_factory() as holder:
+                await holder.tasks.lock_order(user.id, second.id, None)
+                move = await _waiting(
+                    mover.tasks.set_position_in_gap(third.id, user.id, first.id, gap, "m0r", T0)
+                )
+                elsewhere = "a" if gap_moved else second.position
+                assert await holder.tasks.set_position(second.id, user.id, elsewhere, T0)
+                await holder.commit()
+            if gap_moved:
+                with pytest.raises(OrderChangedError):
+                    await asyncio.wait_for(move, timeout=5)
+                assert await mover.tasks.get(third.id) == third
+            else:
+                moved = await asyncio.wait_for(move, timeout=5)
+                assert moved is not None
+                assert moved.position == "m0r"
 
     async def test_holding_a_window_before_the_order_waits_for_its_tasks(
         self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]

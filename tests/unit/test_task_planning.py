@@ -248,6 +248,7 @@ async def test_a_move_whose_position_is_taken_is_tried_again(
             raise PositionTakenError()
         return await real(self, *args)
 
+    monkeypatch.setattr(TaskService, "_move_in_read_gap", _gap_changed)
     monkeypatch.setattr(TaskService, "_move_once", flaky)
     moved = await tasks.move(ada.id, a.id, b.id)
     assert (len(calls), moved.version) == (3, 2)
@@ -259,6 +260,33 @@ async def test_a_move_whose_position_is_taken_is_tried_again(
 
 async def _always_taken(*_args: object) -> None:
     raise PositionTakenError()
+
+
+async def _gap_changed(*_args: object) -> None:
+    return None
+
+
+async def test_a_move_whose_gap_changed_after_its_read_holds_the_order(
+    tasks: TaskService, ada: User, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = []
+    for title in "abcd":
+        created.append(await tasks.create(ada.id, title))
+        clock.advance(seconds=1)
+    a, _, c, d = created
+    real = InMemoryTaskRepository.set_position_in_gap
+    calls = []
+
+    async def another_move_first(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not calls:  # c moves right after a between d's read and its write
+            calls.append(c.id)
+            await tasks.move(ada.id, c.id, a.id)
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(InMemoryTaskRepository, "set_position_in_gap", another_move_first)
+    moved = await tasks.move(ada.id, d.id, a.id)
+    assert moved.version == 2
+    assert await _order(tasks, ada) == ["a", "d", "c", "b"]
 
 
 async def test_labels_of_the_user_only(

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, null, select, text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    any_,
+    bindparam,
+    func,
+    null,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.statements import Statement, param
@@ -61,6 +71,20 @@ LOCK_ORDER = {
     )
     for after in (False, True)
 }
+
+# The condition of a move's UPDATE that takes the order itself and lets the write go on
+# only while the gap it was computed for is still there (migration 0015): the moving task,
+# then the counter row, then the neighbours read again after both locks, as NEIGHBOURS
+# reads them; serialization_failure otherwise. A move run on its own (no transaction) so
+# holds the order only inside the server, for its UPDATE and commit.
+GAP_UNCHANGED = func.task_order_unchanged(
+    _USER,
+    param(tasks.c.id),
+    param(tasks.c.id, "after"),
+    bindparam("low", type_=tasks.c.position.type),
+    bindparam("high", type_=tasks.c.position.type),
+    type_=Boolean(),
+)
 
 _ORDER_SIDE = (
     "(SELECT {before} AS before, id, position FROM tasks"

@@ -14,6 +14,7 @@ from asyncpg import (
     Connection,
     ForeignKeyViolationError,
     LockNotAvailableError,
+    SerializationError,
     UniqueViolationError,
 )
 from sqlalchemy import (
@@ -56,6 +57,7 @@ from todo_adapters.sql.task_listing import (
     walk_statement,
 )
 from todo_adapters.sql.task_order import (
+    GAP_UNCHANGED,
     HOLD_TASKS,
     LABELS,
     LOCK_ORDER,
@@ -69,7 +71,7 @@ from todo_core.domain import (
     Task,
     Versions,
 )
-from todo_core.errors import PositionTakenError, UnknownUserError
+from todo_core.errors import OrderChangedError, PositionTakenError, UnknownUserError
 from todo_core.listing import (
     LabelCount,
     LabelCounts,
@@ -217,13 +219,18 @@ _DELETE_ALL = {
 
 
 @functools.cache
-def _update_statement(changed: tuple[str, ...], versioned: bool, checked: bool) -> Statement:
+def _update_statement(
+    changed: tuple[str, ...], versioned: bool, checked: bool, gap_checked: bool = False
+) -> Statement:
     # One statement: the row lock serializes concurrent updates, and each sets only the
     # columns it changes, so updates of different fields never overwrite each other.
     values = {name: param(tasks.c[name]) for name in (*changed, "updated_at")}
+    conditions = _mine(versioned, checked)
+    if gap_checked:
+        conditions.append(GAP_UNCHANGED)
     return Statement(
         update(tasks)
-        .where(*_mine(versioned, checked))
+        .where(*conditions)
         .values(**values, version=tasks.c.version + 1)
         .returning(*TASK_COLUMNS)
     )
@@ -357,15 +364,18 @@ class SqlTaskRepository(TaskRepository):
         now: datetime,
         if_version: Versions,
         session_id: UUID | None = None,
+        gap_checked: Mapping[str, object] | None = None,
     ) -> Task | None:
-        """One UPDATE … RETURNING of the changed columns, version +1 (update and move)."""
+        """One UPDATE … RETURNING of the changed columns, version +1 (update and move;
+        `gap_checked`, the move's gap, checked by the UPDATE: task_order.GAP_UNCHANGED)."""
         statement = _update_statement(
-            tuple(changes), if_version is not None, session_id is not None
+            tuple(changes), if_version is not None, session_id is not None, bool(gap_checked)
         )
         task = await statement.first(
             self._db,
             Task,
             **changes,
+            **(gap_checked or {}),
             updated_at=now,
             id=task_id,
             user_id=user_id,
@@ -405,14 +415,46 @@ class SqlTaskRepository(TaskRepository):
         now: datetime,
         if_version: Versions = None,
         session_id: UUID | None = None,
+        gap_checked: Mapping[str, object] | None = None,
     ) -> Task | None:
         try:
             return await self._write(
-                {"position": position}, task_id, user_id, now, if_version, session_id
+                {"position": position},
+                task_id,
+                user_id,
+                now,
+                if_version,
+                session_id,
+                gap_checked,
             )
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
             raise
+
+    async def set_position_in_gap(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        after: UUID | None,
+        gap: tuple[str | None, str | None],
+        position: str,
+        now: datetime,
+        if_version: Versions = None,
+        session_id: UUID | None = None,
+    ) -> Task | None:
+        low, high = gap
+        try:
+            return await self.set_position(
+                task_id,
+                user_id,
+                position,
+                now,
+                if_version,
+                session_id,
+                gap_checked={"after": after, "low": low, "high": high},
+            )
+        except SerializationError as exc:
+            raise OrderChangedError() from exc
 
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
