@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.filter_totals import FILTER_TOTALS, Kept
 from todo_adapters.sql.large_owners import LARGE_OWNERS, WALKED_TASKS
+from todo_adapters.sql.order_turns import ORDER_TURNS
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
@@ -444,15 +445,16 @@ class SqlTaskRepository(TaskRepository):
     ) -> Task | None:
         low, high = gap
         try:
-            return await self.set_position(
-                task_id,
-                user_id,
-                position,
-                now,
-                if_version,
-                session_id,
-                gap_checked={"after": after, "low": low, "high": high},
-            )
+            async with ORDER_TURNS.turn(user_id):
+                return await self.set_position(
+                    task_id,
+                    user_id,
+                    position,
+                    now,
+                    if_version,
+                    session_id,
+                    gap_checked={"after": after, "low": low, "high": high},
+                )
         except SerializationError as exc:
             raise OrderChangedError() from exc
 
