@@ -24,7 +24,7 @@ class Turns:
 
     @asynccontextmanager
     async def turn(self, key: Hashable) -> AsyncIterator[None]:
-        lock, callers = self._queues.get(key, (asyncio.Lock(), 0))
+        lock, callers = self._queues.get(key) or (asyncio.Lock(), 0)
         self._queues[key] = (lock, callers + 1)
         try:
             async with lock:

@@ -416,17 +416,23 @@ class SqlTaskRepository(TaskRepository):
         now: datetime,
         if_version: Versions = None,
         session_id: UUID | None = None,
+    ) -> Task | None:
+        return await self._place(task_id, user_id, position, now, if_version, session_id)
+
+    async def _place(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        position: str,
+        now: datetime,
+        if_version: Versions,
+        session_id: UUID | None,
         gap_checked: Mapping[str, object] | None = None,
     ) -> Task | None:
+        changes: dict[str, object] = {"position": position}
         try:
             return await self._write(
-                {"position": position},
-                task_id,
-                user_id,
-                now,
-                if_version,
-                session_id,
-                gap_checked,
+                changes, task_id, user_id, now, if_version, session_id, gap_checked
             )
         except UniqueViolationError as exc:
             _raise_if_position_taken(exc)
@@ -446,7 +452,7 @@ class SqlTaskRepository(TaskRepository):
         low, high = gap
         try:
             async with ORDER_TURNS.turn(user_id):
-                return await self.set_position(
+                return await self._place(
                     task_id,
                     user_id,
                     position,
