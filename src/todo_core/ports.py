@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -36,6 +36,11 @@ from todo_core.ordering import OrderWindow
 from todo_core.task_rules import (
     TaskPatch,
 )
+
+# A move's rule, given the positions of the tasks its gap lies between (None: no task on
+# that side): the moved task's new position, or None to write nothing. Awaitable, as
+# anything may happen between the read of a gap and the write into it.
+PlaceInGap = Callable[[str | None, str | None], Awaitable[str | None]]
 
 
 class UserRepository(Protocol):
@@ -140,15 +145,17 @@ class TaskRepository(Protocol):
         task_id: UUID,
         user_id: UUID,
         after: UUID | None,
-        gap: tuple[str | None, str | None],
-        position: str,
+        place: PlaceInGap,
         now: datetime,
         if_version: Versions = None,
         session_id: UUID | None = None,
     ) -> Task | None:
-        """set_position, taking the task and then the user's order itself, in the same
-        step as the write, and only while neighbours(user_id, task_id, after) read with
-        both held is still `gap` (OrderChangedError otherwise, nothing written). The
+        """set_position at `place(*gap)`, gap being what neighbours(user_id, task_id,
+        after) reads first, taking the task and then the user's order itself in the same
+        step as the write, and only while the neighbours read with both held are still
+        `gap` (OrderChangedError otherwise, nothing written; it may first read and
+        place once more). None, with nothing written,
+        when there is no such gap, `place` gives no position, or set_position would. The
         order is held until the unit of work ends: for as long as the write when the
         unit of work is not atomic."""
 

@@ -268,17 +268,16 @@ class TaskService:
     ) -> Task | None:
         """The move, if the gap read is still the gap when written, and short; None
         otherwise (and for every error, which the move holding the order then names)."""
+        now = self._clock.now()
+
+        async def place(low: str | None, high: str | None) -> str | None:
+            position = position_between(low, high, now)
+            return position if len(position) <= POSITION_MAX_LENGTH else None
+
         async with self._uow(atomic=False) as uow:
-            gap = await uow.tasks.neighbours(user_id, task_id, after)
-            if gap is None:
-                return None
-            now = self._clock.now()
-            position = position_between(*gap, now)
-            if len(position) > POSITION_MAX_LENGTH:
-                return None
             try:
                 task = await uow.tasks.set_position_in_gap(
-                    task_id, user_id, after, gap, position, now, if_version, session
+                    task_id, user_id, after, place, now, if_version, session
                 )
             except PositionTakenError:  # OrderChangedError too
                 return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -18,12 +18,25 @@ from todo_core.domain import (
 from todo_core.errors import OrderChangedError, PositionTakenError
 from todo_core.listing import LabelCount, TaskFilter, TaskKey, TaskQuery, TaskSort
 from todo_core.ordering import OrderWindow, position_between
-from todo_core.ports import TaskRepository, UnitOfWorkFactory
+from todo_core.ports import PlaceInGap, TaskRepository, UnitOfWorkFactory
 from todo_core.task_rules import (
     TaskPatch,
 )
 
 DAY = timedelta(days=1)
+
+
+def between(now: datetime) -> PlaceInGap:
+    """The core's rule for a move: a position between the gap's neighbours."""
+
+    async def place(low: str | None, high: str | None) -> str:
+        return position_between(low, high, now)
+
+    return place
+
+
+async def _nowhere(low: str | None, high: str | None) -> None:
+    return None
 
 
 async def page_ids(
@@ -285,39 +298,36 @@ class TaskPlanningContract:
         self, uow_factory: UnitOfWorkFactory, planner: User, other: User
     ) -> None:
         a, b, c, d = (make_task(planner, minutes=i, title=t) for i, t in enumerate("abcd"))
-        await store_tasks(uow_factory, a, b, c, d)
+        theirs = make_task(other, title="theirs")
+        await store_tasks(uow_factory, a, b, c, d, theirs)
         async with uow_factory(atomic=False) as uow:
-            gap = await uow.tasks.neighbours(planner.id, d.id, a.id)
-            assert gap == (a.position, b.position)
-            # c moves into that gap first: the gap read is gone, and nothing is written.
-            into = position_between(*gap, T0)
-            assert await uow.tasks.set_position(c.id, planner.id, into, T0)
+            read: list[tuple[str | None, str | None]] = []
+
+            async def c_moves_in_first(low: str | None, high: str | None) -> str:
+                # c moves into the gap between the read and the write: the gap read is
+                # gone, and nothing is written.
+                read.append((low, high))
+                into = position_between(low, high, T0)
+                assert await uow.tasks.set_position(c.id, planner.id, into, T0)
+                return into
+
             with pytest.raises(OrderChangedError):
                 await uow.tasks.set_position_in_gap(
-                    d.id, planner.id, a.id, gap, position_between(*gap, T0), T0 + DAY
+                    d.id, planner.id, a.id, c_moves_in_first, T0 + DAY
                 )
+            assert read == [(a.position, b.position)]
             assert await uow.tasks.get(d.id) == d
-            gap = await uow.tasks.neighbours(planner.id, d.id, a.id)
-            assert gap == (a.position, into)
             for wrong in (
                 {"user_id": other.id},
                 {"if_version": frozenset({d.version + 1})},
+                {"place": _nowhere},
+                {"after": theirs.id},
             ):
-                arguments = {"user_id": planner.id} | wrong
-                assert (
-                    await uow.tasks.set_position_in_gap(
-                        task_id=d.id,
-                        after=a.id,
-                        gap=gap,
-                        position=position_between(*gap, T0),
-                        now=T0,
-                        **arguments,
-                    )
-                    is None
-                )
-            first = await uow.tasks.neighbours(planner.id, d.id, None)
+                arguments = {"user_id": planner.id, "after": a.id, "place": between(T0)} | wrong
+                assert await uow.tasks.set_position_in_gap(d.id, now=T0, **arguments) is None
+            assert await uow.tasks.get(d.id) == d
             moved = await uow.tasks.set_position_in_gap(
-                d.id, planner.id, None, first, position_between(*first, T0), T0 + DAY
+                d.id, planner.id, None, between(T0), T0 + DAY
             )
             await uow.commit()
         assert moved is not None
@@ -325,13 +335,14 @@ class TaskPlanningContract:
         seen = await every_page(uow_factory, planner, TaskQuery(sort=TaskSort.POSITION, limit=2))
         assert [t.title for t in seen] == ["d", "a", "c", "b"]
         async with uow_factory(atomic=False) as uow:
+
+            async def c_deleted_first(low: str | None, high: str | None) -> str:
+                assert await uow.tasks.delete(c.id, planner.id)
+                return position_between(low, high, T0)
+
             # The anchor deleted since the read: its gap is gone too.
-            gap = await uow.tasks.neighbours(planner.id, b.id, c.id)
-            assert await uow.tasks.delete(c.id, planner.id)
             with pytest.raises(OrderChangedError):
-                await uow.tasks.set_position_in_gap(
-                    b.id, planner.id, c.id, gap, position_between(*gap, T0), T0
-                )
+                await uow.tasks.set_position_in_gap(b.id, planner.id, c.id, c_deleted_first, T0)
 
     async def test_no_two_tasks_of_a_user_share_a_position(
         self, uow_factory: UnitOfWorkFactory, planner: User, other: User

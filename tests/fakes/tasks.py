@@ -25,7 +25,7 @@ from todo_core.listing import (
     TaskQuery,
 )
 from todo_core.ordering import OrderWindow
-from todo_core.ports import TaskRepository
+from todo_core.ports import PlaceInGap, TaskRepository
 from todo_core.task_rules import (
     TaskPatch,
     label_key,
@@ -162,12 +162,15 @@ class InMemoryTaskRepository(TaskRepository):
         task_id: UUID,
         user_id: UUID,
         after: UUID | None,
-        gap: tuple[str | None, str | None],
-        position: str,
+        place: PlaceInGap,
         now: datetime,
         if_version: Versions = None,
         session_id: UUID | None = None,
     ) -> Task | None:
+        gap = await self.neighbours(user_id, task_id, after)
+        position = None if gap is None else await place(*gap)
+        if gap is None or position is None:
+            return None
         if self._matching(task_id, user_id, if_version) is None or not self._live(
             session_id, user_id
         ):

@@ -108,6 +108,10 @@ _FILTERS = (
 _KEYS: dict[str, object] = {"priority": 2, "position": "0h"}
 
 
+async def _at_0i(low: str | None, high: str | None) -> str:
+    return "0i"
+
+
 async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.UUID) -> None:
     uow_factory = SqlUnitOfWorkFactory(engine)
     task_id, other = uuid.uuid4(), uuid.uuid4()
@@ -135,8 +139,8 @@ async def _exercise_every_repository_method(engine: AsyncEngine, user_id: uuid.U
         await uow.tasks.neighbours(user_id, task_id, other)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW)
         await uow.tasks.set_position(task_id, user_id, "0i", NOW, frozenset({3}))
-        await uow.tasks.set_position_in_gap(task_id, user_id, None, (None, "0j"), "0i", NOW)
-        await uow.tasks.set_position_in_gap(task_id, user_id, other, ("0h", None), "0i", NOW)
+        await uow.tasks.set_position_in_gap(task_id, user_id, None, _at_0i, NOW)
+        await uow.tasks.set_position_in_gap(task_id, user_id, other, _at_0i, NOW)
         await uow.tasks.hold_window(user_id, task_id, "0h", 32)
         await uow.tasks.order_window(user_id, task_id, "0h", 32)
         await uow.tasks.order_window(user_id, task_id, None, 32)

@@ -18,9 +18,11 @@ from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContr
 from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
+from todo_adapters.sql.order_turns import ORDER_TURNS
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import Task, User
 from todo_core.errors import OrderChangedError, PositionTakenError
+from todo_core.ordering import position_between
 
 T = TypeVar("T")
 
@@ -100,14 +102,19 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         # after the locks (migration 0015), so the holder's move is seen, and a write
         # elsewhere in the order lets the move through.
         user, (first, second, third) = ordered
+        read = []
+
+        async def place(low: str | None, high: str | None) -> str:
+            read.append((low, high))
+            return "m0r"
+
         async with uow_factory(atomic=False) as mover:
-            gap = await mover.tasks.neighbours(user.id, third.id, first.id)
-            assert gap == ("m0i", "m1i")
             async with uow_factory() as holder:
                 await holder.tasks.lock_order(user.id, second.id, None)
                 move = await _waiting(
-                    mover.tasks.set_position_in_gap(third.id, user.id, first.id, gap, "m0r", T0)
+                    mover.tasks.set_position_in_gap(third.id, user.id, first.id, place, T0)
                 )
+                assert read == [("m0i", "m1i")]
                 elsewhere = "a" if gap_moved else second.position
                 assert await holder.tasks.set_position(second.id, user.id, elsewhere, T0)
                 await holder.commit()
@@ -119,6 +126,64 @@ class TestSqlTaskRepository(TaskRepositoryContract):
                 moved = await asyncio.wait_for(move, timeout=5)
                 assert moved is not None
                 assert moved.position == "m0r"
+
+    @pytest.mark.parametrize("to_top", [True, False], ids=["to the top", "after a task"])
+    async def test_a_move_to_the_top_reads_its_gap_in_its_turn(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]], to_top: bool
+    ) -> None:
+        # A move after a task reads first and waits for its turn to write only.
+        user, (first, _, third) = ordered
+        read: list[tuple[str | None, str | None]] = []
+
+        async def place(low: str | None, high: str | None) -> str:
+            read.append((low, high))
+            return position_between(low, high, T0)
+
+        after = None if to_top else first.id
+        async with uow_factory(atomic=False) as mover:
+            async with ORDER_TURNS.turn(user.id):
+                move = asyncio.create_task(
+                    mover.tasks.set_position_in_gap(third.id, user.id, after, place, T0)
+                )
+                await asyncio.sleep(0.3)
+                assert not move.done()
+                assert read == ([] if to_top else [("m0i", "m1i")])
+            assert await asyncio.wait_for(move, timeout=5) is not None
+        assert len(read) == 1
+
+    @pytest.mark.parametrize("taken", [1, 2], ids=["taken once", "taken twice"])
+    async def test_a_move_to_the_top_reads_its_gap_once_more_if_another_took_it(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]], taken: int
+    ) -> None:
+        # Another worker's move to the top between the read and the write (as under load,
+        # when the other workers' moves come in between): read once more, not twice.
+        user, (first, second, third) = ordered
+        read: list[tuple[str | None, str | None]] = []
+        tops = iter([(second, "l"), (first, "k")])
+
+        async def another_moves_first(low: str | None, high: str | None) -> str:
+            read.append((low, high))
+            if len(read) <= taken:
+                other, top = next(tops)
+                async with uow_factory() as elsewhere:
+                    assert await elsewhere.tasks.set_position(other.id, user.id, top, T0)
+                    await elsewhere.commit()
+            return position_between(low, high, T0)
+
+        async with uow_factory(atomic=False) as mover:
+            if taken == 1:
+                moved = await mover.tasks.set_position_in_gap(
+                    third.id, user.id, None, another_moves_first, T0
+                )
+                assert moved is not None
+                assert moved.position == "k"
+            else:
+                with pytest.raises(OrderChangedError):
+                    await mover.tasks.set_position_in_gap(
+                        third.id, user.id, None, another_moves_first, T0
+                    )
+                assert await mover.tasks.get(third.id) == third
+        assert read == [(None, "m0i"), (None, "l")]
 
     async def test_holding_a_window_before_the_order_waits_for_its_tasks(
         self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]]

@@ -277,11 +277,14 @@ async def test_a_move_whose_gap_changed_after_its_read_holds_the_order(
     real = InMemoryTaskRepository.set_position_in_gap
     calls = []
 
-    async def another_move_first(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not calls:  # c moves right after a between d's read and its write
-            calls.append(c.id)
-            await tasks.move(ada.id, c.id, a.id)
-        return await real(self, *args, **kwargs)
+    async def another_move_first(self, task_id, user_id, after, place, *args, **kwargs):  # type: ignore[no-untyped-def]
+        async def c_moves_first(low: str | None, high: str | None) -> str | None:
+            if not calls:  # c moves right after a between d's read and its write
+                calls.append(c.id)
+                await tasks.move(ada.id, c.id, a.id)
+            return await place(low, high)
+
+        return await real(self, task_id, user_id, after, c_moves_first, *args, **kwargs)
 
     monkeypatch.setattr(InMemoryTaskRepository, "set_position_in_gap", another_move_first)
     moved = await tasks.move(ada.id, d.id, a.id)

@@ -6,7 +6,8 @@ UPDATE queues for that row in PostgreSQL, and every hand-over of the row wakes a
 re-queues the waiters through the server's lock manager: at one user of 100,000 tasks and
 100 connections, about 13 backends waited for the row and one for the lock manager, and
 PostgreSQL spent 2.5 times the CPU of a move of a small user. Queued here instead, a
-worker sends the server one such UPDATE per user at a time."""
+worker sends the server one such UPDATE per user at a time (a move to the top reads its gap
+in the turn too: tasks.SqlTaskRepository.set_position_in_gap)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -82,7 +82,7 @@ from todo_core.listing import (
     TaskQuery,
 )
 from todo_core.ordering import OrderWindow
-from todo_core.ports import TaskRepository
+from todo_core.ports import PlaceInGap, TaskRepository
 from todo_core.task_rules import (
     TaskPatch,
 )
@@ -443,15 +443,45 @@ class SqlTaskRepository(TaskRepository):
         task_id: UUID,
         user_id: UUID,
         after: UUID | None,
-        gap: tuple[str | None, str | None],
-        position: str,
+        place: PlaceInGap,
         now: datetime,
         if_version: Versions = None,
         session_id: UUID | None = None,
     ) -> Task | None:
+        into_gap = functools.partial(
+            self._place_in_gap, task_id, user_id, after, place, now, if_version, session_id
+        )
+        turn = ORDER_TURNS.turn(user_id)
+        if after is not None:
+            return await into_gap(turn)
+        # Every move to the top takes the gap the next one reads. Read in the turn, and
+        # again should another worker's move have taken it meanwhile: at one user of
+        # 100,000 tasks and 100 connections, a gap read before the turn was mostly gone by
+        # then, and the move fell back to holding the order (p95 296 ms against 173).
+        async with turn:
+            try:
+                return await into_gap(nullcontext())
+            except OrderChangedError:
+                return await into_gap(nullcontext())
+
+    async def _place_in_gap(
+        self,
+        task_id: UUID,
+        user_id: UUID,
+        after: UUID | None,
+        place: PlaceInGap,
+        now: datetime,
+        if_version: Versions,
+        session_id: UUID | None,
+        write_turn: AbstractAsyncContextManager[object],
+    ) -> Task | None:
+        gap = await self.neighbours(user_id, task_id, after)
+        position = None if gap is None else await place(*gap)
+        if gap is None or position is None:
+            return None
         low, high = gap
         try:
-            async with ORDER_TURNS.turn(user_id):
+            async with write_turn:
                 return await self._place(
                     task_id,
                     user_id,
