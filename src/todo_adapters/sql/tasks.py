@@ -448,9 +448,20 @@ class SqlTaskRepository(TaskRepository):
         if_version: Versions = None,
         session_id: UUID | None = None,
     ) -> Task | None:
-        into_gap = functools.partial(
-            self._place_in_gap, task_id, user_id, after, place, now, if_version, session_id
-        )
+        async def into_gap(write_turn: AbstractAsyncContextManager[object]) -> Task | None:
+            gap = await self.neighbours(user_id, task_id, after)
+            position = None if gap is None else await place(*gap)
+            if gap is None or position is None:
+                return None
+            checked = {"after": after, "low": gap[0], "high": gap[1]}
+            try:
+                async with write_turn:
+                    return await self._place(
+                        task_id, user_id, position, now, if_version, session_id, checked
+                    )
+            except SerializationError as exc:
+                raise OrderChangedError() from exc
+
         turn = ORDER_TURNS.turn(user_id)
         if after is not None:
             return await into_gap(turn)
@@ -467,36 +478,6 @@ class SqlTaskRepository(TaskRepository):
                 if self._db.is_in_transaction():
                     raise
                 return await into_gap(nullcontext())
-
-    async def _place_in_gap(
-        self,
-        task_id: UUID,
-        user_id: UUID,
-        after: UUID | None,
-        place: PlaceInGap,
-        now: datetime,
-        if_version: Versions,
-        session_id: UUID | None,
-        write_turn: AbstractAsyncContextManager[object],
-    ) -> Task | None:
-        gap = await self.neighbours(user_id, task_id, after)
-        position = None if gap is None else await place(*gap)
-        if gap is None or position is None:
-            return None
-        low, high = gap
-        try:
-            async with write_turn:
-                return await self._place(
-                    task_id,
-                    user_id,
-                    position,
-                    now,
-                    if_version,
-                    session_id,
-                    gap_checked={"after": after, "low": low, "high": high},
-                )
-        except SerializationError as exc:
-            raise OrderChangedError() from exc
 
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
