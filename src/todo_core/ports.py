@@ -153,11 +153,10 @@ class TaskRepository(Protocol):
         """set_position at `place(*gap)`, gap being what neighbours(user_id, task_id,
         after) reads first, taking the task and then the user's order itself in the same
         step as the write, and only while the neighbours read with both held are still
-        `gap` (OrderChangedError otherwise, nothing written; it may first read and
-        place once more). None, with nothing written,
-        when there is no such gap, `place` gives no position, or set_position would. The
-        order is held until the unit of work ends: for as long as the write when the
-        unit of work is not atomic."""
+        `gap` (OrderChangedError otherwise, nothing written; it may first read and place
+        once more). None, with nothing written, when there is no such gap, `place` gives
+        no position, or set_position would. The order is held until the unit of work
+        ends: for as long as the write when the unit of work is not atomic."""
 
     async def hold_window(
         self, user_id: UUID, moving: UUID, gap: str | None, each_side: int
