@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 import pytest
@@ -18,7 +19,7 @@ from tests.contracts.refresh_token_repository import RefreshTokenRepositoryContr
 from tests.contracts.session_repository import SessionRepositoryContract
 from tests.contracts.task_repository import TaskRepositoryContract
 from tests.contracts.user_repository import UserRepositoryContract
-from todo_adapters.sql.order_turns import ORDER_TURNS
+from todo_adapters.sql.order_turns import ORDER_TURNS, TOP_TURNS
 from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import Task, User
 from todo_core.errors import OrderChangedError, PositionTakenError
@@ -140,14 +141,41 @@ class TestSqlTaskRepository(TaskRepositoryContract):
             return position_between(low, high, T0)
 
         after = None if to_top else first.id
+        async with uow_factory(atomic=False) as mover, AsyncExitStack() as every_place:
+            for _ in range(ORDER_TURNS.places):
+                await every_place.enter_async_context(ORDER_TURNS.turn(user.id))
+            move = asyncio.create_task(
+                mover.tasks.set_position_in_gap(third.id, user.id, after, place, T0)
+            )
+            await asyncio.sleep(0.3)
+            assert not move.done()
+            assert read == ([] if to_top else [("m0i", "m1i")])
+            await every_place.aclose()
+            assert await asyncio.wait_for(move, timeout=5) is not None
+        assert len(read) == 1
+
+    @pytest.mark.parametrize("held", ["top", "place"])
+    async def test_a_move_to_the_top_waits_for_another_move_to_the_top_only(
+        self, uow_factory: SqlUnitOfWorkFactory, ordered: tuple[User, list[Task]], held: str
+    ) -> None:
+        # Two moves to the top in flight would read the same gap; a move after a task in
+        # the other place rarely touches it.
+        user, (_, _, third) = ordered
+        read: list[tuple[str | None, str | None]] = []
+
+        async def place(low: str | None, high: str | None) -> str:
+            read.append((low, high))
+            return position_between(low, high, T0)
+
+        turns = TOP_TURNS if held == "top" else ORDER_TURNS
         async with uow_factory(atomic=False) as mover:
-            async with ORDER_TURNS.turn(user.id):
+            async with turns.turn(user.id):
                 move = asyncio.create_task(
-                    mover.tasks.set_position_in_gap(third.id, user.id, after, place, T0)
+                    mover.tasks.set_position_in_gap(third.id, user.id, None, place, T0)
                 )
                 await asyncio.sleep(0.3)
-                assert not move.done()
-                assert read == ([] if to_top else [("m0i", "m1i")])
+                assert move.done() == (held == "place")
+                assert read == ([] if held == "top" else [(None, "m0i")])
             assert await asyncio.wait_for(move, timeout=5) is not None
         assert len(read) == 1
 

@@ -1,5 +1,6 @@
-"""Moves of one user's order take turns in a process (order_turns.py): one at a time per
-key, in arrival order, other keys never waiting, and nothing kept once nobody waits."""
+"""Moves of one user's order take turns in a process (order_turns.py): as many at a time
+per key as there are places, in arrival order, other keys never waiting, and nothing kept
+once nobody waits."""
 
 from __future__ import annotations
 
@@ -46,4 +47,23 @@ async def test_a_cancelled_or_failed_turn_leaves_the_queue_clean() -> None:
         async with turns.turn("ada"):
             raise RuntimeError("the statement failed")
     assert log == ["a1 in", "a1 out"]
+    assert turns._queues == {}
+
+
+async def test_two_places_two_at_a_time_the_rest_in_arrival_order() -> None:
+    turns, log, gates = Turns(places=2), [], [asyncio.Event() for _ in range(4)]
+    tasks = [
+        asyncio.create_task(_take(turns, "ada", log, f"a{i}", gate)) for i, gate in enumerate(gates)
+    ]
+    await asyncio.sleep(0.01)
+    assert log == ["a0 in", "a1 in"]
+    gates[1].set()
+    await asyncio.sleep(0.01)
+    assert log[2:] == ["a1 out", "a2 in"]
+    gates[0].set()
+    await asyncio.sleep(0.01)
+    assert log[4:] == ["a0 out", "a3 in"]
+    for gate in gates:
+        gate.set()
+    await asyncio.gather(*tasks)
     assert turns._queues == {}

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_adapters.sql.filter_totals import FILTER_TOTALS, Kept
 from todo_adapters.sql.large_owners import LARGE_OWNERS, WALKED_TASKS
-from todo_adapters.sql.order_turns import ORDER_TURNS
+from todo_adapters.sql.order_turns import ORDER_TURNS, TOP_TURNS
 from todo_adapters.sql.sessions import session_live
 from todo_adapters.sql.statements import Statement, attributes, param, same_order
 from todo_adapters.sql.tables import (
@@ -465,13 +465,14 @@ class SqlTaskRepository(TaskRepository):
         turn = ORDER_TURNS.turn(user_id)
         if after is not None:
             return await into_gap(turn)
-        # Every move to the top takes the gap the next one reads. Read in the turn, and
-        # again should another worker's move have taken it meanwhile: at one user of
+        # Every move to the top takes the gap the next one reads. Read in the turn, one
+        # move to the top at a time, and again should another worker's move have taken
+        # it meanwhile: at one user of
         # 100,000 tasks and 100 connections, a gap read before the turn was mostly gone by
         # then, and the move fell back to holding the order (p95 296 ms against 173).
         # Not again in a transaction (behind a transaction pooler): the failed UPDATE
         # has aborted it.
-        async with turn:
+        async with turn, TOP_TURNS.turn(user_id):
             try:
                 return await into_gap(nullcontext())
             except OrderChangedError:
