@@ -96,7 +96,11 @@ def test_connections_are_dealt_over_every_worker(database_url: str, tmp_path: Pa
         assert all(count > 0 for count in held.values()), held
 
 
-def test_a_second_server_on_the_port_is_refused(database_url: str, tmp_path: Path):
+def test_a_second_server_on_the_port_is_refused(
+    database_url: str, direct_database_url: str, tmp_path: Path
+):
+    # The second one straight to PostgreSQL (not through PgBouncer, which TEST_PGBOUNCER
+    # puts before database_url): it checks the database before the port.
     (tmp_path / "first").mkdir()
     with _service(database_url, tmp_path / "first") as service:
         port = _port(service)
@@ -104,7 +108,7 @@ def test_a_second_server_on_the_port_is_refused(database_url: str, tmp_path: Pat
             [CLI, "serve"],
             env={
                 **os.environ,
-                "DATABASE_URL": database_url,
+                "DATABASE_URL": direct_database_url,
                 "JWT_SECRET": TEST_JWT_SECRET,
                 "DATA_DIR": str(tmp_path),
                 "HOST": "127.0.0.1",
