@@ -24,8 +24,19 @@ from todo_adapters.sql.uow import SqlUnitOfWorkFactory
 from todo_core.domain import Task, User
 from todo_core.errors import OrderChangedError, PositionTakenError
 from todo_core.ordering import position_between
+from todo_core.ports import PlaceInGap
 
 T = TypeVar("T")
+
+
+def _noting(read: list[tuple[str | None, str | None]]) -> PlaceInGap:
+    """The core's rule for a gap, noting each gap it is given."""
+
+    async def place(low: str | None, high: str | None) -> str:
+        read.append((low, high))
+        return position_between(low, high, T0)
+
+    return place
 
 
 @pytest.fixture
@@ -135,11 +146,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         # A move after a task reads first and waits for its turn to write only.
         user, (first, _, third) = ordered
         read: list[tuple[str | None, str | None]] = []
-
-        async def place(low: str | None, high: str | None) -> str:
-            read.append((low, high))
-            return position_between(low, high, T0)
-
+        place = _noting(read)
         after = None if to_top else first.id
         async with uow_factory(atomic=False) as mover, AsyncExitStack() as every_place:
             for _ in range(ORDER_TURNS.places):
@@ -162,11 +169,7 @@ class TestSqlTaskRepository(TaskRepositoryContract):
         # the other place rarely touches it.
         user, (_, _, third) = ordered
         read: list[tuple[str | None, str | None]] = []
-
-        async def place(low: str | None, high: str | None) -> str:
-            read.append((low, high))
-            return position_between(low, high, T0)
-
+        place = _noting(read)
         turns = TOP_TURNS if held == "top" else ORDER_TURNS
         async with uow_factory(atomic=False) as mover:
             async with turns.turn(user.id):
