@@ -467,11 +467,10 @@ class SqlTaskRepository(TaskRepository):
             return await into_gap(turn)
         # Every move to the top takes the gap the next one reads. Read in the turn, one
         # move to the top at a time, and again should another worker's move have taken
-        # it meanwhile: at one user of
-        # 100,000 tasks and 100 connections, a gap read before the turn was mostly gone by
-        # then, and the move fell back to holding the order (p95 296 ms against 173).
-        # Not again in a transaction (behind a transaction pooler): the failed UPDATE
-        # has aborted it.
+        # it meanwhile: at one user of 100,000 tasks and 100 connections, a gap read
+        # before the turn was mostly gone by then, and the move fell back to holding the
+        # order (p95 296 ms against 173). Not again in a transaction (behind a
+        # transaction pooler): the failed UPDATE has aborted it.
         async with turn, TOP_TURNS.turn(user_id):
             try:
                 return await into_gap(nullcontext())
