@@ -9,7 +9,9 @@ server facing the internet needs, none of which uvicorn sets by itself.
   disconnected: silent and slowloris sockets no longer stay open for ever. Idle
   keep-alive connections close after uvicorn's own 5 s.
 - Beyond MAX_CONNECTIONS open connections in one worker, a request gets a fast 503
-  problem and a close, not a place in a queue that would time out anyway."""
+  problem and a close, not a place in a queue that would time out anyway.
+
+And each answer's head goes out with its body, in one send (head_with_body.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from todo_api.http.head_with_body import HeadWithBody
 from todo_api.settings import Settings
 
 
@@ -52,7 +55,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(HeadWithBody(transport, self.loop))
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
