@@ -6,7 +6,12 @@ the client woken for a head it cannot use without the body. This transport holds
 back until the next write, then sends both in one call (uvloop gathers a writelines into
 one vectored write: no copy of the body). A head with no write after it in the same turn
 of the event loop (a HEAD request's, or a stream's whose first event is still to come)
-goes out at the loop's next turn."""
+goes out at the loop's next turn.
+
+uvloop closes a transport by itself when the client half-closes, and still sends what is
+written to it until the connection is lost (the protocol's connection_lost): a head
+written to a closing transport goes out at once, and a held one is dropped only once the
+connection is lost."""
 
 from __future__ import annotations
 
@@ -30,26 +35,32 @@ class HeadWithBody(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._head: bytes | None = None
+        self._lost = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         head = self._head
         if head is not None:
             self._head = None
             self._transport.writelines((head, data))
-        elif _is_head(data):
+        elif _is_head(data) and not self._transport.is_closing():
             self._head = bytes(data)
             self._loop.call_soon(self._flush)
         else:
             self._transport.write(data)
 
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
-        self._flush()
-        self._transport.writelines(list_of_data)
+        head, self._head = self._head, None
+        self._transport.writelines(list_of_data if head is None else (head, *list_of_data))
 
     def _flush(self) -> None:
         head, self._head = self._head, None
-        if head is not None and not self._transport.is_closing():
+        if head is not None and not self._lost:
             self._transport.write(head)
+
+    def lost(self) -> None:
+        """The connection is gone (the protocol's connection_lost): nothing more goes out."""
+        self._lost = True
+        self._head = None
 
     def close(self) -> None:
         self._flush()

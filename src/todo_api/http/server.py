@@ -55,11 +55,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(HeadWithBody(transport, self.loop))
+        self._sender = HeadWithBody(transport, self.loop)
+        super().connection_made(self._sender)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._sender.lost()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
