@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,11 @@ CLI = str(Path(sys.executable).with_name("todo-api"))
 class Service:
     base: str
     process: subprocess.Popen[bytes]
+
+    def connect(self, timeout: float = 10) -> socket.socket:
+        """A raw socket to the service, for requests written byte by byte."""
+        host, port = self.base.removeprefix("http://").split(":")
+        return socket.create_connection((host, int(port)), timeout=timeout)
 
 
 @contextmanager

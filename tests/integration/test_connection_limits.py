@@ -32,11 +32,6 @@ def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
         yield running
 
 
-def _connect(service: Service) -> socket.socket:
-    host, port = service.base.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=30)
-
-
 def _read_all(sock: socket.socket) -> bytes:
     chunks = []
     while chunk := sock.recv(65536):
@@ -64,7 +59,7 @@ def _fast_get(service: Service) -> float:
 
 
 def test_a_head_over_the_limit_gets_431_and_a_close(service):
-    with _connect(service) as sock:
+    with service.connect(timeout=30) as sock:
         sock.sendall(
             b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
         )
@@ -76,7 +71,7 @@ def test_a_head_over_the_limit_gets_431_and_a_close(service):
 
 
 def test_a_head_just_under_the_limit_is_served(service):
-    with _connect(service) as sock:
+    with service.connect(timeout=30) as sock:
         sock.sendall(
             b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n"
         )
@@ -89,7 +84,7 @@ def test_a_64_mib_header_neither_grows_the_worker_nor_delays_others(service):
     sent = threading.Event()
 
     def attack() -> None:
-        with _connect(service) as sock:
+        with service.connect(timeout=30) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ")
             try:
                 for _ in range(1024):  # 64 MiB in 64 KiB pieces, until the server hangs up
@@ -109,8 +104,8 @@ def test_a_64_mib_header_neither_grows_the_worker_nor_delays_others(service):
 
 
 def test_silent_and_slowloris_connections_are_closed_while_others_are_served(service):
-    silent = [_connect(service) for _ in range(200)]
-    slow = [_connect(service) for _ in range(50)]
+    silent = [service.connect(timeout=30) for _ in range(200)]
+    slow = [service.connect(timeout=30) for _ in range(50)]
     began = time.monotonic()
     try:
         for _ in range(3):  # one header byte a second: never a whole head
@@ -127,7 +122,7 @@ def test_silent_and_slowloris_connections_are_closed_while_others_are_served(ser
 
 
 def test_a_stalled_body_is_closed(service):
-    with _connect(service) as sock:
+    with service.connect(timeout=30) as sock:
         sock.sendall(
             b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"email": '
@@ -136,7 +131,7 @@ def test_a_stalled_body_is_closed(service):
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_5_seconds(service):
-    with _connect(service) as sock:
+    with service.connect(timeout=30) as sock:
         sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         began = time.monotonic()
@@ -146,11 +141,11 @@ def test_an_idle_keep_alive_connection_is_closed_after_5_seconds(service):
 
 def test_past_max_connections_a_request_gets_a_fast_503(database_url: str, tmp_path: Path):
     with served_for_tests(database_url, tmp_path, WORKERS="1", MAX_CONNECTIONS="20") as service:
-        held = [_connect(service) for _ in range(25)]
+        held = [service.connect(timeout=30) for _ in range(25)]
         try:
             time.sleep(0.2)
             began = time.monotonic()
-            with _connect(service) as sock:
+            with service.connect(timeout=30) as sock:
                 sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
                 answer = _read_all(sock)
             assert time.monotonic() - began < 0.5

@@ -6,7 +6,6 @@ login's own reader, FastAPI's JSON body) and also when a chunked body passes the
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +29,7 @@ def _log(tmp_path: Path) -> list[dict]:
 
 
 def _send_and_vanish(service: Service, head: str, body: bytes) -> None:
-    host, port = service.base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with service.connect() as sock:
         sock.sendall(head.encode("latin-1") + body)
         time.sleep(0.2)  # the app is reading the body by now
 

@@ -26,11 +26,6 @@ def service(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield running
 
 
-def _connect(service: Service) -> socket.socket:
-    host, port = service.base.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
 def _data_segments_in(sock: socket.socket) -> int:
     info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
     if len(info) < _DATA_SEGS_IN_OFFSET + _DATA_SEGS_IN.size:
@@ -56,9 +51,9 @@ def _answer(sock: socket.socket, request: bytes, *, with_body: bool = True) -> b
     return head + b"\r\n\r\n" + body
 
 
-def _segments_of(sock: socket.socket, request: bytes, *, with_body: bool = True) -> int:
+def _segments_of(sock: socket.socket, request: bytes) -> int:
     before = _data_segments_in(sock)
-    answer = _answer(sock, request, with_body=with_body)
+    answer = _answer(sock, request)
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
     time.sleep(0.2)  # a second segment, were there one, has arrived by now
     return _data_segments_in(sock) - before
@@ -66,14 +61,14 @@ def _segments_of(sock: socket.socket, request: bytes, *, with_body: bool = True)
 
 def test_an_answer_comes_in_one_segment(service):
     request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
-    with _connect(service) as sock:
+    with service.connect() as sock:
         _answer(sock, request)  # the connection's first answer, before counting
         counted = [_segments_of(sock, request) for _ in range(3)]
     assert counted == [1, 1, 1]
 
 
 def test_a_head_answer_arrives_without_a_body_to_wait_for(service):
-    with _connect(service) as sock:
+    with service.connect() as sock:
         began = time.monotonic()
         answer = _answer(sock, b"HEAD /health/live HTTP/1.1\r\nHost: x\r\n\r\n", with_body=False)
         waited = time.monotonic() - began

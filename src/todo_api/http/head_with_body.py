@@ -38,9 +38,8 @@ class HeadWithBody(asyncio.Transport):
         self._lost = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        head = self._head
+        head, self._head = self._head, None
         if head is not None:
-            self._head = None
             self._transport.writelines((head, data))
         elif _is_head(data) and not self._transport.is_closing():
             self._head = bytes(data)
