@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from asyncpg.pgproto.pgproto import UUID as DatabaseUUID
 
 from todo_api.http.etags import etag_of
 from todo_api.routers.tasks.rendering import (
@@ -31,6 +32,25 @@ WHEN = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
 
 def _task(title: str = "Buy milk", description: str | None = "2 litres") -> Task:
     return Task(uuid.uuid4(), uuid.uuid4(), title, description, True, WHEN, WHEN, 7)
+
+
+def _read(task: Task) -> Task:
+    """The task as the SQL repository hands it over: its ids are asyncpg's UUID."""
+    assert type(DatabaseUUID(str(task.id))) is not uuid.UUID
+    return Task(
+        DatabaseUUID(str(task.id)),
+        DatabaseUUID(str(task.user_id)),
+        task.title,
+        task.description,
+        task.is_completed,
+        task.created_at,
+        task.updated_at,
+        task.version,
+        WHEN,
+        3,
+        ["work", "é"],
+        "a0",
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,6 +78,18 @@ def test_a_page_is_the_bytes_its_response_model_gives(next_cursor):
     page = TaskPage([_task(), _task(description=None)], 9, limit=2, offset=4, counts=counts)
     response = task_list_response(page, next_cursor)
     assert response.body == TaskListResponse.of(page, next_cursor).model_dump_json().encode()
+
+
+def test_tasks_read_from_the_database_are_the_bytes_their_response_model_gives():
+    made = _task()
+    read = _read(made)
+    body = task_response(read).body
+    assert body == TaskResponse.of(read).model_dump_json().encode()
+    assert json.loads(body)["id"] == str(made.id)
+    assert json.loads(body)["user_id"] == str(made.user_id)
+    page = TaskPage([read, _read(_task(description=None))], 2, limit=50, offset=0)
+    expected = TaskListResponse.of(page, None).model_dump_json().encode()
+    assert task_list_response(page, None).body == expected
 
 
 def test_an_empty_page():

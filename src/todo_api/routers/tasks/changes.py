@@ -8,11 +8,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
 from todo_api.routers.deps import SyncCaller
 from todo_api.routers.openapi import problems
-from todo_api.routers.tasks.rendering import JSON
+from todo_api.routers.tasks.rendering import JSON, json_serializer
 from todo_api.routers.tasks.schemas import TaskResponse
 from todo_core.domain import Task
 from todo_core.feed import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
@@ -38,7 +38,7 @@ class _Changes:
     has_more: bool
 
 
-_CHANGES = TypeAdapter(_Changes)
+_CHANGES = json_serializer(_Changes)
 
 
 @router.get(
@@ -67,4 +67,4 @@ async def task_changes(
     point = tokens.decode(user_id, since) if since is not None else None
     page = await caller.service.sync.changes(user_id, point, limit)
     body = _Changes(page.changes, page.deleted, tokens.encode(user_id, page.next), page.has_more)
-    return Response(_CHANGES.dump_json(body), media_type=JSON)
+    return Response(_CHANGES.to_json(body), media_type=JSON)
