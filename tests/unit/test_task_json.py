@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 import pytest
 from asyncpg.pgproto.pgproto import UUID as DatabaseUUID
+from pydantic import PlainSerializer
 
 from todo_api.http.etags import etag_of
+from todo_api.routers.tasks.changes import _CHANGES, ChangesResponse, _Changes
 from todo_api.routers.tasks.rendering import (
     created_reply,
     reply_response,
     task_list_response,
     task_response,
+    uuid_text_serializer,
 )
 from todo_api.routers.tasks.schemas import TaskListResponse, TaskResponse
 from todo_core.domain import (
@@ -36,7 +41,6 @@ def _task(title: str = "Buy milk", description: str | None = "2 litres") -> Task
 
 def _read(task: Task) -> Task:
     """The task as the SQL repository hands it over: its ids are asyncpg's UUID."""
-    assert type(DatabaseUUID(str(task.id))) is not uuid.UUID
     return Task(
         DatabaseUUID(str(task.id)),
         DatabaseUUID(str(task.user_id)),
@@ -102,6 +106,46 @@ def test_an_empty_page():
         "next_cursor": None,
         "counts": {"all": 0, "active": 0, "completed": 0},
     }
+
+
+def test_a_change_feed_page_is_the_bytes_its_response_model_gives():
+    changed = [_read(_task()), _task(description=None)]
+    deleted = [DatabaseUUID(str(uuid.uuid4())), uuid.uuid4()]
+    body = _CHANGES.to_json(_Changes(changed, deleted, "next-token", True))
+    expected = ChangesResponse(
+        changes=[TaskResponse.of(t) for t in changed],
+        deleted=deleted,
+        next="next-token",
+        has_more=True,
+    )
+    assert body == expected.model_dump_json().encode()
+
+
+class _Marked(uuid.UUID):
+    def __str__(self) -> str:
+        return "written by str()"
+
+
+def test_each_uuid_is_written_by_str():
+    # What makes asyncpg's UUID cheap to write: pydantic's own way reads .int instead.
+    task = Task(_Marked(int=1), _Marked(int=2), "t", None, False, WHEN, WHEN, 1)
+    shown = json.loads(task_response(task).body)
+    assert shown["id"] == shown["user_id"] == "written by str()"
+
+
+def test_a_shape_without_uuids_or_with_its_own_uuid_serializer_is_refused():
+    @dataclass
+    class Plain:
+        title: str
+
+    @dataclass
+    class Hex:
+        id: Annotated[uuid.UUID, PlainSerializer(lambda u: u.hex)]
+
+    with pytest.raises(RuntimeError, match="no UUID"):
+        uuid_text_serializer(Plain)
+    with pytest.raises(TypeError, match="its own serializer"):
+        uuid_text_serializer(Hex)
 
 
 @pytest.mark.parametrize("replayed", [False, True])

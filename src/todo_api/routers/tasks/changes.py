@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from todo_api.routers.deps import SyncCaller
 from todo_api.routers.openapi import problems
-from todo_api.routers.tasks.rendering import JSON, json_serializer
+from todo_api.routers.tasks.rendering import JSON, uuid_text_serializer
 from todo_api.routers.tasks.schemas import TaskResponse
 from todo_core.domain import Task
 from todo_core.feed import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
@@ -38,7 +38,7 @@ class _Changes:
     has_more: bool
 
 
-_CHANGES = json_serializer(_Changes)
+_CHANGES = uuid_text_serializer(_Changes)
 
 
 @router.get(
