@@ -175,23 +175,26 @@ class PgListener:
                 self._lost.set()
                 raise StorageUnavailableError() from exc
 
-    async def take_slot(self, user_id: UUID, limit: int, held: Collection[int]) -> int | None:
+    async def take_slot(
+        self, user_id: UUID, limit: int, held: Collection[int], *, watch: bool
+    ) -> int | None:
         """Lock the first of the user's `limit` slots that no worker holds (`held`: those
-        this worker holds); None when all are taken. The user's first stream here also
-        watches the user, before its slot, so that writes from then on notify: release
-        it with the last one. StorageUnavailableError when the connection is down."""
+        this worker holds); None when all are taken. With `watch` (the user's first stream
+        here), the user is watched too, before the slot, so that writes from then on
+        notify: release it with the last one. StorageUnavailableError when the connection
+        is down."""
         free = [n for n in range(limit) if n not in held]
         if not free:
             return None
         keys = [slot_key(user_id, n) for n in free]
-        watch = [] if held else [watch_key(user_id)]
+        watches = [watch_key(user_id)] if watch else []
 
         async def take(db: asyncpg.Connection) -> Any:
-            if watch:
-                await db.execute(_WATCH, watch)
+            if watches:
+                await db.execute(_WATCH, watches)
             taken = await db.fetchval(_TAKE, keys, free)
-            if taken is None and watch:
-                await db.fetchval(_UNWATCH, watch[0])
+            if taken is None and watches:
+                await db.fetchval(_UNWATCH, watches[0])
             return taken
 
         taken = await self._query(take, 5.0)

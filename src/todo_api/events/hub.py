@@ -34,13 +34,16 @@ class Listener(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def take_slot(self, user_id: UUID, limit: int, held: Collection[int]) -> int | None:
-        """The first free slot of the user's `limit`, now locked; None when all are taken.
-        With none `held` here, the user is watched from now on (writes notify).
-        StorageUnavailableError while the connection is down."""
+    async def take_slot(
+        self, user_id: UUID, limit: int, held: Collection[int], *, watch: bool
+    ) -> int | None:
+        """The first free slot of the user's `limit` (`held`: those this worker holds), now
+        locked; None when all are taken. With `watch`, the user is watched from now on
+        (writes notify), unless no slot was free. StorageUnavailableError while the
+        connection is down."""
 
     async def release_slot(self, user_id: UUID, slot: int, *, last: bool) -> None:
-        """Give the slot back; with the user's `last` stream here, stop watching them."""
+        """Give the slot back; with `last`, stop watching the user too."""
 
     async def retake(self, slots: Collection[Slot]) -> set[Slot]:
         """Lock the slots again on a new connection; those that could not be come back."""
@@ -83,8 +86,11 @@ class StreamHub:
         self._listener = listener
         self._max_per_user = max_per_user
         self._streams: dict[UUID, dict[int, LiveStream]] = {}
-        # Slots are taken, given back and locked again one at a time, so that this
-        # worker never offers a slot it is about to hold (its locks are re-entrant).
+        # The users whose watch the listener's connection holds, once each.
+        self._watched: set[UUID] = set()
+        # Slots and watches are taken, given back and locked again one at a time, so that
+        # this worker never offers a slot it is about to hold (its locks are re-entrant),
+        # and a user's watch goes with the last stream that is here when it is given back.
         self._slots = asyncio.Lock()
         self._epoch = 0
         self._releases: set[asyncio.Task[None]] = set()
@@ -109,14 +115,15 @@ class StreamHub:
             raise StreamsClosedError()
         user = grant.user_id
         async with self._slots:
-            mine = self._streams.setdefault(user, {})
-            try:
-                slot = await self._listener.take_slot(user, self._max_per_user, mine.keys())
-            finally:
-                if not mine:
-                    del self._streams[user]
+            # A stream that left meanwhile (leave() does not wait for the lock) is no
+            # longer here, but its slot and its share of the watch go back only after this.
+            held = list(self._streams.get(user, {}))
+            watch = user not in self._watched
+            slot = await self._listener.take_slot(user, self._max_per_user, held, watch=watch)
             if slot is None:
                 raise TooManyStreamsError(self._max_per_user)
+            if watch:
+                self._watched.add(user)
             stream = LiveStream(grant, slot, self._epoch)
             self._streams.setdefault(user, {})[slot] = stream
         return stream
@@ -131,16 +138,23 @@ class StreamHub:
         del mine[stream.slot]
         if not mine:
             del self._streams[user]
-        release = asyncio.create_task(self._release(stream, last=not mine))
+        release = asyncio.create_task(self._release(stream))
         self._releases.add(release)
         release.add_done_callback(self._releases.discard)
 
-    async def _release(self, stream: LiveStream, *, last: bool) -> None:
+    async def _release(self, stream: LiveStream) -> None:
+        user = stream.grant.user_id
         async with self._slots:
             # A lock of an earlier connection went with it; unlocking on the new one would
             # free a slot that another stream here may hold by now.
-            if stream.epoch == self._epoch:
-                await self._listener.release_slot(stream.grant.user_id, stream.slot, last=last)
+            if stream.epoch != self._epoch:
+                return
+            # Whether it is the user's last stream is known only now: a stream may have
+            # joined since this one left, holding on to the watch.
+            last = user in self._watched and user not in self._streams
+            await self._listener.release_slot(user, stream.slot, last=last)
+            if last:
+                self._watched.discard(user)
 
     def end_all(self, reason: str) -> None:
         """End every stream and take no more (shutdown: clients reconnect elsewhere)."""
@@ -159,6 +173,7 @@ class StreamHub:
     async def _reconnected(self) -> None:
         async with self._slots:
             self._epoch += 1
+            self._watched.clear()  # The watches went with the old connection.
             held = [(s.grant.user_id, s.slot) for s in self]
             try:
                 lost = await self._listener.retake(held)
@@ -166,6 +181,7 @@ class StreamHub:
                 # The new connection went too: the next one tries again.
                 log.warning("events.slots_not_retaken", streams=len(held))
                 return
+            self._watched.update(user for user, _ in held)
             for stream in self:
                 stream.epoch = self._epoch
                 if (stream.grant.user_id, stream.slot) in lost:
