@@ -179,10 +179,10 @@ class PgListener:
         self, user_id: UUID, limit: int, held: Collection[int], *, watch: bool
     ) -> int | None:
         """Lock the first of the user's `limit` slots that no worker holds (`held`: those
-        this worker holds); None when all are taken. With `watch` (the user's first stream
-        here), the user is watched too, before the slot, so that writes from then on
-        notify: release it with the last one. StorageUnavailableError when the connection
-        is down."""
+        this worker holds); None when all are taken. With `watch` (this connection does
+        not watch the user yet), the user is watched too, before the slot, so that writes
+        from then on notify: release it with the last stream. StorageUnavailableError when
+        the connection is down."""
         free = [n for n in range(limit) if n not in held]
         if not free:
             return None
@@ -200,12 +200,13 @@ class PgListener:
         taken = await self._query(take, 5.0)
         return None if taken is None else int(taken)
 
-    async def release_slot(self, user_id: UUID, slot: int, *, last: bool) -> None:
-        """Unlock a slot, and the user's watch with their `last` stream here; nothing to do
-        when the connection went (it took the locks along)."""
+    async def release_slot(self, user_id: UUID, slot: int | None, *, last: bool) -> None:
+        """Unlock a slot (None: none to unlock), and the user's watch with their `last`
+        stream here; nothing to do when the connection went (it took the locks along)."""
 
         async def release(db: asyncpg.Connection) -> None:
-            await db.fetchval(_RELEASE, slot_key(user_id, slot))
+            if slot is not None:
+                await db.fetchval(_RELEASE, slot_key(user_id, slot))
             if last:
                 await db.fetchval(_UNWATCH, watch_key(user_id))
 

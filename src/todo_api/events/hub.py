@@ -42,8 +42,8 @@ class Listener(Protocol):
         (writes notify), unless no slot was free. StorageUnavailableError while the
         connection is down."""
 
-    async def release_slot(self, user_id: UUID, slot: int, *, last: bool) -> None:
-        """Give the slot back; with `last`, stop watching the user too."""
+    async def release_slot(self, user_id: UUID, slot: int | None, *, last: bool) -> None:
+        """Give the slot back (None: none to give); with `last`, stop watching the user."""
 
     async def retake(self, slots: Collection[Slot]) -> set[Slot]:
         """Lock the slots again on a new connection; those that could not be come back."""
@@ -115,8 +115,10 @@ class StreamHub:
             raise StreamsClosedError()
         user = grant.user_id
         async with self._slots:
-            # A stream that left meanwhile (leave() does not wait for the lock) is no
-            # longer here, but its slot and its share of the watch go back only after this.
+            # A stream that left (leave() does not wait for this lock) is not in `held`
+            # while its release waits: its slot may be locked again here (counted twice,
+            # the release brings it back to one), and the user stays in _watched until
+            # that release finds no stream of theirs here.
             held = list(self._streams.get(user, {}))
             watch = user not in self._watched
             slot = await self._listener.take_slot(user, self._max_per_user, held, watch=watch)
@@ -146,13 +148,14 @@ class StreamHub:
         user = stream.grant.user_id
         async with self._slots:
             # A lock of an earlier connection went with it; unlocking on the new one would
-            # free a slot that another stream here may hold by now.
-            if stream.epoch != self._epoch:
-                return
-            # Whether it is the user's last stream is known only now: a stream may have
-            # joined since this one left, holding on to the watch.
+            # free a slot that another stream here may hold by now. The watch is the
+            # connection's, whichever stream took it: whether this was the user's last
+            # stream is known only now (a stream may have joined since this one left).
+            slot = stream.slot if stream.epoch == self._epoch else None
             last = user in self._watched and user not in self._streams
-            await self._listener.release_slot(user, stream.slot, last=last)
+            if slot is None and not last:
+                return
+            await self._listener.release_slot(user, slot, last=last)
             if last:
                 self._watched.discard(user)
 
@@ -174,7 +177,9 @@ class StreamHub:
         async with self._slots:
             self._epoch += 1
             self._watched.clear()  # The watches went with the old connection.
-            held = [(s.grant.user_id, s.slot) for s in self]
+            # Those here now: one that leaves during the retake gives back what it retook.
+            streams = list(self)
+            held = [(s.grant.user_id, s.slot) for s in streams]
             try:
                 lost = await self._listener.retake(held)
             except Exception:
@@ -182,10 +187,11 @@ class StreamHub:
                 log.warning("events.slots_not_retaken", streams=len(held))
                 return
             self._watched.update(user for user, _ in held)
-            for stream in self:
-                stream.epoch = self._epoch
+            for stream in streams:
                 if (stream.grant.user_id, stream.slot) in lost:
-                    stream.end("slot taken")
+                    stream.end("slot taken")  # the old epoch: that slot is not ours to unlock
+                else:
+                    stream.epoch = self._epoch
                 stream.wake()
         if held:
             log.info("events.listener_reconnected", streams=len(held), ended=len(lost))
