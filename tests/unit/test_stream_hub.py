@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from todo_api.events.hub import Slot, StreamHub
+from todo_api.events.hub import LiveStream, Slot, StreamHub
 from todo_core.stream_access import StreamGrant
+
+T = TypeVar("T")
 
 
 class CountingListener:
@@ -48,6 +50,17 @@ class CountingListener:
         if self.taking is not None and self.go_on is not None:
             self.taking.set()
             await self.go_on.wait()
+
+    async def during_round_trip(
+        self, call: Coroutine[Any, Any, T], meanwhile: Callable[[], None]
+    ) -> T:
+        """`call`'s result, `meanwhile` run while its first query is on the wire."""
+        self.taking, self.go_on = asyncio.Event(), asyncio.Event()
+        started = asyncio.create_task(call)
+        await self.taking.wait()
+        meanwhile()
+        self.go_on.set()
+        return await started
 
     async def stop(self) -> None:
         return None
@@ -93,36 +106,43 @@ def _grant(user_id: UUID) -> StreamGrant:
     return StreamGrant(user_id, uuid4(), None)
 
 
+def _hub(max_per_user: int) -> tuple[CountingListener, StreamHub, UUID]:
+    listener = CountingListener()
+    return listener, StreamHub(listener, max_per_user=max_per_user), uuid4()
+
+
 async def _settled(hub: StreamHub) -> None:
     """Until the slots given back in the background are back."""
     while hub._releases:
         await asyncio.gather(*hub._releases)
 
 
+async def _all_given_back(
+    hub: StreamHub, listener: CountingListener, user: UUID, *streams: LiveStream
+) -> None:
+    """The streams leave: then the user holds no watch and no slot, and nothing was
+    unlocked twice."""
+    for stream in streams:
+        hub.leave(stream)
+    await _settled(hub)
+    assert (listener.watches[user], listener.held(user)) == (0, 0)
+    assert listener.wrong == []
+
+
 async def test_a_stream_leaving_while_another_of_its_user_joins():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=3)
+    listener, hub, user = _hub(3)
     first = await hub.join(_grant(user))
-    listener.taking, listener.go_on = asyncio.Event(), asyncio.Event()
-    joining = asyncio.create_task(hub.join(_grant(user)))
-    await listener.taking.wait()
-    hub.leave(first)  # its client went away while the next stream asks for a slot
-    listener.go_on.set()
-    second = await joining
+    # Its client went away while the next stream asks for a slot.
+    second = await listener.during_round_trip(hub.join(_grant(user)), lambda: hub.leave(first))
     await _settled(hub)
     assert list(hub) == [second]
     assert listener.watches[user] == 1, "the open stream's user must stay watched"
     assert listener.held(user) == 1
-    hub.leave(second)
-    await _settled(hub)
-    assert listener.watches[user] == 0
-    assert listener.held(user) == 0
-    assert listener.wrong == []
+    await _all_given_back(hub, listener, user, second)
 
 
 async def test_a_stream_joining_before_the_one_that_left_gave_its_slot_back():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=1)
+    listener, hub, user = _hub(1)
     first = await hub.join(_grant(user))
     hub.leave(first)
     second = await hub.join(_grant(user))  # the only slot, taken again before it is freed
@@ -130,15 +150,11 @@ async def test_a_stream_joining_before_the_one_that_left_gave_its_slot_back():
     assert second.slot == first.slot
     assert listener.watches[user] == 1
     assert listener.held(user) == 1
-    hub.leave(second)
-    await _settled(hub)
-    assert (listener.watches[user], listener.held(user)) == (0, 0)
-    assert listener.wrong == []
+    await _all_given_back(hub, listener, user, second)
 
 
 async def test_streams_of_one_user_share_one_watch():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=3)
+    listener, hub, user = _hub(3)
     streams = [await hub.join(_grant(user)) for _ in range(3)]
     assert sorted(s.slot for s in streams) == [0, 1, 2]
     assert listener.watches[user] == 1
@@ -151,40 +167,25 @@ async def test_streams_of_one_user_share_one_watch():
 
 
 async def test_a_user_whose_streams_all_left_is_watched_again_by_the_next():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=3)
-    streams = [await hub.join(_grant(user)) for _ in range(2)]
-    for stream in streams:  # two releases waiting, no stream left: one watch to give back
-        hub.leave(stream)
-    await _settled(hub)
-    assert (listener.watches[user], listener.held(user)) == (0, 0)
+    listener, hub, user = _hub(3)
+    # Two releases waiting, no stream left: one watch to give back.
+    await _all_given_back(hub, listener, user, *[await hub.join(_grant(user)) for _ in range(2)])
     again = await hub.join(_grant(user))
     assert listener.watches[user] == 1
-    hub.leave(again)
-    await _settled(hub)
-    assert (listener.watches[user], listener.held(user)) == (0, 0)
-    assert listener.wrong == []
+    await _all_given_back(hub, listener, user, again)
 
 
 async def test_a_stream_leaving_while_a_new_connection_takes_the_slots_again():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=3)
+    listener, hub, user = _hub(3)
     await hub.start()
     stream = await hub.join(_grant(user))
-    listener.taking, listener.go_on = asyncio.Event(), asyncio.Event()
-    reconnecting = asyncio.create_task(listener.reconnect())
-    await listener.taking.wait()
-    hub.leave(stream)  # during the retake, which takes its slot and watch again
-    listener.go_on.set()
-    await reconnecting
-    await _settled(hub)
-    assert (listener.watches[user], listener.held(user)) == (0, 0)
-    assert listener.wrong == []
+    # During the retake, which takes its slot and watch again.
+    await listener.during_round_trip(listener.reconnect(), lambda: hub.leave(stream))
+    await _all_given_back(hub, listener, user)
 
 
 async def test_a_slot_lost_at_a_reconnect_is_not_unlocked_for_the_stream_that_lost_it():
-    listener, user = CountingListener(), uuid4()
-    hub = StreamHub(listener, max_per_user=1)
+    listener, hub, user = _hub(1)
     await hub.start()
     lost = await hub.join(_grant(user))
     listener.elsewhere.add((user, lost.slot))  # taken by another worker while we were away
@@ -197,7 +198,4 @@ async def test_a_slot_lost_at_a_reconnect_is_not_unlocked_for_the_stream_that_lo
     assert newer.slot == lost.slot
     assert listener.held(user) == 1, "the newer stream's slot must stay locked"
     assert listener.watches[user] == 1
-    hub.leave(newer)
-    await _settled(hub)
-    assert (listener.watches[user], listener.held(user)) == (0, 0)
-    assert listener.wrong == []
+    await _all_given_back(hub, listener, user, newer)

@@ -187,14 +187,14 @@ class PgListener:
         if not free:
             return None
         keys = [slot_key(user_id, n) for n in free]
-        watches = [watch_key(user_id)] if watch else []
+        watched = watch_key(user_id)
 
         async def take(db: asyncpg.Connection) -> Any:
-            if watches:
-                await db.execute(_WATCH, watches)
+            if watch:
+                await db.execute(_WATCH, [watched])
             taken = await db.fetchval(_TAKE, keys, free)
-            if taken is None and watches:
-                await db.fetchval(_UNWATCH, watches[0])
+            if taken is None and watch:
+                await db.fetchval(_UNWATCH, watched)
             return taken
 
         taken = await self._query(take, 5.0)

@@ -39,6 +39,11 @@ class _TaskList:
     counts: TaskCounts
 
 
+# str() called by pydantic-core itself (no Python function to call, no return value to
+# check), and only for JSON: to_python keeps the UUID.
+_UUID_TEXT = core_schema.to_string_ser_schema(when_used="json")
+
+
 def uuid_text_serializer(shape: type) -> SchemaSerializer:
     """pydantic's serializer of `shape`, with each UUID in it written to JSON by `str()`.
 
@@ -53,11 +58,6 @@ def uuid_text_serializer(shape: type) -> SchemaSerializer:
     if not rewritten:  # pydantic no longer names the type so: fail here, not go slow
         raise RuntimeError(f"no UUID in the core schema of {shape.__name__}")
     return SchemaSerializer(schema)
-
-
-# str() called by pydantic-core itself (no Python function to call, no return value to
-# check), and only for JSON: to_python keeps the UUID.
-_UUID_TEXT = core_schema.to_string_ser_schema(when_used="json")
 
 
 def _uuids_as_text(schema: Any, rewritten: list[dict[str, Any]]) -> Any:
