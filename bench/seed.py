@@ -119,15 +119,23 @@ _RECOUNT = (
 DELETE_POOL_TITLE = "Delete me "
 
 
+# Not a counting trigger: it keeps what a large user's search and label filter match on
+# each task's row (migration 0016), as the service's writes do.
+_WORDS_TRIGGER = "tasks_keep_walk_keys"
+
+
 def write_uncounted(db_url: str, sql: str) -> list[Any]:
     """Run one bulk insert into (or delete from) tasks, then recount; returns its rows."""
+    words = execute(db_url, f"SELECT count(*) FROM pg_trigger WHERE tgname = '{_WORDS_TRIGGER}'")
+    keep_words = [f"ALTER TABLE tasks ENABLE TRIGGER {_WORDS_TRIGGER}"] if words[0][0][0] else []
     return execute(
         db_url,
         "ALTER TABLE tasks DISABLE TRIGGER USER",
+        *keep_words,
         sql,
         *_RECOUNT,
         "ALTER TABLE tasks ENABLE TRIGGER USER",
-    )[1]
+    )[1 + len(keep_words)]
 
 
 @dataclass

@@ -39,6 +39,8 @@ COLUMNS = {
         "labels": ("ARRAY", "NO"),
         "position": ("text", "NO"),
         "change_seq": ("bigint", "NO"),
+        "search_words": ("tsvector", "YES"),
+        "lowered_labels": ("ARRAY", "YES"),
     },
     "task_counters": {
         "user_id": ("uuid", "NO"),

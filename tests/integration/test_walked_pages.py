@@ -64,8 +64,9 @@ _OLD = (LARGE_OWNER_TASKS + 100) // 2 + 50
 @pytest.fixture
 async def planner(sql_uow: SqlUnitOfWorkFactory, engine: AsyncEngine) -> User:
     """A user of LARGE_OWNER_TASKS + 100 tasks, each text, description and labels
-    recurring every few tasks; analyzed (which also moves the GIN indexes' pending
-    entries into the indexes: searched there, each page read them all)."""
+    recurring every few tasks, some without what migration 0016 keeps; analyzed (which
+    also moves the GIN indexes' pending entries into the indexes: searched there, each page
+    read them all)."""
     user = await store_user(sql_uow)
     async with sql_uow() as uow:
         for i in range(LARGE_OWNER_TASKS + 100):
@@ -83,6 +84,17 @@ async def planner(sql_uow: SqlUnitOfWorkFactory, engine: AsyncEngine) -> User:
             )
         await uow.commit()
     async with engine.begin() as connection:
+        # Tasks as if written before migration 0016: every third without its words kept,
+        # every fourth without its lowered labels.
+        for column, every in (("search_words", 3), ("lowered_labels", 4)):
+            await connection.execute(
+                text(
+                    f"UPDATE tasks SET {column} = NULL WHERE id IN (SELECT id FROM ("
+                    "  SELECT id, row_number() OVER (ORDER BY created_at) AS n FROM tasks"
+                    f"  WHERE user_id = :user_id) AS numbered WHERE n % {every} = 0)"
+                ),
+                {"user_id": user.id},
+            )
         await connection.execute(text("ANALYZE tasks"))
     return user
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 
 from todo_core.domain import (
     ADDRESS_MAX_LENGTH,
@@ -49,6 +49,11 @@ from todo_core.task_rules import (
 SEARCH_VECTOR = "task_search_vector"  # (user_id, title, description) -> tsvector
 SEARCH_QUERY = "task_search_query"  # (user_id, q) -> tsquery: every word a prefix
 LABEL_KEYS = "task_label_keys"  # (user_id, labels) -> text[], lower-cased
+
+# Below this many bytes of title and description, no word of a task can reach the 2,000
+# bytes beyond which the search keys leave it out (lower-casing lengthens a character by
+# half at most), and the plain text search agrees with them.
+PLAIN_SEARCH_BYTES = 1_000
 
 
 def _timestamptz(value: object) -> ColumnElement[Any]:
@@ -103,6 +108,12 @@ tasks = Table(
     # The number of the task's latest change, from its user's counter (migration 0010 says
     # how it orders the change feed). Not a field of the Task: see TASK_COLUMNS.
     Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
+    # What a large user's search and label filter match a task on (task_listing.row_matches),
+    # kept by a trigger (migration 0016): its words as the plain text search splits them
+    # (NULL from PLAIN_SEARCH_BYTES on), its labels lower-cased. NULL for a task not written
+    # since that migration. Not fields of the Task.
+    Column("search_words", TSVECTOR, nullable=True),
+    Column("lowered_labels", ARRAY(Text), nullable=True),
     CheckConstraint(
         f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}", name="description_length"
     ),
@@ -126,7 +137,8 @@ tasks = Table(
 )
 _task = tasks.c
 # The columns a Task is built from, in its fields' order.
-TASK_COLUMNS = tuple(c for c in tasks.columns if c.name != "change_seq")
+_NOT_FIELDS = {"change_seq", "search_words", "lowered_labels"}
+TASK_COLUMNS = tuple(c for c in tasks.columns if c.name not in _NOT_FIELDS)
 # The sort keys of due_at (no date last either way) and the search and label keys.
 DUE_ASC = func.coalesce(_task.due_at, DUE_ASC_KEY)
 DUE_DESC = func.coalesce(_task.due_at, DUE_DESC_KEY)
