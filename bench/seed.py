@@ -126,7 +126,11 @@ _WORDS_TRIGGER = "tasks_keep_walk_keys"
 
 def write_uncounted(db_url: str, sql: str) -> list[Any]:
     """Run one bulk insert into (or delete from) tasks, then recount; returns its rows."""
-    words = execute(db_url, f"SELECT count(*) FROM pg_trigger WHERE tgname = '{_WORDS_TRIGGER}'")
+    words = execute(
+        db_url,
+        "SELECT count(*) FROM pg_trigger"
+        f" WHERE tgrelid = 'tasks'::regclass AND tgname = '{_WORDS_TRIGGER}'",
+    )
     keep_words = [f"ALTER TABLE tasks ENABLE TRIGGER {_WORDS_TRIGGER}"] if words[0][0][0] else []
     return execute(
         db_url,

@@ -6,7 +6,10 @@ the downgrade takes columns, trigger and function away."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+
+import asyncpg
 
 from tests.integration.test_migration_change_feed import migrated_with_a_user
 from tests.integration.test_migration_planning import _execute, _run
@@ -80,22 +83,51 @@ async def test_written_tasks_keep_their_walk_keys_and_the_downgrade_drops_them(e
     assert await _kept(empty_database, [new[0]]) == [(words, [])]
     await _execute(empty_database, change.format("labels = '{Errand,HOME}'"), first)
     assert await _kept(empty_database, [new[0]]) == [(words, ["errand", "home"])]
-    await _execute(empty_database, change.format("position = 'zz', version = 2"), first)
-    await _execute(empty_database, change.format("is_completed = true"), first)
-    assert await _kept(empty_database, [new[0]]) == [(words, ["errand", "home"])]
+    # Written over by hand (the trigger watches neither column), so that a recomputation
+    # would show: a move, a completion, and labels set to what they are leave them.
+    keys = "SELECT search_words::text, lowered_labels FROM tasks WHERE id = :id"
+    marked = (change.format("search_words = 'marker', lowered_labels = '{marker}'"), first)
+    await _execute(empty_database, *marked)
+    for write in ("position = 'zz', version = 2", "is_completed = true", "labels = labels"):
+        await _execute(empty_database, change.format(write), first)
+        assert await _execute(empty_database, keys, first) == [("'marker'", ["marker"])]
+    await _execute(empty_database, change.format("title = 'Buy oat milk'"), first)
+    words = "'ann':5 'buy':1 'call':4 'milk':3 'oat':2"
+    assert await _execute(empty_database, keys, first) == [(words, ["marker"])]
+    await _execute(empty_database, *marked)
+    await _execute(empty_database, change.format("labels = '{errand}'"), first)
+    assert await _execute(empty_database, keys, first) == [("'marker'", ["errand"])]
     await _execute(empty_database, change.format("title = 'x' || title"), {"id": new[5]})
     assert await _kept(empty_database, [new[5]]) == [(None, [])]  # 1,001 bytes now
     await _execute(empty_database, change.format("description = NULL"), {"id": new[5]})
     assert await _kept(empty_database, [new[5]]) == [("'xedge':1", [])]
 
-    # A task from before: a write keeps what it changes, the rest stays NULL.
+    # Tasks from before: a write keeps what it changes, the rest stays NULL.
     await _execute(empty_database, change.format("labels = '{Work,Ärger}'"), {"id": old[1]})
-    keys = "SELECT search_words, lowered_labels FROM tasks WHERE id = :id"
     assert await _execute(empty_database, keys, {"id": old[1]}) == [(None, ["work", "ärger"])]
     await _execute(empty_database, change.format("title = title"), {"id": old[1]})
     assert await _execute(empty_database, keys, {"id": old[1]}) == [(None, ["work", "ärger"])]
     await _execute(empty_database, change.format("title = 'Landing'"), {"id": old[1]})
     assert (await _kept(empty_database, [old[1]]))[0][0] is not None
+    await _execute(empty_database, change.format("title = 'Milk'"), {"id": old[0]})
+    assert await _execute(empty_database, keys, {"id": old[0]}) == [("'milk':1", None)]
 
     assert "revision 0015" in _run("migrate", "downgrade", "0015", "--yes", **url).stdout
     assert await _execute(empty_database, _LEFT) == [(0, 0, 0)]
+
+
+async def test_the_upgrade_gives_up_on_a_busy_table_before_readers_wait_long(empty_database):
+    """Adding the columns waits for every transaction using tasks, and queues every reader
+    behind it: after 2 s it gives up (lock_timeout), not after the statement timeout."""
+    url = {"DATABASE_URL": empty_database}
+    await migrated_with_a_user(empty_database, "0015")
+    holder = await asyncpg.connect(empty_database)
+    try:
+        async with holder.transaction():
+            await holder.fetchval("SELECT count(*) FROM tasks")
+            failed = await asyncio.to_thread(_run, "migrate", "upgrade", "0016", **url)
+        assert failed.returncode != 0
+        assert "lock timeout" in failed.stdout + failed.stderr
+    finally:
+        await holder.close()
+    assert "revision 0016" in _run("migrate", "upgrade", "0016", **url).stdout

@@ -110,8 +110,8 @@ tasks = Table(
     Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
     # What a large user's search and label filter match a task on (task_listing.row_matches),
     # kept by a trigger (migration 0016): its words as the plain text search splits them
-    # (NULL from PLAIN_SEARCH_BYTES on), its labels lower-cased. NULL for a task not written
-    # since that migration. Not fields of the Task.
+    # (NULL from PLAIN_SEARCH_BYTES on), its labels lower-cased. NULL where no write has
+    # changed the source since that migration. Not fields of the Task.
     Column("search_words", TSVECTOR, nullable=True),
     Column("lowered_labels", ARRAY(Text), nullable=True),
     CheckConstraint(

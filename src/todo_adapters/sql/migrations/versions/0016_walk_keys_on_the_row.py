@@ -18,18 +18,25 @@ filter.
 
 A trigger keeps each when a write changes what it comes from; a move or a completion
 leaves both. It fires before the change-feed trigger (triggers fire in the order of their
-names), so not while the user's counter row is held. An update renaming a task costs
-PostgreSQL 10 us more (pgbench, PostgreSQL 15; 18 us when the labels were lowered again
-on every such write). Not stored generated columns: PostgreSQL prepares a generated
+names), so a one-task write does not do it while holding the user's counter row (a
+statement writing several tasks holds the row from its first). An update renaming a task
+costs PostgreSQL 10 us more (pgbench, PostgreSQL 15; 18 us when the labels were lowered
+again on every such write). Not stored generated columns: PostgreSQL prepares a generated
 column's expression at every statement, 29 us more per insert of a task where a trigger
 keeping the words measured nothing; and adding one rewrites the table (36 s for the
 bench's 1,000,000 tasks, beyond the service's statement timeout).
 
 The words are NULL for a text of 1,000 bytes or more, which the search matches on the GIN
-keys' own functions as before. Tasks written before this revision keep NULL in both
-columns until written again, and are matched from their text and labels as before. The
-words cost each task row 79 bytes on average over the bench's 1,000,000 tasks, whose rows
-averaged 217.
+keys' own functions as before. Tasks written before this revision keep NULL in each column
+until a write changes its source (by any release: the trigger is the database's), and are
+matched from their text and labels as before. The words cost each task row 79 bytes on
+average over the bench's 1,000,000 tasks, whose rows averaged 217; near the 1,000 bytes, a
+text of distinct words can take its row past 2 kB, and the words then go to TOAST.
+
+Adding the columns changes the catalog only, but waits for every transaction using tasks,
+and every query of tasks queues behind it meanwhile: lock_timeout makes it give up after
+2 s instead (the start then fails, and can be tried again), where the statement timeout
+would have let it hold every reader back for 5.
 """
 
 from collections.abc import Sequence
@@ -65,9 +72,11 @@ _TRIGGER = "tasks_keep_walk_keys"
 
 
 def upgrade() -> None:
+    op.execute("SET LOCAL lock_timeout = '2s'")
     op.execute(
         "ALTER TABLE tasks ADD COLUMN search_words tsvector, ADD COLUMN lowered_labels text[]"
     )
+    op.execute("SET LOCAL lock_timeout TO DEFAULT")
     op.execute(_KEEP)
     op.execute(
         f"CREATE TRIGGER {_TRIGGER} BEFORE INSERT OR UPDATE OF title, description, labels"
