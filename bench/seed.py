@@ -120,26 +120,26 @@ DELETE_POOL_TITLE = "Delete me "
 
 
 # Not a counting trigger: it keeps what a large user's search and label filter match on
-# each task's row (migration 0016), as the service's writes do.
-_WORDS_TRIGGER = "tasks_keep_walk_keys"
+# each task's row (migration 0016), as the service's writes do. Older revisions (an A/B's
+# base) have none.
+_KEEP_WALK_KEYS = """DO $$ BEGIN
+    IF EXISTS (SELECT FROM pg_trigger
+               WHERE tgrelid = 'tasks'::regclass AND tgname = 'tasks_keep_walk_keys') THEN
+        ALTER TABLE tasks ENABLE TRIGGER tasks_keep_walk_keys;
+    END IF;
+END $$"""
 
 
 def write_uncounted(db_url: str, sql: str) -> list[Any]:
     """Run one bulk insert into (or delete from) tasks, then recount; returns its rows."""
-    words = execute(
-        db_url,
-        "SELECT count(*) FROM pg_trigger"
-        f" WHERE tgrelid = 'tasks'::regclass AND tgname = '{_WORDS_TRIGGER}'",
-    )
-    keep_words = [f"ALTER TABLE tasks ENABLE TRIGGER {_WORDS_TRIGGER}"] if words[0][0][0] else []
     return execute(
         db_url,
         "ALTER TABLE tasks DISABLE TRIGGER USER",
-        *keep_words,
+        _KEEP_WALK_KEYS,
         sql,
         *_RECOUNT,
         "ALTER TABLE tasks ENABLE TRIGGER USER",
-    )[1 + len(keep_words)]
+    )[2]
 
 
 @dataclass
