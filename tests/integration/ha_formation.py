@@ -184,6 +184,18 @@ class Formation:
         """Start the lost node's keeper again: it rejoins as a secondary (pg_rewind)."""
         node.keeper = self._keeper(node.pgdata, node.name)
 
+    def events_since(self, epoch: float) -> list[str]:
+        """The monitor's state changes after the given wall-clock time, one line each:
+        seconds after it, node, reported state -> goal state."""
+        rows = self._sql(
+            self.monitor_port, "pg_auto_failover",
+            "SELECT round(extract(epoch FROM eventtime)::numeric - "
+            f"{epoch:.3f}, 2) || ' ' || nodename || ' ' || reportedstate || ' -> ' || goalstate "
+            f"FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f}) "
+            "ORDER BY eventid",
+        )  # fmt: skip
+        return rows.splitlines()
+
     def switchover(self) -> None:
         self._run("perform", "switchover", "--pgdata", str(self.directory / "monitor"))
 
