@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.conftest import bearer, register
 from tests.integration.http import serving
@@ -231,3 +232,59 @@ async def test_a_statement_beyond_the_timeout_is_503_not_a_hang(service, own_pos
     after = await service.get(f"/tasks/{task['id']}")
     assert after.json()["title"] == "locked"
     assert (await service.patch(f"/tasks/{task['id']}", json={"title": "now"})).status_code == 200
+
+
+async def _set_standby_names(admin: AsyncEngine, names: str) -> None:
+    async with admin.connect() as connection:
+        await connection.execute(text("COMMIT"))  # ALTER SYSTEM runs outside a transaction
+        await connection.execute(text(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'"))
+        await connection.execute(text("SELECT pg_reload_conf()"))
+
+
+async def _cancel_waits_for_the_standby(admin: AsyncEngine, count: int) -> None:
+    """What an operator does to commits that hang on a lost standby: cancel them."""
+    cancelled = 0
+    while cancelled < count:
+        async with admin.connect() as connection:
+            cancelled += (
+                await connection.execute(
+                    text(
+                        "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity"
+                        " WHERE wait_event = 'SyncRep'"
+                    )
+                )
+            ).scalar_one()
+        await asyncio.sleep(0.05)
+
+
+async def test_a_commit_its_standby_never_confirmed_is_503_and_its_retry_settles_it(
+    service, own_postgres
+):
+    """A synchronous standby that never answers: every commit waits for it. A commit whose
+    wait is cancelled stays on this server alone, and PostgreSQL reports it as done with a
+    WARNING; a failover would lose it. The client is told 503, never 201."""
+    updated, deleted = [
+        (await service.post("/tasks", json={"title": title})).json()["id"]
+        for title in ("to update", "to delete")
+    ]
+    admin = build_engine(own_postgres.url(), PoolSettings(size=1, max_overflow=0))
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    try:
+        await _set_standby_names(admin, "a_standby_that_never_answers")
+        answers = await asyncio.gather(
+            service.post("/tasks", json={"title": "waited"}, headers=key),
+            service.patch(f"/tasks/{updated}", json={"title": "waited too"}),
+            service.delete(f"/tasks/{deleted}"),
+            asyncio.wait_for(_cancel_waits_for_the_standby(admin, count=3), timeout=30),
+        )
+        for answer in answers[:3]:
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"]
+        assert (await service.get("/tasks")).status_code == 200, "reads wait for no standby"
+    finally:
+        await _set_standby_names(admin, "")
+        await admin.dispose()
+    # The commits are on this server: the keyed create's retry gets the task it made.
+    again = await service.post("/tasks", json={"title": "waited"}, headers=key)
+    assert again.status_code == 201
+    assert [t for t in await _stored_titles(service) if t == "waited"] == ["waited"]

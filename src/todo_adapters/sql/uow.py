@@ -20,7 +20,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from todo_adapters.sql.change_feed import SqlChangeFeedRepository
-from todo_adapters.sql.engine import PoolSettings
+from todo_adapters.sql.engine import STANDBY_CONFIRMATION, PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.event_tickets import SqlEventTicketRepository
 from todo_adapters.sql.gate import PoolGate
@@ -31,6 +31,7 @@ from todo_adapters.sql.password_resets import SqlPasswordResetRepository
 from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
 from todo_adapters.sql.repositories import SqlUserRepository
 from todo_adapters.sql.sessions import SqlSessionRepository
+from todo_adapters.sql.standby_confirmation import StandbyConfirmation
 from todo_adapters.sql.tasks import SqlTaskRepository
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
@@ -100,6 +101,8 @@ class SqlUnitOfWork(UnitOfWork):
                 raise StorageUnavailableError() from exc
             raise
         self._db = _driver(self._pooled)
+        self._confirmation: StandbyConfirmation = self._pooled.info[STANDBY_CONFIRMATION]
+        self._confirmation.missing = None
 
     async def _begin(self, *, last_try: bool = False) -> bool:
         """Start the transaction; False when the connection turned out lost (it is given
@@ -126,11 +129,13 @@ class SqlUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Read before the connection goes back: the next unit of work on it clears it.
+        unconfirmed = self._confirmation.missing
         release_error = await self._release(exc)
         if exc is not None and _is_exception(exc) and is_unavailable(exc):
             raise StorageUnavailableError() from exc
-        if exc is None and release_error is not None:
-            raise StorageUnavailableError() from release_error
+        if exc is None and (failure := release_error or unconfirmed) is not None:
+            raise StorageUnavailableError() from failure
 
     async def commit(self) -> None:
         if self._transaction is not None:
