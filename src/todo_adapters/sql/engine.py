@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import await_
 
+from todo_adapters.sql import standby_confirmation
 from todo_adapters.sql.database_url import parse_database_url
-from todo_adapters.sql.standby_confirmation import watch
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,20 +80,8 @@ def build_engine(database_url: str, pool: PoolSettings) -> AsyncEngine:
         connect_args={**connect_args, "server_settings": server_settings},
     )
     _ping_when_idle(engine)
-    _watch_standby_confirmation(engine)
+    standby_confirmation.watch_pool(engine)
     return engine
-
-
-STANDBY_CONFIRMATION = "standby_confirmation"
-
-
-def _watch_standby_confirmation(engine: AsyncEngine) -> None:
-    """Every connection the pool opens reports a commit its standby did not confirm
-    (standby_confirmation.py), in its record's info, which lives as long as it does."""
-
-    @event.listens_for(engine.sync_engine.pool, "connect")
-    def _watch(dbapi_connection: Any, record: Any) -> None:
-        record.info[STANDBY_CONFIRMATION] = watch(dbapi_connection.driver_connection)
 
 
 PING_AFTER_IDLE_S = 5.0

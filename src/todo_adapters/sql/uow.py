@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from todo_adapters.sql import standby_confirmation
 from todo_adapters.sql.change_feed import SqlChangeFeedRepository
-from todo_adapters.sql.engine import STANDBY_CONFIRMATION, PoolSettings
+from todo_adapters.sql.engine import PoolSettings
 from todo_adapters.sql.errors import connection_lost, is_unavailable
 from todo_adapters.sql.event_tickets import SqlEventTicketRepository
 from todo_adapters.sql.gate import PoolGate
@@ -31,7 +32,6 @@ from todo_adapters.sql.password_resets import SqlPasswordResetRepository
 from todo_adapters.sql.refresh_tokens import SqlRefreshTokenRepository
 from todo_adapters.sql.repositories import SqlUserRepository
 from todo_adapters.sql.sessions import SqlSessionRepository
-from todo_adapters.sql.standby_confirmation import StandbyConfirmation
 from todo_adapters.sql.tasks import SqlTaskRepository
 from todo_core.errors import StorageUnavailableError
 from todo_core.ports import UnitOfWork
@@ -101,7 +101,7 @@ class SqlUnitOfWork(UnitOfWork):
                 raise StorageUnavailableError() from exc
             raise
         self._db = _driver(self._pooled)
-        self._confirmation: StandbyConfirmation = self._pooled.info[STANDBY_CONFIRMATION]
+        self._confirmation = standby_confirmation.of(self._pooled)
         self._confirmation.missing = None
 
     async def _begin(self, *, last_try: bool = False) -> bool:
