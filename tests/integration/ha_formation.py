@@ -196,6 +196,21 @@ class Formation:
         )  # fmt: skip
         return rows.splitlines()
 
+    def writes_possible_again(self, epoch: float, old: Node, new: Node) -> float:
+        """Seconds after `epoch` until the formation took writes again after moving the
+        primary from `old` to `new`, by the keepers' own reports: `old` stopped (it reports
+        any state but primary once its PostgreSQL is down; until then its commits wait for
+        a standby that left) and `new` promoted (wait_primary or primary)."""
+        row = self._sql(
+            self.monitor_port, "pg_auto_failover",
+            "SELECT extract(epoch FROM greatest("
+            f"min(eventtime) FILTER (WHERE nodename = '{old.name}' AND reportedstate <> 'primary'),"
+            f" min(eventtime) FILTER (WHERE nodename = '{new.name}'"
+            " AND reportedstate IN ('wait_primary', 'primary'))))"
+            f" FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f})",
+        )  # fmt: skip
+        return float(row) - epoch
+
     def switchover(self) -> None:
         self._run("perform", "switchover", "--pgdata", str(self.directory / "monitor"))
 

@@ -6,7 +6,9 @@ postmaster killed with SIGKILL), the old primary rejoins, and a planned switchov
 
 Afterwards every create that was acknowledged exists exactly once, clients saw only 2xx
 and 503 with Retry-After, writes came back within 30 s of the loss with no restart of the
-service, and the switchover cost at most 5 s of 503s. The figures are printed."""
+service, and the switchover cost at most 5 s of 503s (or, when pg_auto_failover itself took
+longer to take writes again, at most 1 s beyond it). The figures are printed, and the
+monitor's timeline of the switchover."""
 
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ READERS = 2
 REQUEST_TIMEOUT_S = 15.0
 RECOVERY_LIMIT_S = 30.0
 SWITCHOVER_503_LIMIT_S = 5.0
+# How long after the formation takes writes again the service may go on answering 503.
+SERVICE_SHARE_S = 1.0
 
 
 @dataclass
@@ -227,6 +231,9 @@ def test_losing_the_primary_loses_no_acknowledged_write(
 
         failover = load.between(lost_at, after_failover)
         switchover = load.between(switch_at, ended)
+        # The switchover moved the primary back, from the node that took over to old_primary.
+        took_over = next(n for n in formation.nodes.values() if n is not old_primary)
+        formation_back = formation.writes_possible_again(switch_epoch, took_over, old_primary)
         statuses = Counter(c.status for c in load.calls)
         # Every acknowledged create must exist exactly once, on the current primary. Counted
         # before any assertion, so that a failing run reports all of what went wrong.
@@ -241,6 +248,7 @@ def test_losing_the_primary_loses_no_acknowledged_write(
             "503s during the failover": sum(c.status == 503 for c in failover),
             "503s during the switchover": sum(c.status == 503 for c in switchover),
             "switchover 503 span (s)": round(_unavailable_span(switchover), 1),
+            "formation writable again after (s)": round(formation_back, 1),
             "p99 during the failover (ms)": round(_p99(failover)),
             "p99 after it (ms)": round(_p99(load.between(after_failover, switch_at))),
             "creates acknowledged": len(load.acknowledged),
@@ -265,8 +273,16 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         assert len(titles) == len(load.acknowledged)
         assert recovery < RECOVERY_LIMIT_S
         assert switch_recovery < RECOVERY_LIMIT_S
+        # The switchover's 503s last as long as no node takes writes, and that is
+        # pg_auto_failover's time: the test's settings keep it near 1.3 s, but a keeper slow
+        # to stop the old primary stretches it (its PostgreSQL goes on taking connections
+        # whose commits wait for a standby that left). Frozen for 6 s in an experiment: 503s
+        # for 5.9 s, the last ending 0.1 s before its keeper reported the stop, none lost.
+        # The 5 s hold whenever the formation is back within 4 s; beyond, the service's
+        # share after the formation is what is held to.
+        limit = max(SWITCHOVER_503_LIMIT_S, formation_back + SERVICE_SHARE_S)
         span = _unavailable_span(switchover)
-        assert span <= SWITCHOVER_503_LIMIT_S, _refusals(switchover, switch_at)
+        assert span <= limit, _refusals(switchover, switch_at)
 
 
 def _all_titles(base: str, token: str) -> list[str]:
