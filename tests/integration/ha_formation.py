@@ -196,20 +196,26 @@ class Formation:
         )  # fmt: skip
         return rows.splitlines()
 
-    def writes_possible_again(self, epoch: float, old: Node, new: Node) -> float:
-        """Seconds after `epoch` until the formation took writes again after moving the
-        primary from `old` to `new`, by the keepers' own reports: `old` stopped (it reports
-        any state but primary once its PostgreSQL is down; until then its commits wait for
-        a standby that left) and `new` promoted (wait_primary or primary)."""
+    def primary_moved_after(self, epoch: float, old: Node, new: Node) -> float | None:
+        """Seconds after `epoch` until, by the keepers' own reports, `old` had stopped its
+        PostgreSQL (draining, demote_timeout and demoted are reported after the stop; until
+        then it takes read-write connections whose commits wait for a standby that left)
+        and `new` was promoted (wait_primary or primary). None if either is not reported."""
+        stopped = (
+            f"nodename = '{old.name}'"
+            " AND reportedstate IN ('draining', 'demote_timeout', 'demoted')"
+        )
+        promoted = f"nodename = '{new.name}' AND reportedstate IN ('wait_primary', 'primary')"
         row = self._sql(
             self.monitor_port, "pg_auto_failover",
-            "SELECT extract(epoch FROM greatest("
-            f"min(eventtime) FILTER (WHERE nodename = '{old.name}' AND reportedstate <> 'primary'),"
-            f" min(eventtime) FILTER (WHERE nodename = '{new.name}'"
-            " AND reportedstate IN ('wait_primary', 'primary'))))"
-            f" FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f})",
+            # greatest() skips a NULL: both reports must be there.
+            f"SELECT extract(epoch FROM greatest(min(eventtime) FILTER (WHERE {stopped}),"
+            f" min(eventtime) FILTER (WHERE {promoted}))) - {epoch:.3f}"
+            f" FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f})"
+            f" HAVING count(*) FILTER (WHERE {stopped}) > 0"
+            f" AND count(*) FILTER (WHERE {promoted}) > 0",
         )  # fmt: skip
-        return float(row) - epoch
+        return float(row) if row else None
 
     def switchover(self) -> None:
         self._run("perform", "switchover", "--pgdata", str(self.directory / "monitor"))

@@ -6,9 +6,10 @@ postmaster killed with SIGKILL), the old primary rejoins, and a planned switchov
 
 Afterwards every create that was acknowledged exists exactly once, clients saw only 2xx
 and 503 with Retry-After, writes came back within 30 s of the loss with no restart of the
-service, and the switchover cost at most 5 s of 503s (or, when pg_auto_failover itself took
-longer to take writes again, at most 1 s beyond it). The figures are printed, and the
-monitor's timeline of the switchover."""
+service, and the switchover cost at most 5 s of 503s. Unless pg_auto_failover itself took
+longer to move the primary (a keeper late on a loaded host): then the 5 s are not held,
+only that the move took at most 10 s and the 503s ended within 1 s of it. The figures are
+printed, and the monitor's timeline of the switchover."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ READERS = 2
 REQUEST_TIMEOUT_S = 15.0
 RECOVERY_LIMIT_S = 30.0
 SWITCHOVER_503_LIMIT_S = 5.0
-# How long after the formation takes writes again the service may go on answering 503.
+# How long after pg_auto_failover has moved the primary the service may go on answering
+# 503, and how long pg_auto_failover may take at most (its keeper late, on a loaded host).
 SERVICE_SHARE_S = 1.0
+PRIMARY_MOVE_LIMIT_S = 10.0
 
 
 @dataclass
@@ -233,7 +236,7 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         switchover = load.between(switch_at, ended)
         # The switchover moved the primary back, from the node that took over to old_primary.
         took_over = next(n for n in formation.nodes.values() if n is not old_primary)
-        formation_back = formation.writes_possible_again(switch_epoch, took_over, old_primary)
+        moved = formation.primary_moved_after(switch_epoch, took_over, old_primary)
         statuses = Counter(c.status for c in load.calls)
         # Every acknowledged create must exist exactly once, on the current primary. Counted
         # before any assertion, so that a failing run reports all of what went wrong.
@@ -248,7 +251,7 @@ def test_losing_the_primary_loses_no_acknowledged_write(
             "503s during the failover": sum(c.status == 503 for c in failover),
             "503s during the switchover": sum(c.status == 503 for c in switchover),
             "switchover 503 span (s)": round(_unavailable_span(switchover), 1),
-            "formation writable again after (s)": round(formation_back, 1),
+            "old primary stopped and new one promoted after (s)": moved and round(moved, 1),
             "p99 during the failover (ms)": round(_p99(failover)),
             "p99 after it (ms)": round(_p99(load.between(after_failover, switch_at))),
             "creates acknowledged": len(load.acknowledged),
@@ -273,16 +276,21 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         assert len(titles) == len(load.acknowledged)
         assert recovery < RECOVERY_LIMIT_S
         assert switch_recovery < RECOVERY_LIMIT_S
-        # The switchover's 503s last as long as no node takes writes, and that is
-        # pg_auto_failover's time: the test's settings keep it near 1.3 s, but a keeper slow
-        # to stop the old primary stretches it (its PostgreSQL goes on taking connections
-        # whose commits wait for a standby that left). Frozen for 6 s in an experiment: 503s
-        # for 5.9 s, the last ending 0.1 s before its keeper reported the stop, none lost.
-        # The 5 s hold whenever the formation is back within 4 s; beyond, the service's
-        # share after the formation is what is held to.
-        limit = max(SWITCHOVER_503_LIMIT_S, formation_back + SERVICE_SHARE_S)
-        span = _unavailable_span(switchover)
-        assert span <= limit, _refusals(switchover, switch_at)
+        # A switchover's 503s last while the old primary still takes read-write connections
+        # (whose commits wait for a standby that left), and that is pg_auto_failover's time:
+        # the test's settings keep it near 1.3 s, but the old primary's keeper, late on a
+        # loaded host, stretches it. In an experiment with that keeper frozen for 6 s: 503s
+        # for 5.9 and 6.0 s (two runs), the last ending 0.1 s before the keeper reported the
+        # stop, none lost. Issue 24's 5 s is held whenever pg_auto_failover moved the primary
+        # within 4 s; beyond, it is not: then the service may answer 503 for at most 1 s
+        # after the move, and the move itself may take at most 10 s.
+        assert moved is not None, "the monitor recorded no stop of the old primary or promotion"
+        assert moved <= PRIMARY_MOVE_LIMIT_S
+        refused = [c.ended - switch_at for c in switchover if c.status == 503]
+        assert (
+            _unavailable_span(switchover) <= SWITCHOVER_503_LIMIT_S
+            or max(refused) <= moved + SERVICE_SHARE_S
+        ), _refusals(switchover, switch_at)
 
 
 def _all_titles(base: str, token: str) -> list[str]:
