@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.postgres import free_port
 
@@ -64,6 +65,33 @@ class Node:
     port: int
     pgdata: Path
     keeper: subprocess.Popen[bytes] | None = None
+
+
+class Event(NamedTuple):
+    after: float  # seconds after the time asked from
+    node: str
+    reported: str
+    goal: str
+
+    def __str__(self) -> str:
+        return f"{self.after:.2f} {self.node} {self.reported} -> {self.goal}"
+
+
+# What a keeper reports once it has stopped its PostgreSQL (fsm_stop_postgres in pg_autoctl's
+# fsm.c); until then an old primary takes read-write connections whose commits wait for a
+# standby that left. And what a promoted node reports.
+_STOPPED = ("draining", "demote_timeout", "demoted")
+_PROMOTED = ("wait_primary", "primary")
+
+
+def primary_moved(events: list[Event], old: Node, new: Node) -> float | None:
+    """When, by the keepers' own reports, `old` had stopped its PostgreSQL and `new` was
+    promoted; None if either is not reported."""
+    stopped = next((e.after for e in events if e.node == old.name and e.reported in _STOPPED), None)
+    promoted = next(
+        (e.after for e in events if e.node == new.name and e.reported in _PROMOTED), None
+    )
+    return None if stopped is None or promoted is None else max(stopped, promoted)
 
 
 @dataclass
@@ -184,38 +212,18 @@ class Formation:
         """Start the lost node's keeper again: it rejoins as a secondary (pg_rewind)."""
         node.keeper = self._keeper(node.pgdata, node.name)
 
-    def events_since(self, epoch: float) -> list[str]:
-        """The monitor's state changes after the given wall-clock time, one line each:
-        seconds after it, node, reported state -> goal state."""
+    def events_since(self, epoch: float) -> list[Event]:
+        """The monitor's state changes from the given wall-clock time on, in order."""
         rows = self._sql(
             self.monitor_port, "pg_auto_failover",
-            "SELECT round(extract(epoch FROM eventtime)::numeric - "
-            f"{epoch:.3f}, 2) || ' ' || nodename || ' ' || reportedstate || ' -> ' || goalstate "
-            f"FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f}) "
-            "ORDER BY eventid",
+            f"SELECT extract(epoch FROM eventtime) - {epoch:.3f}, nodename, reportedstate,"
+            f" goalstate FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f})"
+            " ORDER BY eventid",
         )  # fmt: skip
-        return rows.splitlines()
-
-    def primary_moved_after(self, epoch: float, old: Node, new: Node) -> float | None:
-        """Seconds after `epoch` until, by the keepers' own reports, `old` had stopped its
-        PostgreSQL (draining, demote_timeout and demoted are reported after the stop; until
-        then it takes read-write connections whose commits wait for a standby that left)
-        and `new` was promoted (wait_primary or primary). None if either is not reported."""
-        stopped = (
-            f"nodename = '{old.name}'"
-            " AND reportedstate IN ('draining', 'demote_timeout', 'demoted')"
-        )
-        promoted = f"nodename = '{new.name}' AND reportedstate IN ('wait_primary', 'primary')"
-        row = self._sql(
-            self.monitor_port, "pg_auto_failover",
-            # greatest() skips a NULL: both reports must be there.
-            f"SELECT extract(epoch FROM greatest(min(eventtime) FILTER (WHERE {stopped}),"
-            f" min(eventtime) FILTER (WHERE {promoted}))) - {epoch:.3f}"
-            f" FROM pgautofailover.event WHERE eventtime >= to_timestamp({epoch:.3f})"
-            f" HAVING count(*) FILTER (WHERE {stopped}) > 0"
-            f" AND count(*) FILTER (WHERE {promoted}) > 0",
-        )  # fmt: skip
-        return float(row) if row else None
+        return [
+            Event(float(after), node, reported, goal)
+            for after, node, reported, goal in (row.split("|") for row in rows.splitlines())
+        ]
 
     def switchover(self) -> None:
         self._run("perform", "switchover", "--pgdata", str(self.directory / "monitor"))

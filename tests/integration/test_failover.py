@@ -236,7 +236,8 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         switchover = load.between(switch_at, ended)
         # The switchover moved the primary back, from the node that took over to old_primary.
         took_over = next(n for n in formation.nodes.values() if n is not old_primary)
-        moved = formation.primary_moved_after(switch_epoch, took_over, old_primary)
+        events = formation.events_since(switch_epoch)
+        moved = ha_formation.primary_moved(events, took_over, old_primary)
         statuses = Counter(c.status for c in load.calls)
         # Every acknowledged create must exist exactly once, on the current primary. Counted
         # before any assertion, so that a failing run reports all of what went wrong.
@@ -262,11 +263,7 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         with capsys.disabled():
             print("\nfailover figures:", figures)
             # Seconds after the switchover began, as are the 503s a failure lists.
-            print(
-                "the switchover as the monitor saw it:",
-                *formation.events_since(switch_epoch),
-                sep="\n  ",
-            )
+            print("the switchover as the monitor saw it:", *events, sep="\n  ")
 
         # Only successes and 503 with Retry-After: never a 500, never a hang or a reset.
         assert set(statuses) <= {200, 201, 503}, statuses

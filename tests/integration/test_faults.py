@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.conftest import bearer, register
+from tests.integration.conftest import admin_engine, bearer, register
 from tests.integration.http import serving
 from todo_adapters.sql.embedded import EmbeddedPostgres
 from todo_adapters.sql.engine import PoolSettings, build_engine
@@ -245,7 +245,6 @@ async def test_a_statement_beyond_the_timeout_is_503_not_a_hang(service, own_pos
 
 async def _set_standby_names(admin: AsyncEngine, names: str) -> None:
     async with admin.connect() as connection:
-        await connection.execute(text("COMMIT"))  # ALTER SYSTEM runs outside a transaction
         await connection.execute(text(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'"))
         await connection.execute(text("SELECT pg_reload_conf()"))
 
@@ -276,7 +275,7 @@ async def test_a_commit_its_standby_never_confirmed_is_503_and_its_retry_settles
     """A synchronous standby that never answers: every commit waits for it. A commit whose
     wait is cancelled stays on this server alone, and PostgreSQL reports it as done with a
     WARNING; a failover would lose it. The client is told 503, never 2xx."""
-    admin = build_engine(own_postgres.url(), PoolSettings(size=1, max_overflow=0))
+    admin = admin_engine(own_postgres.url())  # ALTER SYSTEM runs outside a transaction
     key = {"Idempotency-Key": uuid.uuid4().hex}
     # A statement timeout of 5 s: asyncpg's own (7 s) cannot be what ends the waits here.
     async with _service(own_postgres, tmp_path, statement_timeout_ms=5000) as service:
