@@ -87,11 +87,12 @@ _PROMOTED = ("wait_primary", "primary")
 def primary_moved(events: list[Event], old: Node, new: Node) -> float | None:
     """When, by the keepers' own reports, `old` had stopped its PostgreSQL and `new` was
     promoted; None if either is not reported."""
-    stopped = next((e.after for e in events if e.node == old.name and e.reported in _STOPPED), None)
-    promoted = next(
-        (e.after for e in events if e.node == new.name and e.reported in _PROMOTED), None
-    )
+    stopped, promoted = _first_report(events, old, _STOPPED), _first_report(events, new, _PROMOTED)
     return None if stopped is None or promoted is None else max(stopped, promoted)
+
+
+def _first_report(events: list[Event], node: Node, states: tuple[str, ...]) -> float | None:
+    return next((e.after for e in events if e.node == node.name and e.reported in states), None)
 
 
 @dataclass

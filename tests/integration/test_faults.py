@@ -249,23 +249,20 @@ async def _set_standby_names(admin: AsyncEngine, names: str) -> None:
         await connection.execute(text("SELECT pg_reload_conf()"))
 
 
+# Materialized: the cancel must not run before the filter.
+_CANCEL_STANDBY_WAITS = text(
+    "WITH waiting AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
+    " WHERE wait_event = 'SyncRep')"
+    " SELECT pid FROM waiting WHERE pg_cancel_backend(pid)"
+)
+
+
 async def _cancel_waits_for_the_standby(admin: AsyncEngine, count: int) -> None:
     """What an operator does to commits that hang on a lost standby: cancel them."""
     cancelled: set[int] = set()
     while len(cancelled) < count:
         async with admin.connect() as connection:
-            cancelled |= set(
-                (
-                    await connection.execute(
-                        text(
-                            # Materialized: the cancel must not run before the filter.
-                            "WITH waiting AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
-                            " WHERE wait_event = 'SyncRep')"
-                            " SELECT pid FROM waiting WHERE pg_cancel_backend(pid)"
-                        )
-                    )
-                ).scalars()
-            )
+            cancelled |= set((await connection.execute(_CANCEL_STANDBY_WAITS)).scalars())
         await asyncio.sleep(0.05)
 
 
