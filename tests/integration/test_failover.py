@@ -272,10 +272,10 @@ def test_losing_the_primary_loses_no_acknowledged_write(
         assert len(titles) == len(load.acknowledged)
         assert recovery < RECOVERY_LIMIT_S
         assert switch_recovery < RECOVERY_LIMIT_S
-        # A switchover's 503s last until the old primary's keeper stops its PostgreSQL (its
-        # commits wait for a standby that left): pg_auto_failover's time, which a keeper late
-        # on a loaded host stretches past 5 s (deploy/ha/README.md). The service's share is
-        # then what is held: at most 1 s after the move.
+        # A switchover's 503s last until pg_auto_failover has moved the primary: the old one
+        # stopped (until then its commits wait for a standby that left) and the new one
+        # promoted. A keeper late on a loaded host stretches that past 5 s
+        # (deploy/ha/README.md); the service's share is then what is held: 1 s after it.
         assert moved is not None, "the monitor recorded no stop of the old primary or promotion"
         assert moved <= PRIMARY_MOVE_LIMIT_S
         refused = [c.ended - switch_at for c in switchover if c.status == 503]
