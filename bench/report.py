@@ -22,6 +22,10 @@ KB_PER_STREAM = 50.0
 EVENT_DELAY_P99_MS = 200.0
 FEED_P95_MS = 50.0
 FEED_SCENARIOS = ("changes", "changes-full")
+# Issue 20's: p95 < 100 ms at 100 connections, at 1M within 1.5 times the small scale's.
+PLANNING_SCENARIOS = ("search-1", "search-2", "list-label", "list-due", "move")
+PLANNING_P95_MS = 100.0
+PLANNING_SCALE_RATIO = 1.5
 
 Row = dict[str, Any]
 
@@ -136,7 +140,7 @@ def evaluate(results: dict[str, Any]) -> list[Row]:
     checks: list[Callable[[dict[str, Any]], list[Row]]] = [
         _share_targets, _latency_targets, _error_targets, _login_target,
         _reads_beside_logins_target, _rss_target,
-        _burst_target, _defaults_target, stream_targets, _feed_targets,
+        _burst_target, _defaults_target, stream_targets, _feed_targets, _planning_targets,
     ]  # fmt: skip
     return [row for check in checks for row in check(results)]
 
@@ -153,9 +157,38 @@ def _feed_targets(results: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _planning_targets(results: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, s in _by_name(results).items():
+        if name in PLANNING_SCENARIOS:
+            p95 = s["latency_ms"]["p95"]
+            rows.append(_target(
+                f"{name}: p95 < {PLANNING_P95_MS:g} ms", f"{p95:.1f} ms ({s['rps']:,.0f} req/s)",
+                p95 < PLANNING_P95_MS, f"{p95 - PLANNING_P95_MS:+.1f} ms over",
+            ))  # fmt: skip
+    return rows
+
+
+def _scale_ratio_targets(results: dict[str, Any]) -> list[Row]:
+    small = _by_name({"scenarios": results.get("small", [])})
+    rows = []
+    for name, big in _by_name({"scenarios": results.get("large", [])}).items():
+        if name in PLANNING_SCENARIOS and name in small:
+            p95, p95_big = small[name]["latency_ms"]["p95"], big["latency_ms"]["p95"]
+            ratio = p95_big / p95 if p95 else float("inf")
+            rows.append(_target(
+                f"{name}: p95 at 1M within {PLANNING_SCALE_RATIO:g} × of the small scale's",
+                f"{p95_big:.1f} / {p95:.1f} ms = {ratio:.2f} ×", ratio <= PLANNING_SCALE_RATIO,
+                f"{ratio - PLANNING_SCALE_RATIO:+.2f} × over",
+            ))  # fmt: skip
+    return rows
+
+
 def large_targets(results: dict[str, Any]) -> list[Row]:
-    """At the large scale: the feed's pages as the big user, 10,000 changes after the token."""
-    return _feed_targets({"scenarios": results.get("large", [])})
+    """At the large scale: the feed's pages as the big user, 10,000 changes after the token;
+    issue 20's calls against the same at the small scale."""
+    large = {"scenarios": results.get("large", [])}
+    return [*_feed_targets(large), *_planning_targets(large), *_scale_ratio_targets(results)]
 
 
 def stream_targets(results: dict[str, Any]) -> list[Row]:

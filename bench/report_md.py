@@ -211,7 +211,8 @@ def render_large(results: dict[str, Any]) -> str:
         _setup(results),
         _comparison(results["small"], results["large"]),
         "## Small scale (users in turn)\n\n" + _scenarios(results["small"], None),
-        "## Large scale (the big user)\n\n" + _scenarios(results["large"], None),
+        "## Large scale (reads: the big user; writes: 100 users in turn)\n\n"
+        + _scenarios(results["large"], None),
         _targets(results.get("targets", [])),
         "## Notes\n\n" + "\n".join(f"- {note}" for note in results["notes"]),
     ]

@@ -4,8 +4,9 @@ Sets up its own PostgreSQL (embedded, or the server of BENCH_DATABASE_URL), star
 `todo-api serve` with APP_ENV=production and one worker per core, seeds users and tasks
 with SQL, measures three ceilings (a bare FastAPI app, `pgbench -S`, raw bcrypt), drives
 every scenario with wrk over loopback for a fixed time, and writes bench/results/latest.md
-and latest.json. `--scale 1m` instead compares list/get/update/delete of a user holding
-100,000 of 1,000,000 tasks with the same scenarios at the small scale.
+and latest.json. `--scale 1m` instead runs the same scenarios at two sizes of data, like for
+like: 100 users of 250 tasks, then 1,000,000 tasks (reads as a user holding 100,000 of them,
+writes as 100 users holding 595,000); see scale_suite.
 
 Environment: BENCH_DURATION (s per scenario, default 10), BENCH_DATABASE_URL, and any of
 the service's own variables (DB_POOL_SIZE, ...) to try another setting.
@@ -58,6 +59,8 @@ class Scenario:
     delete_pool: bool = False
     # Another load at the same time, measured on its own: get one beside the logins.
     beside: str | None = None
+    # The users that drive it, by name (Bench.crowds); None: the suite's.
+    crowd: str | None = None
 
 
 def main_suite(n: int, auth_n: int) -> list[Scenario]:
@@ -98,8 +101,9 @@ def sync_suite(n: int) -> list[Scenario]:
     ]
 
 
-def planning_suite(n: int) -> list[Scenario]:
-    """Issue 20's calls, at both scales: search, a filtered list, a sort by due date, a move."""
+def planning_suite(n: int, writers: str | None = None) -> list[Scenario]:
+    """Issue 20's calls, at both scales: search, a filtered list, a sort by due date, a move
+    (by the `writers` crowd)."""
     return [
         Scenario("search-1", "search, q of 1 word", "list.lua", n, {"BENCH_QUERY": "q=call"}),
         Scenario(
@@ -115,12 +119,19 @@ def planning_suite(n: int) -> list[Scenario]:
         Scenario(
             "list-due", "list, sort=due_at", "list.lua", n, {"BENCH_QUERY": "limit=50&sort=due_at"}
         ),
-        Scenario("move", "move a task (POST /tasks/{id}/move)", "move.lua", n),
+        Scenario("move", "move a task (POST /tasks/{id}/move)", "move.lua", n, crowd=writers),
     ]
 
 
 def scale_suite(n: int) -> list[Scenario]:
-    """The same calls at both scales; at the large one, all of them as the big user."""
+    """The same calls at both scales, like for like, so that only the data's size differs:
+    the small users hold enough tasks (SMALL_SCALE_TASKS) that every page is as full as the
+    big user's, and the writes go to users in turn at both scales (at the large one, 100
+    users of 5,000 to 100,000 tasks), as in `make bench`. One user's writes commit one at a
+    time (their counter row numbers their changes), so 100 connections writing one user's
+    tasks measure that queue, at any size of data (bench/results/issue20.md): the large
+    scale's `move-one-list` keeps that figure in view."""
+    writes = "writers"
     return [
         Scenario("list-first", "list, first page of 50", "list.lua", n),
         Scenario("list-deep", "list, a cursor page deep", "list.lua", n, {"BENCH_CURSOR": "1"}),
@@ -132,11 +143,23 @@ def scale_suite(n: int) -> list[Scenario]:
             {"BENCH_QUERY": "limit=50&completed=true"},
         ),
         Scenario("get", "get one task", "get.lua", n),
-        Scenario("update", "partial update (PATCH)", "update.lua", n),
-        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True),
-        *planning_suite(n),
+        Scenario("update", "partial update (PATCH)", "update.lua", n, crowd=writes),
+        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True, crowd=writes),
+        *planning_suite(n, writers=writes),
         *sync_suite(n),
     ]
+
+
+def one_list_move(n: int) -> Scenario:
+    return Scenario(
+        "move-one-list", "move, every connection in the big user's list", "move.lua", n,
+        crowd="one",
+    )  # fmt: skip
+
+
+# Tasks of each small user in the 1M comparison: a quarter of them match list-label's
+# filter, so its page holds 50, as the big user's does.
+SMALL_SCALE_TASKS = 250
 
 
 @dataclass
@@ -150,6 +173,8 @@ class Bench:
     server: Server | None = None
     database_pid: int | None = None  # the postmaster, whose processes are PostgreSQL's CPU
     users: list[seed.BenchUser] = field(default_factory=list)
+    # Other users that drive the scenarios naming them (Scenario.crowd), each with a file.
+    crowds: dict[str, list[seed.BenchUser]] = field(default_factory=dict)
     # Tasks to seed for delete, per second of the run: above what a quiet machine deletes
     # (3,600/s seen), or the run's end is cheap 404s that inflate its rate.
     pool_rate: float = 6000.0
@@ -158,6 +183,16 @@ class Bench:
     @property
     def users_file(self) -> Path:
         return self.work / self.users_name
+
+    def crowd(self, scenario: Scenario) -> tuple[list[seed.BenchUser], Path]:
+        """The users driving a scenario, and their file."""
+        if scenario.crowd is None:
+            return self.users, self.users_file
+        return self.crowds[scenario.crowd], self.work / f"{scenario.crowd}.txt"
+
+    def add_crowd(self, name: str, users: list[seed.BenchUser]) -> None:
+        self.crowds[name] = users
+        seed.write_users_file(self.work / f"{name}.txt", users)
 
 
 def parse_args() -> argparse.Namespace:
@@ -171,7 +206,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=cores, help="server processes")
     p.add_argument("--bcrypt-rounds", type=int, default=12)
     p.add_argument("--users", type=int, default=100)
-    p.add_argument("--tasks-per-user", type=int, default=60)
+    p.add_argument(
+        "--tasks-per-user", type=int, help=f"default 60, at --scale 1m {SMALL_SCALE_TASKS}"
+    )
     p.add_argument(
         "--runs",
         type=int,
@@ -191,7 +228,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--profile", default="get,list", help="the scenarios --py-spy profiles (comma-separated)"
     )
-    return p.parse_args()
+    args = p.parse_args()
+    if args.tasks_per_user is None:
+        args.tasks_per_user = SMALL_SCALE_TASKS if args.scale == "1m" else 60
+    return args
 
 
 def service_env(bench: Bench) -> dict[str, str]:
@@ -214,7 +254,7 @@ def service_env(bench: Bench) -> dict[str, str]:
 
 def load(bench: Bench, scenario: Scenario, duration: int, **extra: str) -> Load:
     env = {
-        "BENCH_USERS": str(bench.users_file),
+        "BENCH_USERS": str(bench.crowd(scenario)[1]),
         "BENCH_PASSWORD": seed.PASSWORD,
         # Per wrk run: registration emails must not repeat across the runs of a scenario.
         "BENCH_RUN_ID": secrets.token_hex(4),
@@ -234,6 +274,7 @@ def seed_small(bench: Bench) -> None:
     # Every task of each user changed after their token, in 10 statements.
     changes = (args.tasks_per_user, 10)
     use_users(bench, users, cursor_depth=min(50, args.tasks_per_user), changes=changes)
+    bench.add_crowd("writers", users)
     print(f"seeded {args.users} users × {args.tasks_per_user} tasks", flush=True)
 
 
@@ -251,10 +292,13 @@ def use_users(
 
 
 def seed_large(bench: Bench) -> None:
-    """Up to 10,000 users and 1,000,000 tasks, one user ('bench-big') holding 100,000."""
+    """Up to 10,000 users and 1,000,000 tasks: one user ('bench-big') holding 100,000, 99
+    ('bench-large') 5,000 each, the rest dealt over the others."""
     db, hashed = bench.db_url, seed.password_hash(bench.args.bcrypt_rounds)
     seed.insert_users(db, "bench-big", 1, hashed)
     seed.insert_tasks(db, "bench-big", 100_000)
+    seed.insert_users(db, "bench-large", 99, hashed)
+    seed.insert_tasks(db, "bench-large", 5_000)
     users_now, tasks_now = pg.execute(
         db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks"
     )
@@ -264,14 +308,18 @@ def seed_large(bench: Bench) -> None:
     # Issue 21: 10,000 changes follow the big user's token, 100 statements of 100 tasks.
     big = seed.load_users(db, "bench-big", 20_000)
     use_users(bench, big, cursor_depth=90_000, changes=(10_000, 100))
+    large = seed.load_users(db, "bench-large", 1_000)
+    seed.mint_tokens(db, large, bench.secret)
+    bench.add_crowd("writers", big + large)
+    bench.add_crowd("one", big)
     counts = pg.execute(db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks")
     print(f"seeded the large scale: {counts[0][0][0]:,} users, {counts[1][0][0]:,} tasks")
 
 
-def delete_pool_file(bench: Bench) -> Path:
+def delete_pool_file(bench: Bench, scenario: Scenario) -> Path:
     """Fresh tasks for the delete scenario: enough for the ceiling's rate for the run."""
     total = int(bench.pool_rate * bench.args.duration)
-    pool = seed.add_delete_pool(bench.db_url, bench.users, total)
+    pool = seed.add_delete_pool(bench.db_url, bench.crowd(scenario)[0], total)
     path = bench.work / "delete_pool.txt"
     seed.write_pool_file(path, pool)
     return path
@@ -319,7 +367,7 @@ def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
 
 def run_scenario_once(bench: Bench, scenario: Scenario, profile: bool = False) -> dict[str, Any]:
     assert bench.server is not None
-    extra = {"BENCH_POOL": str(delete_pool_file(bench))} if scenario.delete_pool else {}
+    extra = {"BENCH_POOL": str(delete_pool_file(bench, scenario))} if scenario.delete_pool else {}
     spec = load(bench, scenario, bench.args.duration, **extra)
     wait_until_idle(bench.server)
     profiler = start_profiler(bench, scenario) if profile else None
@@ -619,8 +667,9 @@ def run_large(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
     print(f"small scale, {bench.args.duration} s each:", flush=True)
     results["small"] = run_suite(bench, scale_suite(bench.args.connections))
     seed_large(bench)
-    print(f"large scale (the big user), {bench.args.duration} s each:", flush=True)
-    results["large"] = run_suite(bench, scale_suite(bench.args.connections))
+    print(f"large scale, {bench.args.duration} s each:", flush=True)
+    scenarios = [*scale_suite(bench.args.connections), one_list_move(bench.args.connections)]
+    results["large"] = run_suite(bench, scenarios)
     results["targets"] = report.large_targets(results)
 
 
@@ -680,7 +729,8 @@ def describe(bench: Bench, server_url: str) -> tuple[dict[str, str], dict[str, s
         "median run reported (the bcrypt ceiling and the 1,000-connection run: one run)",
         "data": f"{a.users} users × {a.tasks_per_user} tasks, tokens of different users in turn"
         + (
-            "; then 10,000 users and 1,000,000 tasks, one user holding 100,000"
+            "; then 10,000 users and 1,000,000 tasks: reads as one user holding 100,000, "
+            "writes as 100 users holding 595,000 in turn (that user and 99 of 5,000)"
             if a.scale == "1m"
             else ""
         ),
@@ -719,7 +769,7 @@ def notes(scale: str) -> list[str]:
         "The big user's cursor is the API's own next_cursor after its 90,000th task "
         "(asked with offset=89999&limit=1); the small users' after their 50th.",
         "changes: 10,000 changes (100 statements of 100 tasks) follow the big user's sync "
-        "token; the small users' token, their 60 tasks in 10 statements. The feed's "
+        "token; the small users' token, all their tasks in 10 statements. The feed's "
         "scenarios run at a tenth of the connections (see run.sync_suite).",
     ]
 
