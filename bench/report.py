@@ -145,28 +145,24 @@ def evaluate(results: dict[str, Any]) -> list[Row]:
     return [row for check in checks for row in check(results)]
 
 
-def _feed_targets(results: dict[str, Any]) -> list[Row]:
+def _p95_targets(results: dict[str, Any], names: tuple[str, ...], limit: float) -> list[Row]:
     rows = []
     for name, s in _by_name(results).items():
-        if name in FEED_SCENARIOS:
+        if name in names:
             p95 = s["latency_ms"]["p95"]
             rows.append(_target(
-                f"{name}: p95 < {FEED_P95_MS:g} ms", f"{p95:.1f} ms ({s['rps']:,.0f} req/s)",
-                p95 < FEED_P95_MS, f"{p95 - FEED_P95_MS:+.1f} ms over",
+                f"{name}: p95 < {limit:g} ms", f"{p95:.1f} ms ({s['rps']:,.0f} req/s)",
+                p95 < limit, f"{p95 - limit:+.1f} ms over",
             ))  # fmt: skip
     return rows
+
+
+def _feed_targets(results: dict[str, Any]) -> list[Row]:
+    return _p95_targets(results, FEED_SCENARIOS, FEED_P95_MS)
 
 
 def _planning_targets(results: dict[str, Any]) -> list[Row]:
-    rows = []
-    for name, s in _by_name(results).items():
-        if name in PLANNING_SCENARIOS:
-            p95 = s["latency_ms"]["p95"]
-            rows.append(_target(
-                f"{name}: p95 < {PLANNING_P95_MS:g} ms", f"{p95:.1f} ms ({s['rps']:,.0f} req/s)",
-                p95 < PLANNING_P95_MS, f"{p95 - PLANNING_P95_MS:+.1f} ms over",
-            ))  # fmt: skip
-    return rows
+    return _p95_targets(results, PLANNING_SCENARIOS, PLANNING_P95_MS)
 
 
 def _scale_ratio_targets(results: dict[str, Any]) -> list[Row]:
