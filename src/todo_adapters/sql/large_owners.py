@@ -6,8 +6,13 @@ that plan ANDs the user's btree entries with the GIN matches and sorts every mat
 user of 100,000 tasks 35-51 ms a page, where a plan made for that user walks the sort index and
 stops after the page (16-17 ms, the exact count included). Planning costs 0.3-0.5 ms,
 three times what such a page costs a user of 100 tasks, so only large users get it.
-A user is known large from the counter row's total that every page of theirs carries
-(bench/results/issue20.md)."""
+Every page of a user carries their counter row's total; a worker that has not seen one of
+a user's pages yet reads that total first (one primary-key lookup), so that a large user's
+first filtered page is planned for them too. On the average user's plan, a worker's first
+search or label page of each of 100 users of 10,000 tasks, listed at once, made most of
+PostgreSQL's 453 statements over 20 ms of the run's first 4 s (bench/results/issue20.md).
+A page names its user's total anyway, so that read is a worker's first filtered page of
+each user only."""
 
 from __future__ import annotations
 
@@ -25,28 +30,29 @@ WALKED_TASKS = 500
 
 
 class LargeOwners:
-    """The most recently listed users with at least LARGE_OWNER_TASKS tasks, at most
-    `capacity` of them (one process's memory; each worker learns its own)."""
+    """How many tasks the most recently listed users have, at most `capacity` of them
+    (one process's memory, about 200 bytes each; each worker learns its own); `in`: at
+    least LARGE_OWNER_TASKS."""
 
-    def __init__(self, capacity: int = 4_096) -> None:
+    def __init__(self, capacity: int = 16_384) -> None:
         self._capacity = capacity
         self._users: OrderedDict[UUID, int] = OrderedDict()
 
     def __contains__(self, user_id: UUID) -> bool:
+        return self._users.get(user_id, 0) >= LARGE_OWNER_TASKS
+
+    def knows(self, user_id: UUID) -> bool:
         return user_id in self._users
 
     def walks(self, user_id: UUID, matched: int, rows: int) -> bool:
         """Whether `rows` rows of a filter that matched `matched` of the user's tasks lie,
         as the matches spread evenly, within WALKED_TASKS of the user's tasks."""
-        tasks = self._users.get(user_id)
-        return tasks is not None and rows * tasks <= WALKED_TASKS * matched
+        tasks = self._users.get(user_id, 0)
+        return tasks >= LARGE_OWNER_TASKS and rows * tasks <= WALKED_TASKS * matched
 
     def saw(self, user_id: UUID, total: int) -> None:
-        """A page of this user's tasks said they have `total` tasks."""
+        """A page of this user's tasks (or their counter row) said they have `total`."""
         users = self._users
-        if total < LARGE_OWNER_TASKS:
-            users.pop(user_id, None)
-            return
         users[user_id] = total
         users.move_to_end(user_id)
         if len(users) > self._capacity:

@@ -329,12 +329,16 @@ class SqlTaskRepository(TaskRepository):
         values: dict[str, Any],
     ) -> Sequence[Any]:
         """The page's rows and counters. A large user's label or search pages are planned
-        for them (large_owners.py), walked where the filter's last count says the page
+        for them (large_owners.py: a user this worker has not listed yet is first looked
+        up), walked where the filter's last count says the page
         lies near (task_listing.walk_statement). With label and search conditions alone,
         the walk's one plan for any user walks the sort index (test_query_plans.py, on
         tables of many small users). With due dates or priority too, a plan for an
         average user may rather sort all the tasks those select: planned for this one."""
         after = query.after is not None
+        if filters.owner_keyed and not LARGE_OWNERS.knows(user_id):
+            total, _ = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
+            LARGE_OWNERS.saw(user_id, total or 0)
         large = filters.owner_keyed and user_id in LARGE_OWNERS
         wanted = query.offset + query.limit + 1
         if large and kept and LARGE_OWNERS.walks(user_id, kept.total, wanted):
