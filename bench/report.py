@@ -22,7 +22,8 @@ KB_PER_STREAM = 50.0
 EVENT_DELAY_P99_MS = 200.0
 FEED_P95_MS = 50.0
 FEED_SCENARIOS = ("changes", "changes-full")
-# Issue 20's: p95 < 100 ms at 100 connections, at 1M within 1.5 times the small scale's.
+# Issue 20's: p95 < 100 ms at 100 connections (make bench), at 1M within 1.5 times the
+# small scale's.
 PLANNING_SCENARIOS = ("search-1", "search-2", "list-label", "list-due", "move")
 PLANNING_P95_MS = 100.0
 PLANNING_SCALE_RATIO = 1.5
@@ -182,9 +183,10 @@ def _scale_ratio_targets(results: dict[str, Any]) -> list[Row]:
 
 def large_targets(results: dict[str, Any]) -> list[Row]:
     """At the large scale: the feed's pages as the big user, 10,000 changes after the token;
-    issue 20's calls against the same at the small scale."""
+    issue 20's calls against the same at the small scale (their p95 < 100 ms is checked by
+    `make bench`, the scale the ratio is taken from)."""
     large = {"scenarios": results.get("large", [])}
-    return [*_feed_targets(large), *_planning_targets(large), *_scale_ratio_targets(results)]
+    return [*_feed_targets(large), *_scale_ratio_targets(results)]
 
 
 def stream_targets(results: dict[str, Any]) -> list[Row]:
