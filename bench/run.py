@@ -131,7 +131,6 @@ def scale_suite(n: int) -> list[Scenario]:
     time (their counter row numbers their changes), so 100 connections writing one user's
     tasks measure that queue, at any size of data (bench/results/issue20.md): the large
     scale's `move-one-list` keeps that figure in view."""
-    writes = "writers"
     return [
         Scenario("list-first", "list, first page of 50", "list.lua", n),
         Scenario("list-deep", "list, a cursor page deep", "list.lua", n, {"BENCH_CURSOR": "1"}),
@@ -143,9 +142,9 @@ def scale_suite(n: int) -> list[Scenario]:
             {"BENCH_QUERY": "limit=50&completed=true"},
         ),
         Scenario("get", "get one task", "get.lua", n),
-        Scenario("update", "partial update (PATCH)", "update.lua", n, crowd=writes),
-        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True, crowd=writes),
-        *planning_suite(n, writers=writes),
+        Scenario("update", "partial update (PATCH)", "update.lua", n, crowd=WRITERS),
+        Scenario("delete", "delete a task", "delete.lua", n, delete_pool=True, crowd=WRITERS),
+        *planning_suite(n, writers=WRITERS),
         *sync_suite(n),
     ]
 
@@ -153,8 +152,13 @@ def scale_suite(n: int) -> list[Scenario]:
 def one_list_move(n: int) -> Scenario:
     return Scenario(
         "move-one-list", "move, every connection in the big user's list", "move.lua", n,
-        crowd="one",
+        crowd=ONE_LIST,
     )  # fmt: skip
+
+
+# The 1M comparison's crowds (Bench.crowds): the users its writes go to in turn, and the
+# big user alone.
+WRITERS, ONE_LIST = "writers", "one-list"
 
 
 # Tasks of each small user in the 1M comparison: a quarter of them match list-label's
@@ -184,15 +188,18 @@ class Bench:
     def users_file(self) -> Path:
         return self.work / self.users_name
 
-    def crowd(self, scenario: Scenario) -> tuple[list[seed.BenchUser], Path]:
-        """The users driving a scenario, and their file."""
-        if scenario.crowd is None:
-            return self.users, self.users_file
-        return self.crowds[scenario.crowd], self.work / f"{scenario.crowd}.txt"
+    def crowd_users(self, scenario: Scenario) -> list[seed.BenchUser]:
+        return self.users if scenario.crowd is None else self.crowds[scenario.crowd]
+
+    def crowd_file(self, scenario: Scenario) -> Path:
+        return self.users_file if scenario.crowd is None else self._crowd_file(scenario.crowd)
 
     def add_crowd(self, name: str, users: list[seed.BenchUser]) -> None:
         self.crowds[name] = users
-        seed.write_users_file(self.work / f"{name}.txt", users)
+        seed.write_users_file(self._crowd_file(name), users)
+
+    def _crowd_file(self, name: str) -> Path:
+        return self.work / f"{name}.txt"
 
 
 def parse_args() -> argparse.Namespace:
@@ -254,7 +261,7 @@ def service_env(bench: Bench) -> dict[str, str]:
 
 def load(bench: Bench, scenario: Scenario, duration: int, **extra: str) -> Load:
     env = {
-        "BENCH_USERS": str(bench.crowd(scenario)[1]),
+        "BENCH_USERS": str(bench.crowd_file(scenario)),
         "BENCH_PASSWORD": seed.PASSWORD,
         # Per wrk run: registration emails must not repeat across the runs of a scenario.
         "BENCH_RUN_ID": secrets.token_hex(4),
@@ -274,7 +281,6 @@ def seed_small(bench: Bench) -> None:
     # Every task of each user changed after their token, in 10 statements.
     changes = (args.tasks_per_user, 10)
     use_users(bench, users, cursor_depth=min(50, args.tasks_per_user), changes=changes)
-    bench.add_crowd("writers", users)
     print(f"seeded {args.users} users × {args.tasks_per_user} tasks", flush=True)
 
 
@@ -310,8 +316,8 @@ def seed_large(bench: Bench) -> None:
     use_users(bench, big, cursor_depth=90_000, changes=(10_000, 100))
     large = seed.load_users(db, "bench-large", 1_000)
     seed.mint_tokens(db, large, bench.secret)
-    bench.add_crowd("writers", big + large)
-    bench.add_crowd("one", big)
+    bench.add_crowd(WRITERS, big + large)
+    bench.add_crowd(ONE_LIST, big)
     counts = pg.execute(db, "SELECT count(*) FROM users", "SELECT count(*) FROM tasks")
     print(f"seeded the large scale: {counts[0][0][0]:,} users, {counts[1][0][0]:,} tasks")
 
@@ -319,7 +325,7 @@ def seed_large(bench: Bench) -> None:
 def delete_pool_file(bench: Bench, scenario: Scenario) -> Path:
     """Fresh tasks for the delete scenario: enough for the ceiling's rate for the run."""
     total = int(bench.pool_rate * bench.args.duration)
-    pool = seed.add_delete_pool(bench.db_url, bench.crowd(scenario)[0], total)
+    pool = seed.add_delete_pool(bench.db_url, bench.crowd_users(scenario), total)
     path = bench.work / "delete_pool.txt"
     seed.write_pool_file(path, pool)
     return path
@@ -664,6 +670,7 @@ def run_small(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
 
 def run_large(bench: Bench, server_url: str, results: dict[str, Any]) -> None:
     seed_small(bench)
+    bench.add_crowd(WRITERS, bench.users)  # At the small scale, the users in turn as ever.
     print(f"small scale, {bench.args.duration} s each:", flush=True)
     results["small"] = run_suite(bench, scale_suite(bench.args.connections))
     seed_large(bench)

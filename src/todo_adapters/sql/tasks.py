@@ -338,7 +338,7 @@ class SqlTaskRepository(TaskRepository):
         after = query.after is not None
         if filters.owner_keyed and not LARGE_OWNERS.knows(user_id):
             total, _ = await COUNTS.fetchrow(self._db, user_id=user_id) or (0, 0)
-            LARGE_OWNERS.saw(user_id, total or 0)
+            LARGE_OWNERS.saw(user_id, total)
         large = filters.owner_keyed and user_id in LARGE_OWNERS
         wanted = query.offset + query.limit + 1
         if large and kept and LARGE_OWNERS.walks(user_id, kept.total, wanted):
